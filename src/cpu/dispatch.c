@@ -1,0 +1,141 @@
+/*
+ * dispatch.c — picks the kernels once from CPUID: the best ISA's table is
+ * layered over the lower ones entry by entry, so a kernel missing at one
+ * level falls back to the next (ultimately the scalar reference).
+ * KW_FORCE_REF=1 selects the references only.
+ */
+#include <pthread.h>
+
+#include "cpu/isa_table.h"
+
+KW_HIDDEN extern struct kw__type_traits kw__traits_table[KW_TYPE_COUNT];
+KW_HIDDEN void kw__traits_init_geometry(void);
+
+static struct kw__isa_table g_tables[KW__ISA_COUNT]; /* raw, per ISA */
+static struct kw__isa_table g_layered[KW__ISA_COUNT]; /* with fallbacks */
+static int g_has[KW__ISA_COUNT];
+static enum kw__isa g_isa = KW__ISA_REF;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void detect(void) {
+    g_has[KW__ISA_REF] = 1;
+#if KW_HAVE_X86
+    __builtin_cpu_init();
+    g_has[KW__ISA_AVX2] = __builtin_cpu_supports("avx2") &&
+                          __builtin_cpu_supports("fma") &&
+                          __builtin_cpu_supports("f16c") &&
+                          __builtin_cpu_supports("bmi2");
+    g_has[KW__ISA_AVX512] = g_has[KW__ISA_AVX2] &&
+                            __builtin_cpu_supports("avx512f") &&
+                            __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("avx512dq") &&
+                            __builtin_cpu_supports("avx512vnni");
+#endif
+}
+
+#define LAYER_FIELD(dst, src, f)                                              \
+    do {                                                                      \
+        if ((src)->f) (dst)->f = (src)->f;                                    \
+    } while (0)
+
+static void layer(struct kw__isa_table *dst, const struct kw__isa_table *src) {
+    for (int i = 0; i < KW_TYPE_COUNT; i++) {
+        LAYER_FIELD(dst, src, vec_dot[i]);
+        LAYER_FIELD(dst, src, gemm[i]);
+        LAYER_FIELD(dst, src, from_float[i]);
+        LAYER_FIELD(dst, src, to_float[i]);
+    }
+    LAYER_FIELD(dst, src, ops.rmsnorm);
+    LAYER_FIELD(dst, src, ops.rope);
+    LAYER_FIELD(dst, src, ops.dot_f16);
+    LAYER_FIELD(dst, src, ops.axpy_f16);
+    LAYER_FIELD(dst, src, ops.to_f16);
+    LAYER_FIELD(dst, src, ops.swiglu);
+    LAYER_FIELD(dst, src, ops.softmax);
+    LAYER_FIELD(dst, src, ops.add);
+}
+
+static void init_once(void) {
+    detect();
+    kw__fill_quant_ref(&g_tables[KW__ISA_REF]);
+    kw__fill_ops_ref(&g_tables[KW__ISA_REF]);
+#if KW_HAVE_X86
+    kw__fill_quant_avx2(&g_tables[KW__ISA_AVX2]);
+    kw__fill_ops_avx2(&g_tables[KW__ISA_AVX2]);
+    kw__fill_quant_avx512(&g_tables[KW__ISA_AVX512]);
+    kw__fill_ops_avx512(&g_tables[KW__ISA_AVX512]);
+#endif
+    for (int isa = 0; isa < KW__ISA_COUNT; isa++) {
+        if (isa > 0) g_layered[isa] = g_layered[isa - 1];
+        layer(&g_layered[isa], &g_tables[isa]);
+    }
+    const char *force = getenv("KW_FORCE_REF");
+    int forced = force && *force && strcmp(force, "0") != 0;
+    g_isa = KW__ISA_REF;
+    for (int isa = KW__ISA_COUNT - 1; isa > 0 && !forced; isa--) {
+        if (g_has[isa]) {
+            g_isa = (enum kw__isa)isa;
+            break;
+        }
+    }
+    kw__traits_init_geometry();
+    const struct kw__isa_table *t = &g_layered[g_isa];
+    for (int i = 0; i < KW_TYPE_COUNT; i++) {
+        struct kw__type_traits *tr = &kw__traits_table[i];
+        tr->vec_dot = t->vec_dot[i];
+        tr->from_float = t->from_float[i];
+        tr->to_float = t->to_float[i];
+    }
+}
+
+void kw__cpu_init(void) { pthread_once(&g_once, init_once); }
+
+enum kw__isa kw__cpu_isa(void) {
+    kw__cpu_init();
+    return g_isa;
+}
+
+int kw__cpu_has(enum kw__isa isa) {
+    kw__cpu_init();
+    return isa >= 0 && isa < KW__ISA_COUNT && g_has[isa];
+}
+
+const char *kw__isa_name(enum kw__isa isa) {
+    static const char *names[] = {"ref", "avx2", "avx512"};
+    return isa >= 0 && isa < KW__ISA_COUNT ? names[isa] : "?";
+}
+
+const char *kw_cpu_isa(void) { return kw__isa_name(kw__cpu_isa()); }
+
+/* Variants are the raw (unlayered) entries so a test sees exactly what an
+ * ISA implements; NULL when the CPU lacks the ISA. */
+kw__vec_dot_fn kw__vec_dot_variant(uint32_t type, enum kw__isa isa) {
+    if (!kw__cpu_has(isa) || type >= KW_TYPE_COUNT) return NULL;
+    return g_tables[isa].vec_dot[type];
+}
+
+kw__from_float_fn kw__from_float_variant(uint32_t type, enum kw__isa isa) {
+    if (!kw__cpu_has(isa) || type >= KW_TYPE_COUNT) return NULL;
+    return g_tables[isa].from_float[type];
+}
+
+kw__gemm_fn kw__gemm_variant(uint32_t type, enum kw__isa isa) {
+    if (!kw__cpu_has(isa) || type >= KW_TYPE_COUNT) return NULL;
+    return g_tables[isa].gemm[type];
+}
+
+kw__gemm_fn kw__gemm(uint32_t type) {
+    kw__cpu_init();
+    return type < KW_TYPE_COUNT ? g_layered[g_isa].gemm[type] : NULL;
+}
+
+const struct kw__ops *kw__ops_variant(enum kw__isa isa) {
+    if (!kw__cpu_has(isa)) return NULL;
+    return &g_layered[isa].ops;
+}
+
+const struct kw__ops *kw__ops(void) {
+    kw__cpu_init();
+    return &g_layered[g_isa].ops;
+}
