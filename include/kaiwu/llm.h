@@ -105,7 +105,8 @@ KW_API uint32_t kw_session_n_ctx(const struct kw_session *s);
 KW_API uint32_t kw_session_n_threads(const struct kw_session *s);
 /* Drops cached positions >= n_keep (n_keep = 0 empties the cache). */
 KW_API void kw_session_truncate(struct kw_session *s, uint32_t n_keep);
-/* cb(user) is polled between layers; non-zero cancels the decode. */
+/* cb(user) is polled before each batch of n_batch tokens; non-zero
+ * cancels the decode. */
 KW_API void kw_session_set_abort(struct kw_session *s, int (*cb)(void *),
                                  void *user);
 

@@ -2,7 +2,6 @@
  * status.c — status strings, version, error formatting and small allocation
  * helpers used across the library.
  */
-#define _POSIX_C_SOURCE 200809L
 #include <time.h>
 
 #include "core/internal.h"

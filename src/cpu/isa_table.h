@@ -17,26 +17,40 @@ typedef void (*kw__gemm_fn)(int64_t n, const void *x, size_t x_stride, int nx,
                             const void *y, size_t y_stride, int ny, float *s,
                             size_t s_stride);
 
+/* One query head against n_kv cached positions: out[hd] = softmax(scale *
+ * q.K^T) V, with llama.cpp's flash-attention numerics (q rounded to fp16,
+ * online softmax, V accumulated in fp16) so greedy decoding matches it.
+ * k, v: fp16 rows kv_stride elements apart. scratch: 2*hd uint16_t. */
+typedef void (*kw__attn_fn)(float *out, const float *q, const uint16_t *k,
+                            const uint16_t *v, size_t kv_stride, int64_t n_kv,
+                            int64_t hd, float scale, uint16_t *scratch);
+
 struct kw__isa_table {
     kw__vec_dot_fn vec_dot[KW_TYPE_COUNT];
     kw__gemm_fn gemm[KW_TYPE_COUNT];
     kw__from_float_fn from_float[KW_TYPE_COUNT];
     kw__to_float_fn to_float[KW_TYPE_COUNT];
     struct kw__ops ops; /* NULL members fall back */
+    kw__attn_fn attn;
 };
 
 KW_HIDDEN void kw__fill_quant_ref(struct kw__isa_table *t);
 KW_HIDDEN void kw__fill_ops_ref(struct kw__isa_table *t);
+KW_HIDDEN void kw__fill_attn_ref(struct kw__isa_table *t);
 #if KW_HAVE_X86
 KW_HIDDEN void kw__fill_quant_avx2(struct kw__isa_table *t);
 KW_HIDDEN void kw__fill_ops_avx2(struct kw__isa_table *t);
 KW_HIDDEN void kw__fill_quant_avx512(struct kw__isa_table *t);
 KW_HIDDEN void kw__fill_ops_avx512(struct kw__isa_table *t);
+KW_HIDDEN void kw__fill_attn_avx512(struct kw__isa_table *t);
 #endif
 
-/* The layered gemm for a type (never NULL for a type with vec_dot: falls
- * back to a loop over vec_dot). */
+/* The chosen gemm tile for a type, or NULL (callers loop over vec_dot). */
 KW_HIDDEN kw__gemm_fn kw__gemm(uint32_t type);
 KW_HIDDEN kw__gemm_fn kw__gemm_variant(uint32_t type, enum kw__isa isa);
+
+/* The chosen attention kernel, and one ISA's own (NULL if absent). */
+KW_HIDDEN kw__attn_fn kw__attn(void);
+KW_HIDDEN kw__attn_fn kw__attn_variant(enum kw__isa isa);
 
 #endif

@@ -1,7 +1,10 @@
 /*
  * types.c — names and block geometry of every ggml tensor type (so GGUF
- * validation can size any tensor), merged with the compute entry points the
- * dispatcher chose.
+ * validation can size any tensor) and the activation type each one's dot
+ * product pairs with, merged with the compute entry points the dispatcher
+ * chose. Geometry matches ggml's type_traits (checked against gguf-py's
+ * GGML_QUANT_SIZES, which wrongly says 40 bytes for q8_1: ggml's block_q8_1
+ * has two fp16 fields, 36 bytes).
  */
 #include "cpu/kernels.h"
 
@@ -31,6 +34,24 @@ static const struct type_geom k_geom[KW_TYPE_COUNT] = {
     [35] = {"tq2_0", 256, 66},  [39] = {"mxfp4", 32, 17},
 };
 
+/* ggml-cpu's vec_dot_type: the activation type a weight row dots with. */
+static const uint8_t k_vec_dot_type[KW_TYPE_COUNT] = {
+    [KW_TYPE_F32] = KW_TYPE_F32,     [KW_TYPE_F16] = KW_TYPE_F16,
+    [KW_TYPE_BF16] = KW_TYPE_BF16,   [KW_TYPE_Q4_0] = KW_TYPE_Q8_0,
+    [KW_TYPE_Q4_1] = KW_TYPE_Q8_1,   [KW_TYPE_Q5_0] = KW_TYPE_Q8_0,
+    [KW_TYPE_Q5_1] = KW_TYPE_Q8_1,   [KW_TYPE_Q8_0] = KW_TYPE_Q8_0,
+    [KW_TYPE_Q8_1] = KW_TYPE_Q8_1,   [KW_TYPE_Q2_K] = KW_TYPE_Q8_K,
+    [KW_TYPE_Q3_K] = KW_TYPE_Q8_K,   [KW_TYPE_Q4_K] = KW_TYPE_Q8_K,
+    [KW_TYPE_Q5_K] = KW_TYPE_Q8_K,   [KW_TYPE_Q6_K] = KW_TYPE_Q8_K,
+    [KW_TYPE_Q8_K] = KW_TYPE_Q8_K,   [16] = KW_TYPE_Q8_K, /* iq2_xxs */
+    [17] = KW_TYPE_Q8_K, /* iq2_xs */ [18] = KW_TYPE_Q8_K, /* iq3_xxs */
+    [19] = KW_TYPE_Q8_K, /* iq1_s */  [KW_TYPE_IQ4_NL] = KW_TYPE_Q8_0,
+    [21] = KW_TYPE_Q8_K, /* iq3_s */  [22] = KW_TYPE_Q8_K, /* iq2_s */
+    [KW_TYPE_IQ4_XS] = KW_TYPE_Q8_K, [29] = KW_TYPE_Q8_K, /* iq1_m */
+    [34] = KW_TYPE_Q8_K, /* tq1_0 */  [35] = KW_TYPE_Q8_K, /* tq2_0 */
+    [39] = KW_TYPE_Q8_0, /* mxfp4 */
+};
+
 const char *kw_type_name(uint32_t type) {
     return type < KW_TYPE_COUNT ? k_geom[type].name : NULL;
 }
@@ -44,6 +65,11 @@ void kw__traits_init_geometry(void) {
         kw__traits_table[i].name = k_geom[i].name;
         kw__traits_table[i].blck_size = k_geom[i].blck;
         kw__traits_table[i].type_size = k_geom[i].size;
+        /* types without a pairing (integers, f64) pair with themselves */
+        kw__traits_table[i].vec_dot_type =
+            k_geom[i].name && (k_vec_dot_type[i] || i == KW_TYPE_F32)
+                ? k_vec_dot_type[i]
+                : i;
     }
 }
 

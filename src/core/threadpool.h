@@ -1,0 +1,27 @@
+/*
+ * threadpool.h — a persistent pool for SPMD work: kw__pool_run makes every
+ * thread (the caller is thread 0) run fn(ctx, ith, nth) and returns when all
+ * are done. Inside fn, kw__pool_barrier synchronises the threads by spinning
+ * (work phases are microseconds apart); between runs workers sleep on a
+ * condition variable, so an idle pool costs no CPU.
+ */
+#ifndef KW_CORE_THREADPOOL_H
+#define KW_CORE_THREADPOOL_H
+
+#include "core/internal.h"
+
+struct kw__pool;
+typedef void (*kw__pool_fn)(void *ctx, int ith, int nth);
+
+/* n_threads >= 1 (1 = no worker threads). */
+KW_HIDDEN enum kw_status kw__pool_new(int n_threads, struct kw__pool **out);
+KW_HIDDEN void kw__pool_free(struct kw__pool *p);
+KW_HIDDEN int kw__pool_size(const struct kw__pool *p);
+KW_HIDDEN void kw__pool_run(struct kw__pool *p, kw__pool_fn fn, void *ctx);
+/* Every thread of the current run must call it the same number of times. */
+KW_HIDDEN void kw__pool_barrier(struct kw__pool *p);
+
+/* Number of online CPUs (>= 1). */
+KW_HIDDEN int kw__cpu_count(void);
+
+#endif
