@@ -92,6 +92,7 @@ struct chat {
     struct kw_sampler *smp;
     const char *tmpl;
     int64_t n_predict;
+    int verbose;
     struct kw_chat_message *msgs;
     size_t n_msgs, cap_msgs, n_fixed; /* n_fixed: the system message */
     int32_t *cache;                   /* tokens in the KV cache */
@@ -171,16 +172,22 @@ static int chat_turn(struct chat *c, const char *line) {
         kw_session_truncate(c->s, (uint32_t)p);
         c->n_cache = p;
     }
+    if (c->verbose)
+        fprintf(stderr, "kaiwu: %zu tokens, %zu from the cache, %zu new\n",
+                n_toks, p, n_toks - p);
     struct text_sink sink = {stdout, {0}, 0};
     int rc = gen_run(c->s, c->m, c->smp, toks + p, n_toks - p, c->n_predict,
                      &sink, &g_sigint, &out);
-    fputc('\n', stdout);
+    if (rc == 0)
+        fputc('\n', stdout);
     fflush(stdout);
+    clearerr(stdout); /* a write cut short by Ctrl-C is not fatal */
     if (sync_cache(c, toks, n_toks, &out)) {
         cli_err("out of memory");
         rc = 1;
     } else if (rc) {
         pop_msgs(c, keep); /* e.g. the prompt did not fit: forget it */
+        fputs("kaiwu: message dropped; /reset clears the history\n", stderr);
         rc = 0;
     } else {
         if (out.stop == GEN_CTX_FULL)
@@ -234,6 +241,7 @@ int cmd_chat(int argc, char **argv) {
     c.m = m;
     c.tmpl = o.tmpl;
     c.n_predict = o.n_predict;
+    c.verbose = o.verbose;
     if (gen_session(m, &o, 0, &c.s) ||
         gen_sampler(m, &o, kw_session_n_ctx(c.s), &c.smp))
         goto done;

@@ -304,7 +304,7 @@ int cmd_generate(int argc, char **argv) {
     const struct cli_cmd cmd = {
         "generate", "-m MODEL -p TEXT [options]",
         "Generate text from a prompt (one shot). Stops at an end-of-text "
-        "token or after -n tokens.",
+        "token or after -n tokens (default 128).",
         opts, sizeof opts / sizeof opts[0], 0};
     const char *pos[1];
     size_t n_pos;

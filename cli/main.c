@@ -25,22 +25,22 @@ static void print_version(void) {
     printf("kaiwu %s (cpu: %s)\n", kw_version(), kw_cpu_isa());
 }
 
-static void print_help(void) {
-    printf("usage: kaiwu COMMAND [options]\n\ncommands:\n");
+static void print_help(FILE *f) {
+    fprintf(f, "usage: kaiwu COMMAND [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
-    printf("  %-10s %s\n", "version", "print the version");
-    printf("\n'kaiwu COMMAND --help' describes a command's options.\n");
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-10s %s\n", "version", "print the version");
+    fprintf(f, "\n'kaiwu COMMAND --help' describes a command's options.\n");
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        print_help();
+        print_help(stderr);
         return 2;
     }
     const char *c = argv[1];
     if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
-        print_help();
+        print_help(stdout);
         return 0;
     }
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {

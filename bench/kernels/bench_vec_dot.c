@@ -88,14 +88,15 @@ static double time_vec_dot(kw__vec_dot_fn f, int64_t n, const uint8_t *w,
     return now_ns() - t0;
 }
 
+/* cols: 4 for prompt-style 4x4 tiles, 1 for decode-style 4x1 tiles */
 static double time_gemm(kw__gemm_fn g, int64_t n, const uint8_t *w, size_t wr,
-                        const uint8_t *a, size_t ar, int reps) {
+                        const uint8_t *a, size_t ar, int reps, int cols) {
     static float out[COLS * ROWS];
     const double t0 = now_ns();
     for (int r = 0; r < reps; r++)
-        for (int j = 0; j < COLS; j += 4)
+        for (int j = 0; j < COLS; j += cols)
             for (int i = 0; i < ROWS; i += 4)
-                g(n, w + (size_t)i * wr, wr, 4, a + (size_t)j * ar, ar, 4,
+                g(n, w + (size_t)i * wr, wr, 4, a + (size_t)j * ar, ar, cols,
                   out + (size_t)j * ROWS + i, ROWS);
     return now_ns() - t0;
 }
@@ -109,9 +110,9 @@ int main(int argc, char **argv) {
     const int reps = argc > 1 ? atoi(argv[1]) : 4;
     kw__cpu_init();
     printf("ns per block-dot (32 elements; 256 for K/IQ4_XS; 32 for f16)\n");
-    printf("%-8s %5s | %8s %8s %8s %8s | %8s %8s %8s\n", "type", "n",
-           "dot.ref", "dot.avx2", "dot.512", "dot.xtra", "gemm.ref",
-           "gemm.avx2", "gemm.512");
+    printf("%-8s %5s | %8s %8s %8s %8s | %8s %8s %8s | %8s %8s\n", "type",
+           "n", "dot.ref", "dot.avx2", "dot.512", "dot.xtra", "4x4.ref",
+           "4x4.avx2", "4x4.512", "4x1.avx2", "4x1.512");
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const uint32_t t = types[k], at = act_type(t);
         const int64_t bs = t == KW_TYPE_F16 ? 32 : kw__traits(t)->blck_size;
@@ -148,14 +149,15 @@ int main(int argc, char **argv) {
             }
             printf(" %8.2f", ns / (blocks * r / reps));
         }
-        printf(" |");
-        for (int isa = 0; isa < 3; isa++) {
+        for (int col = 0; col < 5; col++) {
+            const int isa = col < 3 ? col : col - 2, cols = col < 3 ? 4 : 1;
+            if (col == 0 || col == 3) printf(" |");
             kw__gemm_fn g = kw__gemm_variant(t, (enum kw__isa)isa);
             if (!g) { printf(" %8s", "-"); continue; }
             const int r = isa == 0 ? (reps + 9) / 10 : reps;
             double ns = 1e300;
             for (int trial = 0; trial < TRIALS; trial++) {
-                const double v = time_gemm(g, n, w, wr, a, ar, r);
+                const double v = time_gemm(g, n, w, wr, a, ar, r, cols);
                 ns = v < ns ? v : ns;
             }
             printf(" %8.2f", ns / (blocks * r / reps));

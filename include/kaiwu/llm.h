@@ -57,8 +57,9 @@ KW_API int kw_model_token_is_eog(const struct kw_model *m, int32_t tok);
  * metadata asks. parse_special: text that spells a control or user-defined
  * token becomes that token. Writes up to cap ids to tokens and the full
  * count to *n_tokens; returns KW_STATUS_ERR_BUFFER_TOO_SMALL when cap was
- * too small (call again with *n_tokens). Invalid UTF-8 is tokenized byte by
- * byte, never rejected. */
+ * too small (call again with *n_tokens). Invalid UTF-8 is never rejected:
+ * byte-level BPE reads each invalid byte as U+FFFD and SentencePiece keeps
+ * it through its <0xXX> byte tokens, as llama.cpp does. */
 KW_API enum kw_status kw_tokenize(const struct kw_model *m, const char *text,
                                   size_t len, int add_special,
                                   int parse_special, int32_t *tokens,
@@ -131,8 +132,11 @@ KW_API enum kw_status kw_sampler_new(const struct kw_sampler_params *params,
 KW_API void kw_sampler_free(struct kw_sampler *s);
 /* Picks a token from logits (n_vocab floats, borrowed, not modified) using
  * penalties -> top-k -> top-p -> min-p -> temperature -> draw, llama.cpp's
- * default order. Returns the id; call kw_sampler_accept with the token that
- * was actually used. */
+ * default order (penalties apply before greedy too). Returns the id, or -1
+ * for a NULL sampler or logits; call kw_sampler_accept with the token that
+ * was actually used. NaN logits count as -inf. kw_sampler_new refuses
+ * repeat_penalty <= 0 and NaN parameters (KW_STATUS_ERR_INVALID_ARG); a
+ * negative penalty_last_n turns the penalties off. */
 KW_API int32_t kw_sampler_sample(struct kw_sampler *s, const float *logits);
 KW_API void kw_sampler_accept(struct kw_sampler *s, int32_t tok);
 /* Forgets the penalty history (not the random state). */
@@ -146,7 +150,10 @@ struct kw_chat_message {
 
 /* Renders msgs[0..n) as a prompt string. tmpl: a template name ("chatml",
  * "llama3", "llama2", "mistral", "gemma", "phi3") or NULL to recognise the
- * model's tokenizer.chat_template. add_assistant: end with the opening of an
+ * model's tokenizer.chat_template; every llama.cpp built-in template name is
+ * accepted, and "mistral" is the original [INST] (llama2) format. The output
+ * is byte-identical to llama.cpp's llama_chat_apply_template, which adds no
+ * default system prompt. add_assistant: end with the opening of an
  * assistant turn. Writes up to cap bytes plus a NUL and the full length to
  * *len; KW_STATUS_ERR_BUFFER_TOO_SMALL when cap <= length.
  * KW_STATUS_ERR_TEMPLATE when the template is unknown (err says which). */

@@ -17,20 +17,35 @@ static int g_has[KW__ISA_COUNT];
 static enum kw__isa g_isa = KW__ISA_REF;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
+#if KW_HAVE_X86
+#include <cpuid.h>
+
+/* XCR0: which register states the OS saves (AVX needs bits 1-2, AVX-512
+ * bits 5-7 too); a CPU flag alone is not enough. */
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+#endif
+
 static void detect(void) {
     g_has[KW__ISA_REF] = 1;
 #if KW_HAVE_X86
-    __builtin_cpu_init();
-    g_has[KW__ISA_AVX2] = __builtin_cpu_supports("avx2") &&
-                          __builtin_cpu_supports("fma") &&
-                          __builtin_cpu_supports("f16c") &&
-                          __builtin_cpu_supports("bmi2");
-    g_has[KW__ISA_AVX512] = g_has[KW__ISA_AVX2] &&
-                            __builtin_cpu_supports("avx512f") &&
-                            __builtin_cpu_supports("avx512bw") &&
-                            __builtin_cpu_supports("avx512vl") &&
-                            __builtin_cpu_supports("avx512dq") &&
-                            __builtin_cpu_supports("avx512vnni");
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
+    const int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave) return;
+    const uint64_t xcr0 = xgetbv0();
+    const int os_avx = (xcr0 & 0x6) == 0x6, os_avx512 = (xcr0 & 0xe6) == 0xe6;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    const int avx2 = (b >> 5) & 1, bmi2 = (b >> 8) & 1;
+    const int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1;
+    const int avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
+    const int avx512vnni = (c >> 11) & 1;
+    g_has[KW__ISA_AVX2] = os_avx && avx2 && fma && f16c && bmi2;
+    g_has[KW__ISA_AVX512] = g_has[KW__ISA_AVX2] && os_avx512 && avx512f &&
+                            avx512dq && avx512bw && avx512vl && avx512vnni;
 #endif
 }
 

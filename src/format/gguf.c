@@ -91,6 +91,9 @@ static const char *value_name(uint32_t t) {
 }
 
 /* ---- little-endian loads (unaligned) -------------------------------- */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "gguf.c reads GGUF fields with native loads: little-endian hosts only"
+#endif
 
 static uint16_t ld_u16(const uint8_t *p) {
     uint16_t v;
@@ -410,6 +413,11 @@ static enum kw_status parse_value(struct rd *r, struct gguf_kv *kv,
                            "%llu bytes left",
                            (unsigned long long)j, (unsigned long long)len,
                            (unsigned long long)rd_left(r));
+        if (len > GGUF_MAX_STRING)
+            return rd_fail(r, at_j,
+                           "string element %llu: length %llu exceeds the "
+                           "1 GiB limit",
+                           (unsigned long long)j, (unsigned long long)len);
         kv->str_off[j] = r->pos;
         r->pos += len;
     }

@@ -6,8 +6,8 @@
  * allocates. Random numbers: xoshiro256** seeded through splitmix64, so a
  * seed gives the same draws on every platform (not llama.cpp's mt19937).
  */
-#include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 
 #include "core/internal.h"
 
@@ -68,9 +68,10 @@ static void rng_seed(struct kw_sampler *s, uint64_t seed) {
     if (seed == KW_SEED_FROM_CLOCK) {
         /* clock, the object's address and a counter: distinct per sampler
          * even when two are made within one microsecond */
-        static uint64_t counter;
+        static atomic_uint_fast64_t counter;
+        uint64_t k = (uint64_t)atomic_fetch_add(&counter, 1) + 1;
         seed = (uint64_t)kw__time_us() ^ ((uint64_t)(uintptr_t)s << 16) ^
-               (++counter * 0xD1B54A32D192ED03ull);
+               (k * 0xD1B54A32D192ED03ull);
     }
     uint64_t x = seed;
     for (int i = 0; i < 4; i++) s->rng[i] = splitmix64(&x);

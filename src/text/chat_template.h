@@ -13,7 +13,8 @@
 KW_HIDDEN const char *kw__chat_detect(const char *tmpl, size_t len);
 
 /* Renders msgs with the named template. bos/eos: the model's BOS/EOS token
- * texts (may be ""), used by templates that spell them. Contract for buf,
+ * texts (may be ""); llama.cpp's formats spell <s>/</s> literally, so no
+ * current template uses them. Contract for buf,
  * cap, len, err as kw_chat_apply in kaiwu/llm.h; an unknown name is
  * KW_STATUS_ERR_TEMPLATE. */
 KW_HIDDEN enum kw_status kw__chat_render(const char *name, const char *bos,

@@ -52,17 +52,25 @@ void kw__scratch_free(struct kw__scratch *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* Word-at-a-time multiplicative hash; the length goes into the last word
+ * so "a" + "bc" and "ab" + "c" differ when pairs are hashed piecewise. */
 uint64_t kw__hash_bytes(uint64_t h, const void *p, size_t n) {
     const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    for (; n >= 8; b += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 32;
     }
-    return h;
+    uint64_t w = (uint64_t)n << 56;
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)b[i] << (8 * i);
+    h = (h ^ w) * k;
+    return h ^ (h >> 29);
 }
 
-/* FNV's low bits only see the low bits of its state: fold the high half in
- * before a power-of-two table takes the low bits. */
+/* Final avalanche so the low bits that index the table see every input
+ * bit. */
 static uint64_t finish(uint64_t h) {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
@@ -75,9 +83,7 @@ static uint64_t text_hash(const char *s, size_t n) {
 }
 
 static uint64_t pair_hash(const char *l, size_t ln, const char *r, size_t rn) {
-    uint64_t h = kw__hash_bytes(KW_HASH_SEED, l, ln);
-    h = (h ^ (ln + 0x9e3779b97f4a7c15ull)) * 0x100000001b3ull;
-    return finish(kw__hash_bytes(h, r, rn));
+    return finish(kw__hash_bytes(kw__hash_bytes(KW_HASH_SEED, l, ln), r, rn));
 }
 
 #define KW_HASH_BATCH 32
@@ -90,7 +96,7 @@ static int itab_init(struct kw__itab *tab, size_t n) {
     }
     tab->slot = malloc(size * sizeof(struct kw__slot));
     if (!tab->slot) return 0;
-    for (size_t i = 0; i < size; i++) tab->slot[i].idx = -1;
+    memset(tab->slot, 0xFF, size * sizeof(struct kw__slot)); /* idx -1 */
     tab->mask = size - 1;
     return 1;
 }

@@ -374,13 +374,13 @@ static void test_roundtrip(void) {
         CHECKF(nz == 0, "%s: zeros dequantize to %d non-zeros", tname(t), nz);
     }
 
-    /* q8_0 rounds ties to even like ggml's x86 path: amax 127 gives id = 1
-     * exactly, so 2.5 -> 2 and -3.5 -> -4 */
+    /* q8_0 rounds ties away from zero (roundf, as ggml's _ref): amax 127
+     * gives id = 1 exactly, so 2.5 -> 3, -3.5 -> -4, 0.5 -> 1 */
     float tie[32] = {127.0f, 2.5f, -3.5f, 0.5f, 1.5f};
     struct kw_block_q8_0 b0;
     g_ref.from_float[KW_TYPE_Q8_0](tie, &b0, 32);
-    CHECK(b0.qs[0] == 127 && b0.qs[1] == 2 && b0.qs[2] == -4 &&
-          b0.qs[3] == 0 && b0.qs[4] == 2);
+    CHECK(b0.qs[0] == 127 && b0.qs[1] == 3 && b0.qs[2] == -4 &&
+          b0.qs[3] == 1 && b0.qs[4] == 2);
 }
 
 /* ---- vec_dot -------------------------------------------------------------- */

@@ -285,9 +285,10 @@ static void test_gemm(uint32_t t) {
         for (int bi = 0; bi < N_BLOCKS; bi += 2) {
             const int64_t n = k_blocks[bi] * tr->blck_size *
                               (tr->blck_size == 1 ? 64 : 1);
-            /* strided rows: 3 spare bytes between rows */
+            /* strided rows: 4 spare bytes between rows (blocks keep the
+             * 2/4-byte alignment of their fp16/f32 fields, as in GGUF) */
             const size_t xrow = kw__row_size(t, n), yrow = kw__row_size(vt, n);
-            const size_t xs = xrow + 3, ys = yrow + 3;
+            const size_t xs = xrow + 4, ys = yrow + 4;
             uint8_t *x = malloc(4 * xs), *y = malloc(4 * ys);
             int ok = 1;
             for (int r = 0; r < 4 && ok; r++) {

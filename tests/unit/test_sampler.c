@@ -227,6 +227,12 @@ static void test_top_p_min_p(void) {
     CHECK(drawn_set(p, l, 5, 3000) == (b0 | b1));
     p.min_p = 0.0f;
     CHECK(drawn_set(p, l, 5, 3000) == (b0 | b1 | b2));
+    /* top-p on a sorted (top-k) set: renormalised 0.5, 0.3, ... */
+    p.top_k = 4;
+    p.top_p = 0.75f;
+    CHECK(drawn_set(p, l, 5, 3000) == (b0 | b1));
+    p.top_p = 0.4f;
+    CHECK(drawn_set(p, l, 5, 300) == b0);
     (void)b4;
 }
 
@@ -239,12 +245,60 @@ static void test_top_p_wide(void) {
     p.top_p = 0.9f; /* keeps ~900 of the equal tokens: ids 0.. (tie order) */
     struct kw_sampler *s = make(p, N);
     int hi = 0;
-    for (int i = 0; s && i < 20000; i++) {
+    for (int i = 0; s && i < 6000; i++) {
         int32_t t = kw_sampler_sample(s, l);
         hi = t > hi ? t : hi;
     }
     CHECKF(hi >= 880 && hi <= 905, "highest id drawn %d", hi);
     kw_sampler_free(s);
+}
+
+static const float *ref_l;
+static int by_logit_desc(const void *a, const void *b) {
+    float x = ref_l[*(const int *)a], y = ref_l[*(const int *)b];
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* top-p on a few thousand random logits: the ids drawn at a huge
+ * temperature are exactly the top-K computed here in double precision. */
+static void test_top_p_reference(void) {
+    enum { N = 400, DRAWS = 4000 };
+    static float l[N];
+    static int order[N];
+    static unsigned char seen[N];
+    uint64_t r = 77;
+    for (int i = 0; i < N; i++) l[i] = kw_test_randf(&r) * 3.0f;
+    for (int i = 0; i < N; i++) order[i] = i;
+    ref_l = l;
+    qsort(order, N, sizeof order[0], by_logit_desc);
+    const float ps[] = {0.3f, 0.6f, 0.85f};
+    for (int pi = 0; pi < 3; pi++) {
+        /* sorted path: top-k N/2 first (K stays below it for these p) */
+        for (int sorted_path = 0; sorted_path < 2; sorted_path++) {
+            const int pool = sorted_path ? N / 2 : N;
+            double z = 0.0;
+            for (int i = 0; i < pool; i++)
+                z += exp((double)l[order[i]] - l[order[0]]);
+            int keep = 0;
+            double cum = 0.0;
+            while (keep < pool && cum < ps[pi])
+                cum += exp((double)l[order[keep++]] - l[order[0]]) / z;
+            struct kw_sampler_params p = plain(1e6f, 100 + pi);
+            p.top_p = ps[pi];
+            p.top_k = sorted_path ? pool : 0;
+            struct kw_sampler *s = make(p, N);
+            memset(seen, 0, sizeof seen);
+            for (int i = 0; s && i < DRAWS; i++) {
+                int32_t t = kw_sampler_sample(s, l);
+                if (t >= 0 && t < N) seen[t] = 1;
+            }
+            int ok = 1;
+            for (int i = 0; i < N; i++) ok &= seen[order[i]] == (i < keep);
+            CHECKF(ok, "top_p %.2f (%s): want the best %d", ps[pi],
+                   sorted_path ? "sorted" : "quickselect", keep);
+            kw_sampler_free(s);
+        }
+    }
 }
 
 static int32_t greedy_after(struct kw_sampler_params p, const float *l, int n,
@@ -412,7 +466,7 @@ static void test_default_chain_large(void) {
     struct kw_sampler *s = make(p, N);
     if (!s) return;
     double t0 = (double)clock() / CLOCKS_PER_SEC;
-    int iters = 300;
+    int iters = 100;
     for (int it = 0; it < iters; it++) {
         for (int i = 0; i < N; i++) l[i] = kw_test_randf(&r) * 4.0f;
         int32_t t = kw_sampler_sample(s, l);
@@ -437,6 +491,7 @@ int main(void) {
     test_topk2_hot();
     test_top_p_min_p();
     test_top_p_wide();
+    test_top_p_reference();
     test_penalties();
     test_distribution();
     test_nonfinite();

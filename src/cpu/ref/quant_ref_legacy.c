@@ -288,22 +288,20 @@ static void kw_vec_dot_q5_1_ref(int64_t n, float *s, const void *vx,
 /* ---- q8_0 / q8_1: x = d * q ---------------------------------------------- */
 
 /*
- * Activation quantizer. This follows what ggml-cpu actually runs on x86
- * (its AVX2 quantize_row_q8_0/q8_1), not quantize_row_q8_0_ref: the scale
- * inverse is 127/amax rather than 1/d, and rounding is to nearest even
- * rather than roundf's half-away. Token-exact agreement with llama.cpp on
- * x86 needs the same int8 activations, and every SIMD variant must match
- * this bit for bit. Returns the block's quant sum (for q8_1's s).
+ * Activation quantizer for Q8_0/Q8_1 as ggml-cpu runs it on x86 (the code
+ * llama.cpp uses on the machines kaiwu is compared with): d = amax / 127,
+ * q = round-half-even(x * (127 / amax)). ggml's portable _ref variant uses
+ * 1/d and roundf instead; the two differ on rare ties, which is enough to
+ * flip a near-tied greedy token. Returns the block's quant sum (q8_1's s).
  */
 static int quantize_block_q8(const float *x, int8_t *q, float *d_out) {
     float amax = 0.0f;
     for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(x[j]));
-    const float d = amax / 127.0f;
-    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    const float d = amax / 127.f;
+    const float id = amax != 0.0f ? 127.f / amax : 0.0f;
     int sum = 0;
     for (int j = 0; j < QK; j++) {
-        const int v = kw__round_even(x[j] * id);
-        q[j] = (int8_t)KW_MAX(-128, KW_MIN(127, v));
+        q[j] = (int8_t)kw__round_even(x[j] * id);
         sum += q[j];
     }
     *d_out = d;

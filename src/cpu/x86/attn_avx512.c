@@ -1,34 +1,19 @@
 /*
  * attn_avx512.c — AVX-512 single-head attention over the fp16 KV cache;
- * same numerics as attn_ref.c up to the summation order of q.k (16 lanes,
- * then a tree reduction).
+ * same numerics as attn_ref.c except the q.k dot, which takes the AVX-512
+ * ops' dot_f16 (ggml's lane order) instead of a serial sum.
  */
 #include <immintrin.h>
 #include <math.h>
 
 #include "cpu/isa_table.h"
 
-/* q.k over hd fp16 values; hd % 16 tail handled with masks */
-static inline float dot16(const uint16_t *a, const uint16_t *b, int64_t n) {
-    __m512 acc = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i)));
-        __m512 y = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(b + i)));
-        acc = _mm512_fmadd_ps(x, y, acc);
-    }
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        __m512 x = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + i));
-        __m512 y = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, b + i));
-        acc = _mm512_fmadd_ps(x, y, acc);
-    }
-    return _mm512_reduce_add_ps(acc);
-}
-
 static void attn_avx512(float *out, const float *q, const uint16_t *k,
                         const uint16_t *v, size_t kv_stride, int64_t n_kv,
                         int64_t hd, float scale, uint16_t *scratch) {
+    /* the scores use the ops' dot_f16, bit-identical to ggml_vec_dot_f16 */
+    float (*dot_f16)(const uint16_t *, const uint16_t *, int64_t) =
+        kw__ops_variant(KW__ISA_AVX512)->dot_f16;
     uint16_t *q16 = scratch;
     uint16_t *acc = scratch + hd;
     int64_t i = 0;
@@ -46,7 +31,7 @@ static void attn_avx512(float *out, const float *q, const uint16_t *k,
     for (int64_t j = 0; j < n_kv; j++) {
         const uint16_t *kj = k + (size_t)j * kv_stride;
         const uint16_t *vj = v + (size_t)j * kv_stride;
-        float s = dot16(kj, q16, hd) * scale;
+        float s = dot_f16(kj, q16, hd) * scale;
         float ms = 1.0f, vs = 1.0f;
         if (s > m) {
             ms = expf(m - s);

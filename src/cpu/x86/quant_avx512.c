@@ -28,16 +28,23 @@ KW_INLINE __m512i bcast16(const void *p) {
 
 /* fp16 at p[k] + off, k < 4 -> 4 floats */
 KW_INLINE __m128 gather_h4(const uint8_t *const p[4], size_t off) {
-    uint16_t h[4];
-    for (int k = 0; k < 4; k++) memcpy(&h[k], p[k] + off, 2);
-    return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)h));
+    uint64_t h = 0;
+    for (int k = 0; k < 4; k++) {
+        uint16_t v;
+        memcpy(&v, p[k] + off, 2);
+        h |= (uint64_t)v << (16 * k);
+    }
+    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)h));
 }
 
 /* two fp16 at p[k] + off, k < 4 -> 8 floats (a0 b0 a1 b1 ...) */
 KW_INLINE __m256 gather_h8(const uint8_t *const p[4], size_t off) {
+    /* built in registers: a stack array read back as one vector would
+     * defeat store forwarding */
     uint32_t w[4];
     for (int k = 0; k < 4; k++) memcpy(&w[k], p[k] + off, 4);
-    return _mm256_cvtph_ps(loadu128(w));
+    return _mm256_cvtph_ps(
+        _mm_setr_epi32((int)w[0], (int)w[1], (int)w[2], (int)w[3]));
 }
 
 /* lane 4i+g <- v[i] (row-group broadcast of 4 floats) */

@@ -162,6 +162,21 @@ static void KWFN(vec_dot_q4_0)(int64_t n, float *s, const void *vx,
     *s = hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
+/* fp16 pair at p (d then m, or d then s) -> floats in lanes 0 and 1 */
+KW_INLINE __m128 h2f_pair(const void *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)w));
+}
+
+/* q4_1/q5_1: per block (dx*dy, mx*sy) from one multiply of the two fp16
+ * pairs; lane 1 of *msum collects the m*s terms. */
+KW_INLINE __m256 q_1_scale(const void *x, const void *y, __m128 *msum) {
+    const __m128 p = _mm_mul_ps(h2f_pair(x), h2f_pair(y));
+    *msum = _mm_add_ps(*msum, p);
+    return _mm256_broadcastss_ps(p);
+}
+
 static void KWFN(vec_dot_q4_1)(int64_t n, float *s, const void *vx,
                                const void *vy) {
     const struct kw_block_q4_1 *x = vx;
@@ -169,26 +184,25 @@ static void KWFN(vec_dot_q4_1)(int64_t n, float *s, const void *vx,
     const int64_t nb = n / KW_QK4_1;
     const __m256i z = _mm256_setzero_si256();
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float summ = 0.0f;
+    __m128 ms0 = _mm_setzero_ps(), ms1 = _mm_setzero_ps();
     int64_t i = 0;
     for (; i + 1 < nb; i += 2) {
         const __m256i p0 = dot_us(z, nibbles32(x[i].qs), loadu256(y[i].qs));
         const __m256i p1 =
             dot_us(z, nibbles32(x[i + 1].qs), loadu256(y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)),
+        acc0 = _mm256_fmadd_ps(q_1_scale(&x[i], &y[i], &ms0),
                                _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(
-            _mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)),
-            _mm256_cvtepi32_ps(p1), acc1);
-        summ += h2f(x[i].m) * h2f(y[i].s) + h2f(x[i + 1].m) * h2f(y[i + 1].s);
+        acc1 = _mm256_fmadd_ps(q_1_scale(&x[i + 1], &y[i + 1], &ms1),
+                               _mm256_cvtepi32_ps(p1), acc1);
     }
     for (; i < nb; i++) {
         const __m256i p0 = dot_us(z, nibbles32(x[i].qs), loadu256(y[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)),
+        acc0 = _mm256_fmadd_ps(q_1_scale(&x[i], &y[i], &ms0),
                                _mm256_cvtepi32_ps(p0), acc0);
-        summ += h2f(x[i].m) * h2f(y[i].s);
     }
-    *s = hsum_ps(_mm256_add_ps(acc0, acc1)) + summ;
+    const __m128 ms = _mm_add_ps(ms0, ms1);
+    *s = hsum_ps(_mm256_add_ps(acc0, acc1)) +
+         _mm_cvtss_f32(_mm_movehdup_ps(ms));
 }
 
 static void KWFN(vec_dot_q5_0)(int64_t n, float *s, const void *vx,
@@ -214,16 +228,15 @@ static void KWFN(vec_dot_q5_1)(int64_t n, float *s, const void *vx,
     const struct kw_block_q8_1 *y = vy;
     const int64_t nb = n / KW_QK5_1;
     __m256 acc = _mm256_setzero_ps();
-    float summ = 0.0f;
+    __m128 ms = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const __m256i u =
             _mm256_or_si256(nibbles32(x[i].qs), q5_high_bits(x[i].qh));
         const __m256i p = dot_us(_mm256_setzero_si256(), u, loadu256(y[i].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)),
+        acc = _mm256_fmadd_ps(q_1_scale(&x[i], &y[i], &ms),
                               _mm256_cvtepi32_ps(p), acc);
-        summ += h2f(x[i].m) * h2f(y[i].s);
     }
-    *s = hsum_ps(acc) + summ;
+    *s = hsum_ps(acc) + _mm_cvtss_f32(_mm_movehdup_ps(ms));
 }
 
 static void KWFN(vec_dot_q8_0)(int64_t n, float *s, const void *vx,
@@ -285,7 +298,7 @@ static void KWFN(vec_dot_q4_K)(int64_t n, float *s, const void *vx,
         k4_scales(x[i].scales, sm);
         const uint8_t *q4 = x[i].qs;
         const int8_t *q8 = y[i].qs;
-        __m256i sumi = _mm256_setzero_si256();
+        __m256i sumi = _mm256_setzero_si256(), sumj = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             const __m256i q = loadu256(q4 + 32 * c);
             const __m256i lo = _mm256_and_si256(q, m4);
@@ -294,8 +307,9 @@ static void KWFN(vec_dot_q4_K)(int64_t n, float *s, const void *vx,
             const __m256i ph =
                 _mm256_maddubs_epi16(hi, loadu256(q8 + 64 * c + 32));
             sumi = dot_ss16(sumi, pl, _mm256_set1_epi16(sm[2 * c]));
-            sumi = dot_ss16(sumi, ph, _mm256_set1_epi16(sm[2 * c + 1]));
+            sumj = dot_ss16(sumj, ph, _mm256_set1_epi16(sm[2 * c + 1]));
         }
+        sumi = _mm256_add_epi32(sumi, sumj);
         /* mins: sum_sb m[sb] * (bsums[2sb] + bsums[2sb+1]) */
         const __m128i mv = _mm_loadl_epi64((const __m128i *)(sm + 8));
         const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));
@@ -323,7 +337,7 @@ static void KWFN(vec_dot_q5_K)(int64_t n, float *s, const void *vx,
         const uint8_t *q5 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         __m256i hb = loadu256(x[i].qh);
-        __m256i sumi = _mm256_setzero_si256();
+        __m256i sumi = _mm256_setzero_si256(), sumj = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             const __m256i q = loadu256(q5 + 32 * c);
             /* bit 2c / 2c+1 of qh become bit 4 of the low / high nibble */
@@ -338,8 +352,9 @@ static void KWFN(vec_dot_q5_K)(int64_t n, float *s, const void *vx,
             const __m256i ph =
                 _mm256_maddubs_epi16(hi, loadu256(q8 + 64 * c + 32));
             sumi = dot_ss16(sumi, pl, _mm256_set1_epi16(sm[2 * c]));
-            sumi = dot_ss16(sumi, ph, _mm256_set1_epi16(sm[2 * c + 1]));
+            sumj = dot_ss16(sumj, ph, _mm256_set1_epi16(sm[2 * c + 1]));
         }
+        sumi = _mm256_add_epi32(sumi, sumj);
         const __m128i mv = _mm_loadl_epi64((const __m128i *)(sm + 8));
         const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));
         const __m256i mp = _mm256_madd_epi16(m16, loadu256(y[i].bsums));
@@ -364,7 +379,7 @@ static void KWFN(vec_dot_q6_K)(int64_t n, float *s, const void *vx,
         /* the -32 offset of every element, through the 16-element sums */
         const __m256i corr = _mm256_slli_epi32(
             _mm256_madd_epi16(sc16, loadu256(y[i].bsums)), 5);
-        __m256i sumi = _mm256_setzero_si256();
+        __m256i sumi = _mm256_setzero_si256(), sumj = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = x[i].ql + 64 * h;
             const __m256i qa = loadu256(ql), qb = loadu256(ql + 32);
@@ -387,14 +402,14 @@ static void KWFN(vec_dot_q6_K)(int64_t n, float *s, const void *vx,
                     _mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
             sumi = dot_ss16(sumi, _mm256_maddubs_epi16(v0, loadu256(q8)),
                             scale_pair16(sc16, 4 * h + 0));
-            sumi = dot_ss16(sumi, _mm256_maddubs_epi16(v1, loadu256(q8 + 32)),
+            sumj = dot_ss16(sumj, _mm256_maddubs_epi16(v1, loadu256(q8 + 32)),
                             scale_pair16(sc16, 4 * h + 1));
             sumi = dot_ss16(sumi, _mm256_maddubs_epi16(v2, loadu256(q8 + 64)),
                             scale_pair16(sc16, 4 * h + 2));
-            sumi = dot_ss16(sumi, _mm256_maddubs_epi16(v3, loadu256(q8 + 96)),
+            sumj = dot_ss16(sumj, _mm256_maddubs_epi16(v3, loadu256(q8 + 96)),
                             scale_pair16(sc16, 4 * h + 3));
         }
-        sumi = _mm256_sub_epi32(sumi, corr);
+        sumi = _mm256_sub_epi32(_mm256_add_epi32(sumi, sumj), corr);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)),
                               _mm256_cvtepi32_ps(sumi), acc);
     }
@@ -418,22 +433,23 @@ static void KWFN(vec_dot_q3_K)(int64_t n, float *s, const void *vx,
         const __m256i corr = _mm256_slli_epi32(
             _mm256_madd_epi16(sc16, loadu256(y[i].bsums)), 2);
         __m256i hm = loadu256(x[i].hmask);
-        __m256i sumi = _mm256_setzero_si256();
+        __m256i sum2[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int h = 0; h < 2; h++) {
-            const __m256i q = loadu256(x[i].qs + 32 * h);
+            __m256i q = loadu256(x[i].qs + 32 * h);
             const int8_t *q8 = y[i].qs + 128 * h;
             for (int k = 0; k < 4; k++) {
-                const __m256i q2 = _mm256_and_si256(
-                    _mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * k)), m2);
                 const __m256i u = _mm256_or_si256(
-                    q2, _mm256_slli_epi16(_mm256_and_si256(hm, b0), 2));
+                    _mm256_and_si256(q, m2),
+                    _mm256_slli_epi16(_mm256_and_si256(hm, b0), 2));
+                q = _mm256_srli_epi16(q, 2);
                 hm = _mm256_srli_epi16(hm, 1);
-                sumi = dot_ss16(sumi,
-                                _mm256_maddubs_epi16(u, loadu256(q8 + 32 * k)),
-                                scale_pair16(sc16, 4 * h + k));
+                sum2[k & 1] = dot_ss16(
+                    sum2[k & 1], _mm256_maddubs_epi16(u, loadu256(q8 + 32 * k)),
+                    scale_pair16(sc16, 4 * h + k));
             }
         }
-        sumi = _mm256_sub_epi32(sumi, corr);
+        const __m256i sumi =
+            _mm256_sub_epi32(_mm256_add_epi32(sum2[0], sum2[1]), corr);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)),
                               _mm256_cvtepi32_ps(sumi), acc);
     }
@@ -454,18 +470,19 @@ static void KWFN(vec_dot_q2_K)(int64_t n, float *s, const void *vx,
         const __m256i mn16 = _mm256_cvtepu8_epi16(
             _mm_and_si128(_mm_srli_epi16(sb, 4), _mm_set1_epi8(0x0F)));
         const __m256i mp = _mm256_madd_epi16(mn16, loadu256(y[i].bsums));
-        __m256i sumi = _mm256_setzero_si256();
+        __m256i sum2[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int h = 0; h < 2; h++) {
-            const __m256i q = loadu256(x[i].qs + 32 * h);
+            __m256i q = loadu256(x[i].qs + 32 * h);
             const int8_t *q8 = y[i].qs + 128 * h;
             for (int k = 0; k < 4; k++) {
-                const __m256i u = _mm256_and_si256(
-                    _mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * k)), m2);
-                sumi = dot_ss16(sumi,
-                                _mm256_maddubs_epi16(u, loadu256(q8 + 32 * k)),
-                                scale_pair16(sc16, 4 * h + k));
+                const __m256i u = _mm256_and_si256(q, m2);
+                q = _mm256_srli_epi16(q, 2);
+                sum2[k & 1] = dot_ss16(
+                    sum2[k & 1], _mm256_maddubs_epi16(u, loadu256(q8 + 32 * k)),
+                    scale_pair16(sc16, 4 * h + k));
             }
         }
+        const __m256i sumi = _mm256_add_epi32(sum2[0], sum2[1]);
         const float dy = y[i].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * h2f(x[i].d)),
                               _mm256_cvtepi32_ps(sumi), acc);
@@ -530,18 +547,6 @@ static void KWFN(vec_dot_f16)(int64_t n, float *s, const void *vx,
 
 /* ---- activation quantizers ------------------------------------------- */
 
-/* roundf (ties away from zero) to int32, exactly: v - trunc(v) is exact,
- * so comparing its magnitude with 0.5 decides the direction the way the
- * reference's roundf does. */
-KW_INLINE __m256i round_away_epi32(__m256 v) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
-    const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-    const __m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(v, sign));
-    return _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, one)));
-}
-
 /* 4 x 8 int32 (in range) -> 32 int8 in element order. */
 KW_INLINE __m256i pack32_epi8(__m256i a, __m256i b, __m256i c, __m256i d) {
     const __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
@@ -557,7 +562,7 @@ KW_INLINE float hmax_ps(__m256 v) {
 }
 
 /* One 32-float block as the reference does it: d = amax/127, q =
- * roundf(x * (1/d)). Returns the int8 values; *d_out = d. */
+ * round-half-even(x * (127/amax)). Returns the int8 values; *d_out = d. */
 KW_INLINE __m256i quant32(const float *x, float *d_out, __m256i *sum) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
@@ -567,12 +572,12 @@ KW_INLINE __m256i quant32(const float *x, float *d_out, __m256i *sum) {
         _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
     const float amax = hmax_ps(mx);
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     const __m256 vid = _mm256_set1_ps(id);
-    const __m256i i0 = round_away_epi32(_mm256_mul_ps(v0, vid));
-    const __m256i i1 = round_away_epi32(_mm256_mul_ps(v1, vid));
-    const __m256i i2 = round_away_epi32(_mm256_mul_ps(v2, vid));
-    const __m256i i3 = round_away_epi32(_mm256_mul_ps(v3, vid));
+    const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, vid));
+    const __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid));
+    const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid));
+    const __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid));
     if (sum)
         *sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1),
                                 _mm256_add_epi32(i2, i3));
