@@ -19,6 +19,7 @@ struct kw__pool {
     uint64_t generation; /* bumped per run, under mu */
     int running;         /* workers still in the current run, under mu */
     int stop;
+    unsigned spin_limit; /* pause-spins before yielding at a barrier */
     kw__pool_fn fn;
     void *ctx;
     _Alignas(64) atomic_int bar_count;
@@ -47,7 +48,7 @@ void kw__pool_barrier(struct kw__pool *p) {
     }
     unsigned spins = 0;
     while (atomic_load_explicit(&p->bar_phase, memory_order_acquire) == phase) {
-        if (++spins < 20000) cpu_relax();
+        if (++spins < p->spin_limit) cpu_relax();
         else sched_yield();
     }
 }
@@ -85,6 +86,9 @@ enum kw_status kw__pool_new(int n_threads, struct kw__pool **out) {
     struct kw__pool *p = calloc(1, sizeof *p);
     if (!p) return KW_STATUS_ERR_NOMEM;
     p->n = n_threads;
+    /* with more threads than cores a spinning waiter only delays the thread
+     * it waits for, so yield at once */
+    p->spin_limit = n_threads <= kw__cpu_count() ? 4000 : 0;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_start, NULL);
     pthread_cond_init(&p->cv_done, NULL);

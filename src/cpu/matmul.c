@@ -1,12 +1,15 @@
 /*
  * matmul.c — see matmul.h. One token: a vec_dot per row. Several tokens:
  * 4x4 tiles (weight rows x tokens) through the ISA's gemm kernel, so each
- * weight block is loaded once per four tokens; rows are walked in panels so
+ * weight block is loaded once per four tokens (one token also goes through
+ * the tile, ny = 1: four independent rows hide the fma latency that a
+ * single vec_dot chain waits on); rows are walked in panels so
  * the panel of weights stays in L1/L2 while all tokens stream past it.
  */
 #include "cpu/matmul.h"
 
 #include "cpu/isa_table.h"
+#include "cpu/ref/quant_ref.h"
 
 size_t kw__mat_act_row_bytes(const struct kw__mat *w) {
     const struct kw__type_traits *tr = kw__traits(w->type);
@@ -30,7 +33,10 @@ void kw__mat_mul(const struct kw__mat *w, const void *xq, size_t xq_stride,
                  int accumulate) {
     const struct kw__type_traits *tr = kw__traits(w->type);
     kw__vec_dot_fn dot = tr->vec_dot;
-    kw__gemm_fn gemm = T > 1 ? kw__gemm(w->type) : NULL;
+    /* ggml's kernel, and so its rounding, depends on the batch: one token
+     * is a vec_dot; some types switch kernels for wide batches */
+    kw__gemm_fn gemm = T >= KW__WIDE_BATCH ? kw__gemm_wide(w->type) : NULL;
+    if (!gemm) gemm = kw__gemm(w->type);
     const uint8_t *act = xq;
     if (!gemm) {
         for (int64_t t = 0; t < T; t++) {

@@ -2,7 +2,9 @@
  * test_quant_ref.c — the scalar quant reference (kw__fill_quant_ref):
  * hand-built blocks with known values for every type, quantize/dequantize
  * round trips, vec_dot against the float dot of the dequantized rows on 1,
- * 3, 7 and 33 blocks, and the dispatched to_float against the reference.
+ * 3, 7 and 33 blocks, the dispatched to_float against the reference, and
+ * products pinned to llama.cpp's bits (values from tools/peer/kernel_parity
+ * --pins) through the reference and through the dispatched kernels.
  * Run with "dequant TYPE N IN OUT" it instead dequantizes N elements of raw
  * TYPE blocks from file IN into f32 file OUT (used by test_dequant_vs_gguf).
  */
@@ -10,7 +12,9 @@
 #include <string.h>
 
 #include "cpu/isa_table.h"
+#include "cpu/matmul.h"
 #include "cpu/ref/quant_blocks.h"
+#include "cpu/ref/quant_ref.h"
 #include "testutil.h"
 
 static struct kw__isa_table g_ref;
@@ -374,13 +378,17 @@ static void test_roundtrip(void) {
         CHECKF(nz == 0, "%s: zeros dequantize to %d non-zeros", tname(t), nz);
     }
 
-    /* q8_0 rounds ties away from zero (roundf, as ggml's _ref): amax 127
-     * gives id = 1 exactly, so 2.5 -> 3, -3.5 -> -4, 0.5 -> 1 */
+    /* q8_0 / q8_1 round ties to even, as ggml's x86 quantizers (what
+     * llama.cpp runs; its portable _ref rounds away from zero): amax 127
+     * gives id = 1 exactly, so 2.5 -> 2, -3.5 -> -4, 0.5 -> 0, 1.5 -> 2 */
     float tie[32] = {127.0f, 2.5f, -3.5f, 0.5f, 1.5f};
     struct kw_block_q8_0 b0;
     g_ref.from_float[KW_TYPE_Q8_0](tie, &b0, 32);
-    CHECK(b0.qs[0] == 127 && b0.qs[1] == 3 && b0.qs[2] == -4 &&
-          b0.qs[3] == 1 && b0.qs[4] == 2);
+    CHECK(b0.qs[0] == 127 && b0.qs[1] == 2 && b0.qs[2] == -4 &&
+          b0.qs[3] == 0 && b0.qs[4] == 2);
+    struct kw_block_q8_1 t1;
+    g_ref.from_float[KW_TYPE_Q8_1](tie, &t1, 32);
+    CHECK(t1.qs[1] == 2 && t1.qs[2] == -4 && t1.qs[3] == 0 && t1.qs[4] == 2);
 }
 
 /* ---- vec_dot -------------------------------------------------------------- */
@@ -509,6 +517,131 @@ static void test_dispatched_to_float(void) {
     }
 }
 
+/* ---- products pinned to llama.cpp -------------------------------------- */
+
+/* Outputs llama.cpp (x86, AVX-512 VNNI peer build) gives for the inputs of
+ * pin_inputs: 8 rows for 1 token, then rows of tokens 0 and 7 of an
+ * 8-token product (q4_K / q6_K switch kernels, and rounding, with the
+ * batch). Regenerate with tools/peer/kernel_parity --pins. */
+static const struct {
+    uint32_t type;
+    uint32_t bits[24];
+} k_pins[] = {
+    {KW_TYPE_Q4_1, {0xc0be3dd0, 0xc0233c39, 0xbfb71bec, 0x3f0709e3, 0xc05fb2f0, 0x3f953168,
+        0xc1050b81, 0x3dcc7012, 0xc0be3dd0, 0xc0233c39, 0xbfb71bec, 0x3f0709e3,
+        0xc05fb2f0, 0x3f953168, 0xc1050b81, 0x3dcc7012, 0xbf239591, 0xc02ae51e,
+        0x40d9c713, 0x40c3e622, 0x404a4cc3, 0x40c34711, 0x40f7bb0a, 0x40824f47}},
+    {KW_TYPE_Q8_0, {0xc2b23fba, 0x42761fb4, 0x40fa5378, 0x42029c64, 0x4241d6ad, 0xc1d391f3,
+        0x41a3a2bb, 0x41870a04, 0xc2b23fba, 0x42761fb4, 0x40fa5378, 0x42029c64,
+        0x4241d6ad, 0xc1d391f3, 0x41a3a2bb, 0x41870a04, 0x425e909a, 0xc20f8c80,
+        0x409c5d50, 0xc10d2389, 0xbfc29b20, 0x4171a846, 0x4224170a, 0xc2037e0d}},
+    {KW_TYPE_Q5_0, {0x40633e06, 0xc0a9f322, 0x3fc69b7a, 0xbf302858, 0x406ed362, 0xc0ec8f0b,
+        0x40249ef0, 0x401fccd2, 0x40633e06, 0xc0a9f322, 0x3fc69b7a, 0xbf302858,
+        0x406ed362, 0xc0ec8f0b, 0x40249ef0, 0x401fccd2, 0x41076696, 0x4095fd30,
+        0xc12a6eb0, 0x3fb09380, 0x40a4bf2a, 0x4043d8e4, 0xbf807658, 0xc029cd65}},
+    {KW_TYPE_Q4_K, {0x422e63d4, 0xc261ad02, 0xc29b0845, 0xc2049132, 0xc2338d63, 0x435899e7,
+        0xc2a52be3, 0x408b02d8, 0x422e63d3, 0xc261ad02, 0xc29b0844, 0xc2049132,
+        0xc2338d65, 0x435899e8, 0xc2a52be3, 0x408b02d8, 0x42a62740, 0xc1f2eb2c,
+        0x42728209, 0x42cace10, 0x41a3e4d3, 0x438a0d96, 0xc2df40ac, 0x42359036}},
+    {KW_TYPE_Q6_K, {0x427e9cae, 0x44b50bba, 0x441251c2, 0x42222ba0, 0xc3ed79ce, 0x44dc8e81,
+        0x430e9738, 0x44bc9abc, 0x427e9cac, 0x44b50bbb, 0x441251c2, 0x42222b66,
+        0xc3ed79cf, 0x44dc8e81, 0x430e9737, 0x44bc9abd, 0xc2808857, 0x43a3d06f,
+        0x42b58e98, 0x4456b013, 0xc441e051, 0x44d4f0ab, 0xc42935fd, 0x429910a8}},
+};
+
+/* The same generator as kernel_parity.c's pin_inputs. */
+static uint32_t g_pin;
+static uint32_t pin_next(void) {
+    g_pin = g_pin * 1664525u + 1013904223u;
+    return g_pin >> 8;
+}
+
+static void pin_inputs(uint32_t type, int64_t n, uint8_t *w, float *x) {
+    g_pin = 12345u + type;
+    const size_t rb = kw__row_size(type, n);
+    for (size_t i = 0; i < 8 * rb; i++) w[i] = (uint8_t)pin_next();
+    const size_t bs = kw__traits(type)->type_size;
+    for (size_t b = 0; b < 8 * rb / bs; b++) {
+        uint8_t *blk = w + b * bs;
+        const int d_off = type == KW_TYPE_Q6_K ? 208 : 0;
+        const uint16_t d = h(0.001f + (float)(pin_next() % 1000) * 1e-5f);
+        memcpy(blk + d_off, &d, 2);
+        if (type == KW_TYPE_Q4_1 || type == KW_TYPE_Q4_K) {
+            const float m = (float)(pin_next() % 1000) * 1e-5f;
+            const uint16_t mh = h(type == KW_TYPE_Q4_1 ? -m : m);
+            memcpy(blk + 2, &mh, 2);
+        }
+    }
+    for (int64_t i = 0; i < 8 * n; i++)
+        x[i] = (float)((int)(pin_next() % 2001) - 1000) * 0.00731f;
+}
+
+/* kw__mat_mul's tiling, on the reference kernels only */
+static void mat_mul_ref(const struct kw__mat *m, const uint8_t *xq, size_t arb,
+                        int64_t T, float *y) {
+    kw__gemm_fn g = T >= KW__WIDE_BATCH ? kw__gemm_wide_variant(m->type, KW__ISA_REF)
+                                        : NULL;
+    if (!g) g = kw__gemm_variant(m->type, KW__ISA_REF);
+    kw__vec_dot_fn d = g_ref.vec_dot[m->type];
+    for (int64_t t = 0; t < T; t += 4)
+        for (int64_t r = 0; r < m->n_out; r += 4) {
+            const int ny = (int)KW_MIN(4, T - t), nx = (int)KW_MIN(4, m->n_out - r);
+            if (g) {
+                g(m->n_in, m->data + (size_t)r * m->row_bytes, m->row_bytes, nx,
+                  xq + (size_t)t * arb, arb, ny, y + t * m->n_out + r,
+                  (size_t)m->n_out);
+                continue;
+            }
+            for (int j = 0; j < ny; j++)
+                for (int i = 0; i < nx; i++)
+                    d(m->n_in, &y[(t + j) * m->n_out + r + i],
+                      m->data + (size_t)(r + i) * m->row_bytes,
+                      xq + (size_t)(t + j) * arb);
+        }
+}
+
+static void test_peer_pins(void) {
+    for (size_t k = 0; k < sizeof k_pins / sizeof k_pins[0]; k++) {
+        const uint32_t t = k_pins[k].type;
+        const int64_t n = kw__traits(t)->blck_size == 256 ? 512 : 576;
+        const size_t rb = kw__row_size(t, n);
+        uint8_t *w = malloc(8 * rb);
+        float *x = malloc(sizeof(float) * (size_t)(8 * n));
+        pin_inputs(t, n, w, x);
+        const struct kw__mat m = {t, n, 8, rb, w};
+        const size_t arb = kw__mat_act_row_bytes(&m);
+        uint8_t *xq = malloc(8 * arb);
+        for (int path = 0; path < 2; path++) { /* reference, dispatched */
+            const uint32_t vt = kw__traits(t)->vec_dot_type;
+            for (int r = 0; r < 8; r++) {
+                if (path == 0) g_ref.from_float[vt](x + r * n, xq + r * arb, n);
+                else kw__mat_quantize(&m, x, (size_t)n, xq, arb, r, r + 1);
+            }
+            float y1[8], y8[64], got[24];
+            if (path == 0) {
+                mat_mul_ref(&m, xq, arb, 1, y1);
+                mat_mul_ref(&m, xq, arb, 8, y8);
+            } else {
+                kw__mat_mul(&m, xq, arb, 1, y1, 8, 0, 8, 0);
+                kw__mat_mul(&m, xq, arb, 8, y8, 8, 0, 8, 0);
+            }
+            for (int i = 0; i < 24; i++)
+                got[i] = i < 8 ? y1[i] : i < 16 ? y8[i - 8] : y8[56 + i - 16];
+            for (int i = 0; i < 24; i++) {
+                uint32_t u;
+                memcpy(&u, &got[i], 4);
+                CHECKF(u == k_pins[k].bits[i],
+                       "%s %s pin %d: 0x%08x, llama.cpp 0x%08x", tname(t),
+                       path ? kw__isa_name(kw__cpu_isa()) : "ref", i, u,
+                       k_pins[k].bits[i]);
+            }
+        }
+        free(w);
+        free(x);
+        free(xq);
+    }
+}
+
 /* ---- dump mode --------------------------------------------------------- */
 
 static int dump(int argc, char **argv) {
@@ -551,5 +684,6 @@ int main(int argc, char **argv) {
     test_roundtrip();
     test_vec_dot();
     test_dispatched_to_float();
+    test_peer_pins();
     return kw_test_finish("test_quant_ref");
 }

@@ -4,18 +4,25 @@
  * reference (kw__*_variant(type, KW__ISA_REF)) on 1, 2, 3, 5, 17 and 33
  * blocks. Types or ISAs without a kernel are skipped (listed on stderr).
  *
- * Tolerances (eps = FLT_EPSILON), and why:
+ * Exact types: q4_1, q5_0, q8_0, q4_K and q6_K (the SmolLM2 GGUFs) must be
+ * bit-identical to the reference in vec_dot and in every tile, since the
+ * references follow the arithmetic llama.cpp runs on x86 lane by lane
+ * (tools/peer/kernel_parity.sh checks that side against the peer). Tiles
+ * are compared with REF's tile where REF has one (q4_K: its ny == 4 case
+ * is ggml's repacked gemm, the others its gemv) and with REF's vec_dot
+ * otherwise; the wide-batch tiles (kw__gemm_wide, q6_K) with REF's.
+ *
+ * Other types keep tolerances (eps = FLT_EPSILON), and why:
  *  - vec_dot, random scales: |d - ref| <= 1e-5 * sum|x_k y_k| over the
  *    dequantized rows (integer parts are exact; only the order of the float
  *    block sums differs). Power-of-two scales ("exact" mode) make every float
  *    step exact while the sums stay below 2^24: there the bound is 1e-6.
  *    f16 x f16: (n/8 + 8) eps * sum|x_k y_k| (as dot_f16 in test_ops.c).
- *  - quantizers (q8_0, q8_1, q8_K): byte-identical to the reference,
- *    including exact .5 ties (the SIMD code emulates roundf's ties away
- *    from zero for q8_0/q8_1 and uses the reference's round-half-even for
- *    q8_K), so no tie exception is needed; tie inputs are tested explicitly.
  *  - gemm tiles: each of the nx*ny outputs vs the same ISA's vec_dot, same
  *    1e-5 bound; cells outside the nx x ny tile must stay untouched.
+ *  - quantizers (q8_0, q8_1, q8_K): byte-identical to the reference,
+ *    including exact .5 ties (round half to even, as ggml's x86 code), so
+ *    no tie exception is needed; tie inputs are tested explicitly.
  */
 #include <float.h>
 #include <math.h>
@@ -23,6 +30,7 @@
 
 #include "cpu/isa_table.h"
 #include "cpu/ref/quant_blocks.h"
+#include "cpu/ref/quant_ref.h"
 #include "testutil.h"
 
 static uint64_t g_rng = 0x5EED5EED12345678ull;
@@ -39,6 +47,14 @@ static const int k_blocks[] = {1, 2, 3, 5, 17, 33};
 static const enum kw__isa k_isas[] = {KW__ISA_AVX2, KW__ISA_AVX512};
 
 enum fill_mode { FILL_RANDOM, FILL_EXACT, FILL_MAX };
+
+/* Types whose SIMD kernels must equal the reference bit for bit. */
+static int exact_type(uint32_t t) {
+    return t == KW_TYPE_Q4_1 || t == KW_TYPE_Q5_0 || t == KW_TYPE_Q8_0 ||
+           t == KW_TYPE_Q4_K || t == KW_TYPE_Q6_K;
+}
+
+static int same_bits(float a, float b) { return memcmp(&a, &b, 4) == 0; }
 
 /* The activation type each weight type's dot pairs with (ggml's). */
 static uint32_t vec_dot_type(uint32_t t) {
@@ -203,6 +219,12 @@ static void test_vec_dot(uint32_t t) {
                 if (!f) continue;
                 float v = -12345.0f;
                 f(n, &v, x, y);
+                if (exact_type(t))
+                    CHECKF(same_bits(v, r),
+                           "%s %s n=%lld mode=%d: %.9g vs ref %.9g (must be "
+                           "bit-identical)", tr->name, kw__isa_name(k_isas[ii]),
+                           (long long)n, m, (double)v, (double)r);
+                else
                 CHECKF(fabs((double)v - r) <= tol,
                        "%s %s n=%lld mode=%d: %.9g vs ref %.9g (tol %.3g)",
                        tr->name, kw__isa_name(k_isas[ii]), (long long)n, m,
@@ -275,13 +297,36 @@ static void test_quantizer(uint32_t t) {
 
 /* ---- gemm tiles ---------------------------------------------------------- */
 
-static void test_gemm(uint32_t t) {
+/* What a tile call must return for an exact type: REF's tile (rg) where it
+ * has one, else REF's vec_dot per cell. */
+static void ref_tile(kw__gemm_fn rg, kw__vec_dot_fn rv, int64_t n,
+                     const uint8_t *x, size_t xs, int nx, const uint8_t *y,
+                     size_t ys, int ny, float out[4][4]) {
+    if (rg) {
+        float s[16];
+        rg(n, x, xs, nx, y, ys, ny, s, 4);
+        for (int j = 0; j < ny; j++)
+            for (int i = 0; i < nx; i++) out[j][i] = s[j * 4 + i];
+        return;
+    }
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++) rv(n, &out[j][i], x + i * xs, y + j * ys);
+}
+
+/* wide: the tiles for batches of >= KW__WIDE_BATCH tokens. */
+static void test_gemm(uint32_t t, int wide) {
     const struct kw__type_traits *tr = kw__traits(t);
     const uint32_t vt = vec_dot_type(t);
+    const int exact = exact_type(t);
+    kw__gemm_fn rg = wide ? kw__gemm_wide_variant(t, KW__ISA_REF)
+                          : kw__gemm_variant(t, KW__ISA_REF);
+    kw__vec_dot_fn rv = kw__vec_dot_variant(t, KW__ISA_REF);
+    if (wide && !rg) return;
     for (int ii = 0; ii < 2; ii++) {
-        kw__gemm_fn g = kw__gemm_variant(t, k_isas[ii]);
+        kw__gemm_fn g = wide ? kw__gemm_wide_variant(t, k_isas[ii])
+                             : kw__gemm_variant(t, k_isas[ii]);
         kw__vec_dot_fn vd = kw__vec_dot_variant(t, k_isas[ii]);
-        if (!g || !vd) continue;
+        if (!g || !vd || (exact && !rv)) continue;
         for (int bi = 0; bi < N_BLOCKS; bi += 2) {
             const int64_t n = k_blocks[bi] * tr->blck_size *
                               (tr->blck_size == 1 ? 64 : 1);
@@ -310,13 +355,21 @@ static void test_gemm(uint32_t t) {
                 }
             for (int nx = 1; nx <= 4; nx++)
                 for (int ny = 1; ny <= 4; ny++) {
-                    float s[4 * 5];
+                    float s[4 * 5], rs[4][4];
+                    if (exact) ref_tile(rg, rv, n, x, xs, nx, y, ys, ny, rs);
                     for (int k = 0; k < 20; k++) s[k] = -777.0f;
                     g(n, x, xs, nx, y, ys, ny, s, 5);
                     for (int j = 0; j < 4; j++)
                         for (int i = 0; i < 5; i++) {
                             const float v = s[j * 5 + i];
-                            if (j < ny && i < nx)
+                            if (j < ny && i < nx && exact)
+                                CHECKF(same_bits(v, rs[j][i]),
+                                       "gemm%s %s %s n=%lld %dx%d [%d,%d]: %.9g "
+                                       "vs ref %.9g (must be bit-identical)",
+                                       wide ? " wide" : "", tr->name,
+                                       kw__isa_name(k_isas[ii]), (long long)n,
+                                       nx, ny, i, j, (double)v, (double)rs[j][i]);
+                            else if (j < ny && i < nx)
                                 CHECKF(fabs((double)v - want[j][i]) <= tol[j][i],
                                        "gemm %s %s n=%lld %dx%d [%d,%d]: %.9g "
                                        "vs vec_dot %.9g",
@@ -354,7 +407,8 @@ int main(void) {
         CHECKF(vt == 0 || vt == vec_dot_type(k_types[k]),
                "%s: traits vec_dot_type %u", kw_type_name(k_types[k]), vt);
         test_vec_dot(k_types[k]);
-        test_gemm(k_types[k]);
+        test_gemm(k_types[k], 0);
+        test_gemm(k_types[k], 1);
     }
     test_quantizer(KW_TYPE_Q8_0);
     test_quantizer(KW_TYPE_Q8_1);

@@ -1,24 +1,71 @@
 /*
  * ops_ref.c — scalar references of the float ops of the LLM forward pass
  * (rmsnorm, rope, fp16 dot/axpy/convert, swiglu, softmax, add) and the rope
- * cos/sin table. Each mirrors the rounding of ggml's CPU op as llama.cpp is
- * built here (gcc -O3 -march=native), so kaiwu's greedy tokens can match.
+ * cos/sin table. They are the specification the SIMD variants must equal
+ * bit for bit: each op rounds exactly like ggml's CPU op in an AVX-512
+ * build (the peer llama.cpp), so results do not depend on the machine.
  * Entry points: kw__fill_ops_ref, kw__rope_cache.
  */
 #include <math.h>
 
 #include "cpu/isa_table.h"
 
-/* The roundings below are deliberate (fused where ggml's build fuses, and
- * nowhere else), so the compiler must not contract a*b+c on its own; gcc
- * already does not in ISO C mode. */
+/* The roundings below are deliberate: every fused multiply-add is an
+ * explicit fmaf and nothing else may be fused, so the compiler must not
+ * contract a*b+c on its own (gcc already does not in ISO C mode). */
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-/* y, x, w: (n). Sum of float squares in double, scale formed in float, then
- * (x * scale) * w: ggml's rms_norm followed by its (fused) mul. w may be
- * NULL for no weight. */
+/* ---- lane emulation ---------------------------------------------------
+ * Where ggml's AVX-512 code keeps partial results in 16-lane registers, the
+ * references below keep one float per lane and combine them in the order
+ * the vector code does; a vector FMA lane rounds once, exactly like fmaf. */
+
+/* Sum of 16 lanes in the order of gcc's _mm512_reduce_add_ps, which ggml's
+ * reductions use: halves (l + l+8), quarters (l + l+4), then
+ * ([0]+[2]) + ([1]+[3]). */
+static float sum16(const float v[16]) {
+    float h[8], q[4];
+    for (int l = 0; l < 8; l++) h[l] = v[l + 8] + v[l];
+    for (int l = 0; l < 4; l++) q[l] = h[l + 4] + h[l];
+    return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
+/* 2^e as a float, e in [-126, 127] */
+static float pow2i(int e) { return kw__u32_as_f32((uint32_t)(e + 127) << 23); }
+
+/* p * 2^n rounded once, like AVX-512 scalef, for integral |n| <= 192 and p
+ * near 1: p * 2^(n/2) is exact (a normal float), so the second product does
+ * the only rounding, into the subnormals or to infinity if it must. */
+static float scalef(float p, float n) {
+    if (n != n) return p; /* NaN input: p is NaN too */
+    const int e = (int)n, e1 = e / 2;
+    return (p * pow2i(e1)) * pow2i(e - e1);
+}
+
+/* One lane of ggml's AVX-512 ggml_v_expf (Arm optimized-routines' expf):
+ * x = n ln2 + b with a two-part ln2, exp(b) by a degree-5 polynomial in
+ * FMA steps, 2^n by scalef; |n| > 192 saturates to 0 or inf. Max error
+ * about 1.5 ulp, so it is not libm's expf: lanes and tails differ. */
+static float exp_lane(float x) {
+    const float shift = 0x1.8p23f;
+    const float n = fmaf(x, 0x1.715476p+0f, shift) - shift;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    if (fabsf(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+    const float u = b * b;
+    const float hi = fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f);
+    const float mid = fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f);
+    const float lo = fmaf(0x1.ffffecp-1f, b, 1.0f);
+    return scalef(fmaf(fmaf(hi, u, mid), u, lo), n);
+}
+
+/* ---- ops --------------------------------------------------------------- */
+
+/* y, x, w: (n). ggml's rms_norm: float squares summed one after another in
+ * double (the peer's loop is a serial vaddsd chain, so any other order can
+ * move the mean by an ulp), scale formed in float, then (x * scale) * w as
+ * its mul. w may be NULL for no weight. */
 static void rmsnorm_ref(float *y, const float *x, const float *w, int64_t n,
                         float eps) {
     if (n <= 0) return;
@@ -71,10 +118,23 @@ static void rope_ref(float *x, int64_t n_heads, int64_t head_dim,
     }
 }
 
-/* x, y: (n) fp16. ggml's scalar dot: float products summed in double. */
+/* x, y: (n) fp16. ggml's AVX-512 f16 dot: blocks of 64 go to 4 registers
+ * of 16 lanes (acc[16 j + l]) by FMA; the registers fold 0+2, 1+3, then
+ * together, the lanes sum as sum16; the n % 64 rest is added to that in
+ * double, one float product at a time. The product of two fp16 values is
+ * exact in float (22 significant bits), so product-then-add rounds once,
+ * exactly like the FMA, without a call to fmaf. */
 static float dot_f16_ref(const uint16_t *x, const uint16_t *y, int64_t n) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
+    const int64_t np = n & ~(int64_t)63;
+    float acc[64] = {0};
+    for (int64_t i = 0; i < np; i += 64)
+        for (int k = 0; k < 64; k++)
+            acc[k] += kw__fp16_to_fp32(x[i + k]) * kw__fp16_to_fp32(y[i + k]);
+    float v[16];
+    for (int l = 0; l < 16; l++)
+        v[l] = (acc[l] + acc[32 + l]) + (acc[16 + l] + acc[48 + l]);
+    double sum = (double)sum16(v);
+    for (int64_t i = np; i < n; i++) {
         const float p = kw__fp16_to_fp32(x[i]) * kw__fp16_to_fp32(y[i]);
         sum += (double)p;
     }
@@ -87,20 +147,35 @@ static void axpy_f16_ref(float *y, const uint16_t *x, float a, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = fmaf(kw__fp16_to_fp32(x[i]), a, y[i]);
 }
 
+/* Round to nearest even; a NaN keeps its sign and top payload bits and
+ * becomes quiet, as the F16C instruction does. */
 static void to_f16_ref(uint16_t *y, const float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = kw__fp32_to_fp16(x[i]);
-}
-
-/* y, g, u: (n). silu(g) * u with libm's expf, as ggml's scalar path. */
-static void swiglu_ref(float *y, const float *g, const float *u, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        const float silu = g[i] / (1.0f + expf(-g[i]));
-        y[i] = silu * u[i];
+        const uint32_t u = kw__f32_as_u32(x[i]);
+        if ((u & 0x7fffffffu) > 0x7f800000u)
+            y[i] = (uint16_t)(((u >> 16) & 0x8000u) | 0x7e00u | ((u >> 13) & 0x3ffu));
+        else
+            y[i] = kw__fp32_to_fp16(x[i]);
     }
 }
 
-/* x: (n) in place. ggml's soft_max: scale, subtract the max, expf, sum in
- * double, then multiply by the float of 1/sum. */
+/* silu(g) * u with g / (1 + exp(0 - g)) */
+static float swiglu_one(float g, float u, int lane) {
+    const float e = lane ? exp_lane(0.0f - g) : expf(-g);
+    return g / (1.0f + e) * u;
+}
+
+/* y, g, u: (n). ggml's AVX-512 swiglu: whole groups of 16 with the
+ * polynomial exp, the n % 16 rest with libm's expf. */
+static void swiglu_ref(float *y, const float *g, const float *u, int64_t n) {
+    const int64_t nv = n & ~(int64_t)15;
+    for (int64_t i = 0; i < n; i++) y[i] = swiglu_one(g[i], u[i], i < nv);
+}
+
+/* x: (n) in place. ggml's soft_max: scale, subtract the max, exp; each
+ * whole group of 16 uses the polynomial exp and is summed in float
+ * (sum16) before joining a double total; the n % 16 rest uses libm's expf,
+ * added in double one by one. Then x times the float of 1/total. */
 static void softmax_ref(float *x, int64_t n, float scale) {
     if (n <= 0) return;
     float max = -INFINITY;
@@ -108,11 +183,15 @@ static void softmax_ref(float *x, int64_t n, float scale) {
         x[i] *= scale;
         max = max > x[i] ? max : x[i];
     }
+    const int64_t nv = n & ~(int64_t)15;
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        const float e = expf(x[i] - max);
-        sum += (double)e;
-        x[i] = e;
+    for (int64_t i = 0; i < nv; i += 16) {
+        for (int l = 0; l < 16; l++) x[i + l] = exp_lane(x[i + l] - max);
+        sum += (double)sum16(x + i);
+    }
+    for (int64_t i = nv; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += (double)x[i];
     }
     const float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++) x[i] *= inv;

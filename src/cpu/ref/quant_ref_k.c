@@ -1,9 +1,11 @@
 /*
  * quant_ref_k.c — reference kernels for ggml's 256-element super-blocks:
  * dequantize q2_K q3_K q4_K q5_K q6_K iq4_xs, the q8_K activation
- * quantizer, and their dot products against q8_K. Float operations follow
- * ggml's generic code in order (including its 8 per-lane partial sums for
- * q3_K..q6_K) so results match bit for bit. Entry: kw__fill_quant_ref_k.
+ * quantizer, and their dot products against q8_K. q4_K and q6_K follow
+ * the x86 kernels llama.cpp runs for SmolLM2-class models (q4_K: the
+ * repacked 8x8 gemv/gemm; q6_K: the AVX2 vec_dot, and the tiled kernel
+ * for batches of >= KW__WIDE_BATCH tokens); the others ggml's generic code
+ * in order, so results match bit for bit. Entry: kw__fill_quant_ref_k.
  */
 #include <math.h>
 
@@ -312,11 +314,73 @@ static void vec_dot_q45_K(int64_t nb, float *s, const uint8_t *base,
     *s = sum;
 }
 
-/* x: q4_K row, y: q8_K row */
+/*
+ * q4_K as llama.cpp runs it on x86: the weights live repacked (8 rows
+ * interleaved) and ggml's gemm/gemv kernels integrate whole 64-element
+ * pairs of sub-blocks exactly in int32. Per pair p of a block: S = sc[2p]
+ * dot(2p) + sc[2p+1] dot(2p+1) and M = m[2p] B(2p) + m[2p+1] B(2p+1) (B:
+ * 32-element activation sums). The gemv (single tokens, and the last
+ * T % 4 tokens of a batch) folds the four pairs of a block before its two
+ * fmas; the gemm (tokens in groups of 4) does the fmas per pair. Result:
+ * fma chain of S * (d * dy) minus fma chain of M * (dmin * dy).
+ */
+static void q4_K_pair_ints(const struct kw_block_q4_K *x,
+                           const struct kw_block_q8_K *y, int32_t S[4],
+                           int32_t M[4]) {
+    for (int p = 0; p < 4; p++) {
+        uint8_t sc0, m0, sc1, m1;
+        kw__get_scale_min_k4(2 * p, x->scales, &sc0, &m0);
+        kw__get_scale_min_k4(2 * p + 1, x->scales, &sc1, &m1);
+        int32_t lo = 0, hi = 0;
+        for (int l = 0; l < 32; l++) {
+            lo += (x->qs[32 * p + l] & 0x0F) * y->qs[64 * p + l];
+            hi += (x->qs[32 * p + l] >> 4) * y->qs[64 * p + 32 + l];
+        }
+        S[p] = sc0 * lo + sc1 * hi;
+        const int32_t b0 = y->bsums[4 * p] + y->bsums[4 * p + 1];
+        const int32_t b1 = y->bsums[4 * p + 2] + y->bsums[4 * p + 3];
+        M[p] = m0 * b0 + m1 * b1;
+    }
+}
+
+static float dot_q4_K_repacked(int64_t nb, const struct kw_block_q4_K *x,
+                               const struct kw_block_q8_K *y, int per_pair) {
+    float a = 0.0f, m = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t S[4], M[4];
+        q4_K_pair_ints(&x[b], &y[b], S, M);
+        const float dd = kw__fp16_to_fp32(x[b].d) * y[b].d;
+        const float dm = kw__fp16_to_fp32(x[b].dmin) * y[b].d;
+        if (per_pair) {
+            for (int p = 0; p < 4; p++) {
+                a = fmaf((float)S[p], dd, a);
+                m = fmaf((float)M[p], dm, m);
+            }
+        } else {
+            a = fmaf((float)(S[0] + S[1] + S[2] + S[3]), dd, a);
+            m = fmaf((float)(M[0] + M[1] + M[2] + M[3]), dm, m);
+        }
+    }
+    return a - m;
+}
+
+/* x: q4_K row, y: q8_K row (ggml's repacked gemv) */
 static void kw_vec_dot_q4_K_ref(int64_t n, float *s, const void *vx,
                                 const void *vy) {
-    vec_dot_q45_K(n / QK_K, s, vx, sizeof(struct kw_block_q4_K),
-                  offsetof(struct kw_block_q4_K, qs), -1, vy);
+    *s = dot_q4_K_repacked(n / QK_K, vx, vy, 0);
+}
+
+/* Tile: ny == 4 is a group of 4 tokens (ggml's gemm), else gemv. */
+static void kw_gemm_q4_K_ref(int64_t n, const void *x, size_t xs, int nx,
+                             const void *y, size_t ys, int ny, float *s,
+                             size_t ss) {
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++)
+            s[(size_t)j * ss + (size_t)i] = dot_q4_K_repacked(
+                n / QK_K,
+                (const struct kw_block_q4_K *)((const char *)x + (size_t)i * xs),
+                (const struct kw_block_q8_K *)((const char *)y + (size_t)j * ys),
+                ny == 4);
 }
 
 /* x: q5_K row, y: q8_K row */
@@ -327,25 +391,75 @@ static void kw_vec_dot_q5_K_ref(int64_t n, float *s, const void *vx,
                   (ptrdiff_t)offsetof(struct kw_block_q5_K, qh), vy);
 }
 
-/* x: q6_K row, y: q8_K row */
+/*
+ * q6_K as ggml's AVX2 vec_dot: per block, 8 int32 lanes; lane k takes, in
+ * each 32-element chunk c, elements 32c + 4k..4k+3 of the unsigned 6-bit
+ * quants times sub-block scale sc[2c + k/4], minus the -32 offset taken
+ * through the 16-element activation sums of sub-blocks 2k, 2k+1:
+ * 32 (sc[2k] B[2k] + sc[2k+1] B[2k+1]). Lanes scale by y.d * x.d into
+ * 8 fma chains, reduced by kw__hsum8.
+ */
+static void q6_K_unsigned(const struct kw_block_q6_K *x, int q[QK_K]) {
+    int8_t qs[QK_K];
+    unpack_q6_K(x, qs);
+    for (int e = 0; e < QK_K; e++) q[e] = qs[e] + 32;
+}
+
 static void kw_vec_dot_q6_K_ref(int64_t n, float *s, const void *vx,
                                 const void *vy) {
     const struct kw_block_q6_K *x = vx;
     const struct kw_block_q8_K *y = vy;
-    int8_t q[QK_K];
-    int scale16[16];
-    int32_t lanes[8];
-    float part[8] = {0};
+    int q[QK_K];
+    int32_t lanes[8], part[8];
+    float acc[8] = {0};
     for (int64_t b = 0; b < n / QK_K; b++) {
-        unpack_q6_K(&x[b], q);
-        for (int g = 0; g < 16; g++) scale16[g] = x[b].scales[g];
-        lane_sums(q, y[b].qs, scale16, lanes);
-        const float d = kw__fp16_to_fp32(x[b].d) * y[b].d;
-        for (int l = 0; l < 8; l++) part[l] += d * (float)lanes[l];
+        q6_K_unsigned(&x[b], q);
+        const int8_t *sc = x[b].scales;
+        for (int k = 0; k < 8; k++)
+            lanes[k] = -32 * (sc[2 * k] * y[b].bsums[2 * k] +
+                              sc[2 * k + 1] * y[b].bsums[2 * k + 1]);
+        for (int c = 0; c < 8; c++) {
+            kw__lanes32(q + 32 * c, y[b].qs + 32 * c, part);
+            for (int k = 0; k < 8; k++) lanes[k] += sc[2 * c + k / 4] * part[k];
+        }
+        const float d = y[b].d * kw__fp16_to_fp32(x[b].d);
+        for (int k = 0; k < 8; k++) acc[k] = fmaf(d, (float)lanes[k], acc[k]);
     }
-    float sum = 0.0f;
-    for (int l = 0; l < 8; l++) sum += part[l];
-    *s = sum;
+    *s = kw__hsum8(acc);
+}
+
+/*
+ * q6_K, batches of >= KW__WIDE_BATCH tokens (ggml's tiled kernel): the
+ * whole block in one exact integer S = sum sc * (q - 32) * y, then
+ * acc = fma(S * x.d, y.d, acc) (ggml's separate mul and add, fused by its
+ * compiler).
+ */
+static float dot_q6_K_wide(int64_t nb, const struct kw_block_q6_K *x,
+                           const struct kw_block_q8_K *y) {
+    int8_t q[QK_K];
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        unpack_q6_K(&x[b], q);
+        int32_t S = 0;
+        for (int e = 0; e < QK_K; e++) S += x[b].scales[e / 16] * q[e] * y[b].qs[e];
+        acc = fmaf((float)S * kw__fp16_to_fp32(x[b].d), y[b].d, acc);
+    }
+    return acc;
+}
+
+static void kw_gemm_wide_q6_K_ref(int64_t n, const void *x, size_t xs, int nx,
+                                  const void *y, size_t ys, int ny, float *s,
+                                  size_t ss) {
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++)
+            s[(size_t)j * ss + (size_t)i] = dot_q6_K_wide(
+                n / QK_K,
+                (const struct kw_block_q6_K *)((const char *)x + (size_t)i * xs),
+                (const struct kw_block_q8_K *)((const char *)y + (size_t)j * ys));
+}
+
+kw__gemm_fn kw__gemm_wide_ref(uint32_t type) {
+    return type == KW_TYPE_Q6_K ? kw_gemm_wide_q6_K_ref : NULL;
 }
 
 /* x: iq4_xs row, y: q8_K row; one float add per 32-element sub-block */
@@ -378,6 +492,7 @@ void kw__fill_quant_ref_k(struct kw__isa_table *t) {
     t->vec_dot[KW_TYPE_Q3_K] = kw_vec_dot_q3_K_ref;
     t->to_float[KW_TYPE_Q4_K] = kw_to_float_q4_K_ref;
     t->vec_dot[KW_TYPE_Q4_K] = kw_vec_dot_q4_K_ref;
+    t->gemm[KW_TYPE_Q4_K] = kw_gemm_q4_K_ref;
     t->to_float[KW_TYPE_Q5_K] = kw_to_float_q5_K_ref;
     t->vec_dot[KW_TYPE_Q5_K] = kw_vec_dot_q5_K_ref;
     t->to_float[KW_TYPE_Q6_K] = kw_to_float_q6_K_ref;

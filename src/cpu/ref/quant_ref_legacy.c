@@ -1,8 +1,11 @@
 /*
  * quant_ref_legacy.c — reference kernels for ggml's 32-element blocks
  * (q4_0 q4_1 q5_0 q5_1 q8_0 q8_1 iq4_nl): dequantize, quantize and the dot
- * products against q8_0 / q8_1, with ggml's float operations in ggml's
- * order so results match bit for bit. Entry: kw__fill_quant_ref_legacy.
+ * products against q8_0 / q8_1. The q4_1, q5_0 and q8_0 dots follow the
+ * x86 kernels llama.cpp runs (8 int32 lanes per block, one fused
+ * multiply-add per lane and block, kw__hsum8 at the end; q4_1's min term
+ * fused into a scalar), the others ggml's generic order, so results match
+ * bit for bit. Entry: kw__fill_quant_ref_legacy.
  */
 #include <float.h>
 #include <math.h>
@@ -139,25 +142,27 @@ static void kw_from_float_q4_1_ref(const float *x, void *vy, int64_t n) {
     }
 }
 
-/* x: q4_1 row, y: q8_1 row; the min term uses y's precomputed d * sum(q) */
+/* x: q4_1 row, y: q8_1 row. ggml on x86: per block the 8 lane sums of
+ * nibble * q8 take fma(dx * dy, lane, acc); the min term m * s runs as
+ * one fused scalar sum added after the lanes' tree. */
 static void kw_vec_dot_q4_1_ref(int64_t n, float *s, const void *vx,
                                 const void *vy) {
     const struct kw_block_q4_1 *x = vx;
     const struct kw_block_q8_1 *y = vy;
-    float sum = 0.0f;
+    float acc[8] = {0}, summs = 0.0f;
+    int q[QK];
+    int32_t lanes[8];
     for (int64_t b = 0; b < n / QK; b++) {
-        int lo = 0, hi = 0;
         for (int j = 0; j < QK / 2; j++) {
-            lo += (x[b].qs[j] & 0x0F) * y[b].qs[j];
-            hi += (x[b].qs[j] >> 4) * y[b].qs[j + QK / 2];
+            q[j] = x[b].qs[j] & 0x0F;
+            q[j + QK / 2] = x[b].qs[j] >> 4;
         }
+        kw__lanes32(q, y[b].qs, lanes);
         const float dd = kw__fp16_to_fp32(x[b].d) * kw__fp16_to_fp32(y[b].d);
-        const float scaled = dd * (float)(lo + hi);
-        const float mins = kw__fp16_to_fp32(x[b].m) * kw__fp16_to_fp32(y[b].s);
-        const float block = scaled + mins;
-        sum += block;
+        summs = fmaf(kw__fp16_to_fp32(x[b].m), kw__fp16_to_fp32(y[b].s), summs);
+        for (int k = 0; k < 8; k++) acc[k] = fmaf(dd, (float)lanes[k], acc[k]);
     }
-    *s = sum;
+    *s = kw__hsum8(acc) + summs;
 }
 
 /* ---- q5_0: x = d * (q - 16), 5-bit q ------------------------------------- */
@@ -196,25 +201,25 @@ static void kw_from_float_q5_0_ref(const float *x, void *vy, int64_t n) {
     }
 }
 
-/* x: q5_0 row, y: q8_0 row */
+/* x: q5_0 row, y: q8_0 row; lanes as ggml's x86 dot (see q4_1) */
 static void kw_vec_dot_q5_0_ref(int64_t n, float *s, const void *vx,
                                 const void *vy) {
     const struct kw_block_q5_0 *x = vx;
     const struct kw_block_q8_0 *y = vy;
-    float sum = 0.0f;
+    float acc[8] = {0};
+    int q[QK];
+    int32_t lanes[8];
     for (int64_t b = 0; b < n / QK; b++) {
         const uint32_t qh = load_qh(x[b].qh);
-        int lo = 0, hi = 0;
         for (int j = 0; j < QK / 2; j++) {
-            const int q0 = (x[b].qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4;
-            const int q1 = (x[b].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
-            lo += (q0 - 16) * y[b].qs[j];
-            hi += (q1 - 16) * y[b].qs[j + QK / 2];
+            q[j] = ((x[b].qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4) - 16;
+            q[j + QK / 2] = ((x[b].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - 16;
         }
+        kw__lanes32(q, y[b].qs, lanes);
         const float dd = kw__fp16_to_fp32(x[b].d) * kw__fp16_to_fp32(y[b].d);
-        sum += dd * (float)(lo + hi);
+        for (int k = 0; k < 8; k++) acc[k] = fmaf(dd, (float)lanes[k], acc[k]);
     }
-    *s = sum;
+    *s = kw__hsum8(acc);
 }
 
 /* ---- q5_1: x = d * q + m, 5-bit q ---------------------------------------- */
@@ -343,19 +348,22 @@ static void kw_to_float_q8_1_ref(const void *vx, float *y, int64_t n) {
     }
 }
 
-/* x, y: q8_0 rows */
+/* x, y: q8_0 rows; lanes as ggml's x86 dot (see q4_1). llama.cpp's
+ * batched path for q8_0 (llamafile's tinyBLAS) computes the same way. */
 static void kw_vec_dot_q8_0_ref(int64_t n, float *s, const void *vx,
                                 const void *vy) {
     const struct kw_block_q8_0 *x = vx;
     const struct kw_block_q8_0 *y = vy;
-    float sum = 0.0f;
+    float acc[8] = {0};
+    int q[QK];
+    int32_t lanes[8];
     for (int64_t b = 0; b < n / QK; b++) {
-        int isum = 0;
-        for (int j = 0; j < QK; j++) isum += x[b].qs[j] * y[b].qs[j];
+        for (int j = 0; j < QK; j++) q[j] = x[b].qs[j];
+        kw__lanes32(q, y[b].qs, lanes);
         const float dd = kw__fp16_to_fp32(x[b].d) * kw__fp16_to_fp32(y[b].d);
-        sum += (float)isum * dd;
+        for (int k = 0; k < 8; k++) acc[k] = fmaf(dd, (float)lanes[k], acc[k]);
     }
-    *s = sum;
+    *s = kw__hsum8(acc);
 }
 
 /* ---- iq4_nl: x = d * codebook[q] ----------------------------------------- */

@@ -56,7 +56,7 @@ static void attn_avx512(float *out, const float *q, const uint16_t *k,
             if (ms != 1.0f) a = kw__fp16_to_fp32(kw__fp32_to_fp16(a * ms));
             acc[d] = kw__fp32_to_fp16(fmaf(kw__fp16_to_fp32(vj[d]), vs, a));
         }
-        sum = sum * ms + vs;
+        sum = fmaf(sum, ms, vs); /* llama.cpp's build fuses this */
     }
     const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
     for (i = 0; i < hd; i++) out[i] = kw__fp16_to_fp32(acc[i]) * inv;

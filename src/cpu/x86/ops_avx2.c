@@ -1,8 +1,8 @@
 /*
- * ops_avx2.c — AVX2+FMA+F16C float ops of the LLM forward pass. Each one
- * reproduces the rounding of ggml's AVX2 build of the same op (lane counts,
- * accumulator order, its exp polynomial), except rope and axpy, which
- * reproduce the peer build exactly like ops_ref.c does.
+ * ops_avx2.c — AVX2+FMA+F16C float ops of the LLM forward pass, bit-identical
+ * to ops_ref.c (which follows ggml's AVX-512 build): where ggml keeps 16-lane
+ * registers, two 8-lane halves stand in for each, combined in the same order,
+ * and AVX-512's exp (scalef included) is emulated.
  * Entry point: kw__fill_ops_avx2 (compiled with -mavx2 -mfma -mf16c).
  */
 #include <immintrin.h>
@@ -15,24 +15,27 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-/* ([0]+[2]) + ([1]+[3]): ggml's final 4-lane step in its AVX reductions. */
-static inline float hsum4(__m128 v) {
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    v = _mm_add_ss(v, _mm_movehdup_ps(v));
-    return _mm_cvtss_f32(v);
+/* The 16 lanes lo | hi summed in the order of gcc's _mm512_reduce_add_ps
+ * (see sum16 in ops_ref.c): halves, quarters, ([0]+[2]) + ([1]+[3]). */
+static inline float hsum16(__m256 lo, __m256 hi) {
+    const __m256 h = _mm256_add_ps(hi, lo);
+    __m128 q = _mm_add_ps(_mm256_extractf128_ps(h, 1), _mm256_castps256_ps128(h));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
 }
 
-static inline float hsum8(__m256 v) {
-    return hsum4(_mm_add_ps(_mm256_castps256_ps128(v),
-                            _mm256_extractf128_ps(v, 1)));
+/* 2^e for integer lanes e in [-126, 127] */
+static inline __m256 pow2i(__m256i e) {
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
 }
 
-/* exp(x) in 8 lanes, the same algorithm and constants as ggml's AVX2
- * ggml_v_expf (Arm optimized-routines' expf: x = n*ln2 + b with a two-part
- * ln2, exp(b)-1 by a degree-5 minimax polynomial, 2^n by exponent bits;
- * max error about 1.5 ulp). Results must be bit-identical to it, which is
- * why the constants and the overflow/underflow split are kept as they are:
- * |n| > 126 scales in two steps, |n| > 192 saturates to 0 or inf. */
+/* exp(x) in 8 lanes, bit-identical to one lane of ggml's AVX-512
+ * ggml_v_expf (exp_lane in ops_ref.c: same constants and FMA steps).
+ * AVX-512's scalef(p, n) = p * 2^n rounded once becomes two products,
+ * p * 2^(n>>1) (exact: p is near 1, |n>>1| <= 96) and then * 2^(n - n>>1),
+ * the only rounding. |n| > 192 saturates to 0 or inf. */
 static inline __m256 exp8(__m256 x) {
     const __m256 shift = _mm256_set1_ps(0x1.8p23f);
     const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift);
@@ -40,72 +43,49 @@ static inline __m256 exp8(__m256 x) {
     const __m256 b = _mm256_fnmadd_ps(
         n, _mm256_set1_ps(0x1.7f7d1cp-20f),
         _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
-    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
-    const __m256 k = _mm256_castsi256_ps(
-        _mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
     const __m256 abs_n = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
-    const __m256 big = _mm256_cmp_ps(abs_n, _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+    const __m256 huge = _mm256_cmp_ps(abs_n, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
     const __m256 u = _mm256_mul_ps(b, b);
     const __m256 hi = _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b,
                                       _mm256_set1_ps(0x1.573e2ep-5f));
     const __m256 mid = _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b,
                                        _mm256_set1_ps(0x1.fffdb6p-2f));
-    const __m256 lo = _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b);
+    const __m256 lo = _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b,
+                                      _mm256_set1_ps(1.0f));
     const __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(hi, u, mid), u, lo);
-    const __m256 normal = _mm256_fmadd_ps(k, p, k);
-    if (!_mm256_movemask_ps(big)) return normal;
-    /* 2^n split as s1 * s2 so neither factor overflows or goes subnormal
-     * early; s1 = 2^127 (n > 0) or 2^-125 (n <= 0). */
-    const __m256i g = _mm256_and_si256(
-        _mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
-        _mm256_set1_epi32((int)0x82000000u));
-    const __m256 s1 = _mm256_castsi256_ps(
-        _mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
-    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
-    const __m256 huge =
-        _mm256_cmp_ps(abs_n, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
-    const __m256 scaled = _mm256_mul_ps(_mm256_fmadd_ps(s2, p, s2), s1);
-    __m256 r = _mm256_blendv_ps(normal, scaled, big);
-    return _mm256_blendv_ps(r, _mm256_mul_ps(s1, s1), huge);
+    /* huge and NaN lanes convert to INT_MIN: a factor of 1 (NaN p passes
+     * through, as scalef passes it) or garbage that the blend replaces */
+    const __m256i e = _mm256_cvtps_epi32(n);
+    const __m256i e1 = _mm256_srai_epi32(e, 1);
+    const __m256 r = _mm256_mul_ps(_mm256_mul_ps(p, pow2i(e1)),
+                                   pow2i(_mm256_sub_epi32(e, e1)));
+    if (!_mm256_movemask_ps(huge)) return r;
+    const __m256 neg = _mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ);
+    const __m256 sat = _mm256_andnot_ps(neg, _mm256_set1_ps(INFINITY));
+    return _mm256_blendv_ps(r, sat, huge);
 }
 
-/* silu(x) = x / (1 + exp(-x)), negation written as 0 - x like ggml. */
+/* silu(x) = x / (1 + exp(0 - x)), as ggml_v_silu. */
 static inline __m256 silu8(__m256 x) {
     const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
     return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
-/* y, x, w: (n). Squares in float, summed in double lanes (4 accumulators
- * of 4): the double sum differs from the reference's sequential one only
- * in its last bits, which the cast of the mean to float almost always
- * erases (then y is bit-identical; else within 1 ulp of the scale). */
+/* y, x, w: (n). The squares are summed in double one after another, as
+ * ggml does (see rmsnorm_ref: any other order can move the mean by an ulp);
+ * then elementwise (x * scale) * w. */
 static void rmsnorm_avx2(float *y, const float *x, const float *w, int64_t n,
                          float eps) {
     if (n <= 0) return;
-    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
-    __m256d acc2 = _mm256_setzero_pd(), acc3 = _mm256_setzero_pd();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m256 a = _mm256_loadu_ps(x + i);
-        const __m256 b = _mm256_loadu_ps(x + i + 8);
-        const __m256 qa = _mm256_mul_ps(a, a), qb = _mm256_mul_ps(b, b);
-        acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(qa)));
-        acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(qa, 1)));
-        acc2 = _mm256_add_pd(acc2, _mm256_cvtps_pd(_mm256_castps256_ps128(qb)));
-        acc3 = _mm256_add_pd(acc3, _mm256_cvtps_pd(_mm256_extractf128_ps(qb, 1)));
-    }
-    acc0 = _mm256_add_pd(_mm256_add_pd(acc0, acc1), _mm256_add_pd(acc2, acc3));
-    const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(acc0),
-                                  _mm256_extractf128_pd(acc0, 1));
-    double sum = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
-    for (; i < n; i++) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
         const float sq = x[i] * x[i];
         sum += (double)sq;
     }
     const float mean = (float)(sum / (double)n);
     const float scale = 1.0f / sqrtf(mean + eps);
     const __m256 vs = _mm256_set1_ps(scale);
-    i = 0;
+    int64_t i = 0;
     if (w) {
         for (; i + 8 <= n; i += 8)
             _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(
@@ -181,29 +161,26 @@ static void rope_avx2(float *x, int64_t n_heads, int64_t head_dim,
     }
 }
 
-/* ggml's AVX2 f16 dot: blocks of 32 into 4 accumulators of 8 lanes, the
- * accumulators folded (0+2, 1+3, then together), lanes summed by hadds,
- * and the n % 32 rest added in double. */
+/* ggml's AVX-512 f16 dot (see dot_f16_ref): blocks of 64 into 4 registers
+ * of 16 lanes, register j here the halves a(2j) | a(2j+1); registers folded
+ * 0+2, 1+3, then together, lanes summed by hsum16, the n % 64 rest added in
+ * double. */
 static float dot_f16_avx2(const uint16_t *x, const uint16_t *y, int64_t n) {
-    const int64_t np = n & ~(int64_t)31;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t i = 0; i < np; i += 32) {
-        for (int j = 0; j < 4; j++) {
-            const __m256 ax = _mm256_cvtph_ps(
-                _mm_loadu_si128((const __m128i *)(x + i + 8 * j)));
-            const __m256 ay = _mm256_cvtph_ps(
-                _mm_loadu_si128((const __m128i *)(y + i + 8 * j)));
-            acc[j] = _mm256_fmadd_ps(ax, ay, acc[j]);
-        }
+    const int64_t np = n & ~(int64_t)63;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+#define KW_LD(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define KW_STEP(a, k) a = _mm256_fmadd_ps(KW_LD(x + i + 8 * k), KW_LD(y + i + 8 * k), a)
+    for (int64_t i = 0; i < np; i += 64) {
+        KW_STEP(a0, 0), KW_STEP(a1, 1), KW_STEP(a2, 2), KW_STEP(a3, 3);
+        KW_STEP(a4, 4), KW_STEP(a5, 5), KW_STEP(a6, 6), KW_STEP(a7, 7);
     }
-    acc[0] = _mm256_add_ps(acc[0], acc[2]);
-    acc[1] = _mm256_add_ps(acc[1], acc[3]);
-    acc[0] = _mm256_add_ps(acc[0], acc[1]);
-    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(acc[0]),
-                                 _mm256_extractf128_ps(acc[0], 1));
-    const __m128 t1 = _mm_hadd_ps(t0, t0);
-    double sum = (double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+#undef KW_STEP
+#undef KW_LD
+    /* registers 0+2 and 1+3 (halves a0|a1 + a4|a5, a2|a3 + a6|a7), then 0+1 */
+    const __m256 lo = _mm256_add_ps(_mm256_add_ps(a0, a4), _mm256_add_ps(a2, a6));
+    const __m256 hi = _mm256_add_ps(_mm256_add_ps(a1, a5), _mm256_add_ps(a3, a7));
+    double sum = (double)hsum16(lo, hi);
     for (int64_t i = np; i < n; i++) {
         const float p = kw__fp16_to_fp32(x[i]) * kw__fp16_to_fp32(y[i]);
         sum += (double)p;
@@ -235,10 +212,12 @@ static void to_f16_avx2(uint16_t *y, const float *x, int64_t n) {
             _mm_cvtps_ph(_mm_set_ss(x[i]), _MM_FROUND_TO_NEAREST_INT), 0);
 }
 
-/* 8 lanes with exp8, the n % 8 rest with libm expf, as ggml. */
+/* Whole groups of 16 with the polynomial exp (lanes are independent, so 8
+ * at a time), the n % 16 rest with libm expf, as ggml's AVX-512 build. */
 static void swiglu_avx2(float *y, const float *g, const float *u, int64_t n) {
+    const int64_t nv = n & ~(int64_t)15;
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
+    for (; i < nv; i += 8)
         _mm256_storeu_ps(y + i, _mm256_mul_ps(silu8(_mm256_loadu_ps(g + i)),
                                               _mm256_loadu_ps(u + i)));
     for (; i < n; i++) {
@@ -255,8 +234,9 @@ static void scale_avx2(float *x, int64_t n, float s) {
     for (; i < n; i++) x[i] *= s;
 }
 
-/* ggml's soft_max with its AVX2 vec_soft_max: each group of 8 exps is summed
- * in float (hsum8) and then added to a double total. */
+/* ggml's soft_max as its AVX-512 build does it (see softmax_ref): each
+ * group of 16 exps is summed in float (hsum16) and added to a double total;
+ * the n % 16 rest uses libm expf. */
 static void softmax_avx2(float *x, int64_t n, float scale) {
     if (n <= 0) return;
     scale_avx2(x, n, scale);
@@ -271,10 +251,12 @@ static void softmax_avx2(float *x, int64_t n, float scale) {
     for (; i < n; i++) max = max > x[i] ? max : x[i];
     const __m256 vm = _mm256_set1_ps(max);
     double sum = 0.0;
-    for (i = 0; i + 8 <= n; i += 8) {
-        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
-        _mm256_storeu_ps(x + i, e);
-        sum += (double)hsum8(e);
+    for (i = 0; i + 16 <= n; i += 16) {
+        const __m256 lo = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+        const __m256 hi = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm));
+        _mm256_storeu_ps(x + i, lo);
+        _mm256_storeu_ps(x + i + 8, hi);
+        sum += (double)hsum16(lo, hi);
     }
     for (; i < n; i++) {
         const float e = expf(x[i] - max);

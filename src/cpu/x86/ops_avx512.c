@@ -2,8 +2,8 @@
  * ops_avx512.c — AVX-512 float ops of the LLM forward pass. Each one
  * reproduces the rounding of ggml's AVX-512 build of the same op (the one
  * the peer runs on this kind of machine): 16-lane blocks, its accumulator
- * order and exp polynomial, scalar libm tails where ggml has them. Rope and
- * axpy round exactly like ops_ref.c.
+ * order and exp polynomial, scalar libm tails where ggml has them. Results
+ * are bit-identical to ops_ref.c, the specification.
  * Entry point: kw__fill_ops_avx512 (compiled with -mavx512f/bw/vl/dq).
  */
 #include <immintrin.h>
@@ -70,41 +70,21 @@ static inline __m512 silu16(__m512 x) {
     return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
-/* y, x, w: (n). Squares in float, summed in double lanes (4 accumulators of
- * 8); masked-off lanes add exact zeros. The double sum differs from the
- * reference's sequential one in its last bits only, which the cast of the
- * mean to float almost always erases (else the scale is off by 1 ulp). */
+/* y, x, w: (n). The squares are summed in double one after another, as
+ * ggml does (see rmsnorm_ref: any other order can move the mean by an ulp);
+ * then elementwise (x * scale) * w. */
 static void rmsnorm_avx512(float *y, const float *x, const float *w,
                            int64_t n, float eps) {
     if (n <= 0) return;
-    __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
-    __m512d acc2 = _mm512_setzero_pd(), acc3 = _mm512_setzero_pd();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m512 a = _mm512_loadu_ps(x + i);
-        const __m512 b = _mm512_loadu_ps(x + i + 16);
-        const __m512 qa = _mm512_mul_ps(a, a), qb = _mm512_mul_ps(b, b);
-        acc0 = _mm512_add_pd(acc0, _mm512_cvtps_pd(_mm512_castps512_ps256(qa)));
-        acc1 = _mm512_add_pd(acc1, _mm512_cvtps_pd(_mm256_castpd_ps(
-                                       _mm512_extractf64x4_pd(_mm512_castps_pd(qa), 1))));
-        acc2 = _mm512_add_pd(acc2, _mm512_cvtps_pd(_mm512_castps512_ps256(qb)));
-        acc3 = _mm512_add_pd(acc3, _mm512_cvtps_pd(_mm256_castpd_ps(
-                                       _mm512_extractf64x4_pd(_mm512_castps_pd(qb), 1))));
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float sq = x[i] * x[i];
+        sum += (double)sq;
     }
-    for (; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : tail_mask(n - i);
-        const __m512 a = _mm512_maskz_loadu_ps(m, x + i);
-        const __m512 qa = _mm512_mul_ps(a, a);
-        acc0 = _mm512_add_pd(acc0, _mm512_cvtps_pd(_mm512_castps512_ps256(qa)));
-        acc1 = _mm512_add_pd(acc1, _mm512_cvtps_pd(_mm256_castpd_ps(
-                                       _mm512_extractf64x4_pd(_mm512_castps_pd(qa), 1))));
-    }
-    const double sum = _mm512_reduce_add_pd(
-        _mm512_add_pd(_mm512_add_pd(acc0, acc1), _mm512_add_pd(acc2, acc3)));
     const float mean = (float)(sum / (double)n);
     const float scale = 1.0f / sqrtf(mean + eps);
     const __m512 vs = _mm512_set1_ps(scale);
-    for (i = 0; i < n; i += 16) {
+    for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : tail_mask(n - i);
         __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vs);
         if (w) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i));

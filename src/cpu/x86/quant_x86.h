@@ -5,6 +5,11 @@
  * dpwssd on ymm). Include after defining KW_X86_VNNI (0/1) and KW_X86_SFX
  * (the ISA name pasted onto every function, e.g. avx2). Everything is
  * static; each .c file gets its own copy built with its ISA's flags.
+ *
+ * q4_1, q5_0, q8_0, q4_K and q6_K compute every output exactly as the x86
+ * kernels llama.cpp runs (see the references in src/cpu/ref/): same int32
+ * lanes, same fmas in the same order, same final tree (hsum_ps). No int16
+ * pair sum of those paths can saturate, so AVX2 and VNNI agree bit for bit.
  */
 #ifndef KW_CPU_X86_QUANT_X86_H
 #define KW_CPU_X86_QUANT_X86_H
@@ -170,39 +175,35 @@ KW_INLINE __m128 h2f_pair(const void *p) {
 }
 
 /* q4_1/q5_1: per block (dx*dy, mx*sy) from one multiply of the two fp16
- * pairs; lane 1 of *msum collects the m*s terms. */
+ * pairs; lane 1 of *msum collects the m*s terms (q5_1 only: ggml's generic
+ * order is not followed there). */
 KW_INLINE __m256 q_1_scale(const void *x, const void *y, __m128 *msum) {
     const __m128 p = _mm_mul_ps(h2f_pair(x), h2f_pair(y));
     *msum = _mm_add_ps(*msum, p);
     return _mm256_broadcastss_ps(p);
 }
 
+/* Scalar fused multiply-add (exact, one rounding). */
+KW_INLINE float fma1(float a, float b, float c) { return fmaf(a, b, c); }
+
+/* As ggml's x86 kernel: one 8-lane accumulator, fma(dx * dy, lanes) per
+ * block, and the min term m * s as a fused scalar chain added after the
+ * lanes' tree (kw__hsum8 order). */
 static void KWFN(vec_dot_q4_1)(int64_t n, float *s, const void *vx,
                                const void *vy) {
     const struct kw_block_q4_1 *x = vx;
     const struct kw_block_q8_1 *y = vy;
     const int64_t nb = n / KW_QK4_1;
     const __m256i z = _mm256_setzero_si256();
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    __m128 ms0 = _mm_setzero_ps(), ms1 = _mm_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i p0 = dot_us(z, nibbles32(x[i].qs), loadu256(y[i].qs));
-        const __m256i p1 =
-            dot_us(z, nibbles32(x[i + 1].qs), loadu256(y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(q_1_scale(&x[i], &y[i], &ms0),
-                               _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(q_1_scale(&x[i + 1], &y[i + 1], &ms1),
-                               _mm256_cvtepi32_ps(p1), acc1);
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const __m256i p = dot_us(z, nibbles32(x[i].qs), loadu256(y[i].qs));
+        summs = fma1(h2f(x[i].m), h2f(y[i].s), summs);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)),
+                              _mm256_cvtepi32_ps(p), acc);
     }
-    for (; i < nb; i++) {
-        const __m256i p0 = dot_us(z, nibbles32(x[i].qs), loadu256(y[i].qs));
-        acc0 = _mm256_fmadd_ps(q_1_scale(&x[i], &y[i], &ms0),
-                               _mm256_cvtepi32_ps(p0), acc0);
-    }
-    const __m128 ms = _mm_add_ps(ms0, ms1);
-    *s = hsum_ps(_mm256_add_ps(acc0, acc1)) +
-         _mm_cvtss_f32(_mm_movehdup_ps(ms));
+    *s = hsum_ps(acc) + summs;
 }
 
 static void KWFN(vec_dot_q5_0)(int64_t n, float *s, const void *vx,
@@ -239,28 +240,19 @@ static void KWFN(vec_dot_q5_1)(int64_t n, float *s, const void *vx,
     *s = hsum_ps(acc) + _mm_cvtss_f32(_mm_movehdup_ps(ms));
 }
 
+/* One accumulator, blocks in order: ggml's x86 vec_dot and tinyBLAS. */
 static void KWFN(vec_dot_q8_0)(int64_t n, float *s, const void *vx,
                                const void *vy) {
     const struct kw_block_q8_0 *x = vx;
     const struct kw_block_q8_0 *y = vy;
     const int64_t nb = n / KW_QK8_0;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i p0 = dot_ss8(loadu256(x[i].qs), loadu256(y[i].qs));
-        const __m256i p1 = dot_ss8(loadu256(x[i + 1].qs), loadu256(y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)),
-                               _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(
-            _mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)),
-            _mm256_cvtepi32_ps(p1), acc1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const __m256i p = dot_ss8(loadu256(x[i].qs), loadu256(y[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)),
+                              _mm256_cvtepi32_ps(p), acc);
     }
-    for (; i < nb; i++) {
-        const __m256i p0 = dot_ss8(loadu256(x[i].qs), loadu256(y[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)),
-                               _mm256_cvtepi32_ps(p0), acc0);
-    }
-    *s = hsum_ps(_mm256_add_ps(acc0, acc1));
+    *s = hsum_ps(acc);
 }
 
 /* The 16 iq4_nl levels in both 128-bit lanes, for pshufb lookups. */
@@ -286,41 +278,87 @@ static void KWFN(vec_dot_iq4_nl)(int64_t n, float *s, const void *vx,
 
 /* ---- vec_dot: K-quants (256-element superblocks, x q8_K) ------------- */
 
+/* q4_K, the way llama.cpp computes it (repacked weights; see
+ * quant_ref_k.c): exact int32 sums per 64-element pair of sub-blocks,
+ * S[p] = sc[2p] dot(2p) + sc[2p+1] dot(2p+1) and M[p] = m[2p] B(2p) +
+ * m[2p+1] B(2p+1), as lanes 0..3. */
+KW_INLINE void q4_K_pairs(const struct kw_block_q4_K *x,
+                          const struct kw_block_q8_K *y, __m128i *S,
+                          __m128i *M) {
+    uint8_t sm[16];
+    k4_scales(x->scales, sm);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i t[4];
+    for (int c = 0; c < 4; c++) {
+        const __m256i q = loadu256(x->qs + 32 * c);
+        const __m256i lo = _mm256_and_si256(q, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        const __m256i pl = _mm256_maddubs_epi16(lo, loadu256(y->qs + 64 * c));
+        const __m256i ph =
+            _mm256_maddubs_epi16(hi, loadu256(y->qs + 64 * c + 32));
+        t[c] = dot_ss16(dot_ss16(_mm256_setzero_si256(), pl,
+                                 _mm256_set1_epi16(sm[2 * c])),
+                        ph, _mm256_set1_epi16(sm[2 * c + 1]));
+    }
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(t[0], t[1]),
+                                        _mm256_hadd_epi32(t[2], t[3]));
+    *S = _mm_add_epi32(_mm256_castsi256_si128(h),
+                       _mm256_extracti128_si256(h, 1));
+    /* bsums pairs -> 32-element sums B(0..7), times the mins */
+    const __m128i b8 = _mm_madd_epi16(loadu128(y->bsums), _mm_set1_epi16(1));
+    const __m128i b8h =
+        _mm_madd_epi16(loadu128(y->bsums + 8), _mm_set1_epi16(1));
+    const __m128i bb = _mm_packs_epi32(b8, b8h); /* |B| <= 32*127 fits */
+    const __m128i mn = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
+    *M = _mm_madd_epi16(bb, mn);
+}
+
+/* Dot of one q4_K row with one q8_K row: per_pair 0 = ggml's gemv (one
+ * fma per block), 1 = its 4-token gemm (one fma per pair). */
+KW_INLINE float dot_q4_K_mode(int64_t nb, const struct kw_block_q4_K *x,
+                              const struct kw_block_q8_K *y, int per_pair) {
+    float a = 0.0f, m = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        __m128i S, M;
+        q4_K_pairs(&x[i], &y[i], &S, &M);
+        const float dd = h2f(x[i].d) * y[i].d;
+        const float dm = h2f(x[i].dmin) * y[i].d;
+        if (per_pair) {
+            int32_t s4[4], m4[4];
+            _mm_storeu_si128((__m128i *)s4, S);
+            _mm_storeu_si128((__m128i *)m4, M);
+            for (int p = 0; p < 4; p++) {
+                a = fma1((float)s4[p], dd, a);
+                m = fma1((float)m4[p], dm, m);
+            }
+        } else {
+            S = _mm_add_epi32(S, _mm_shuffle_epi32(S, 0x4E));
+            S = _mm_add_epi32(S, _mm_shuffle_epi32(S, 0xB1));
+            M = _mm_add_epi32(M, _mm_shuffle_epi32(M, 0x4E));
+            M = _mm_add_epi32(M, _mm_shuffle_epi32(M, 0xB1));
+            a = fma1((float)_mm_cvtsi128_si32(S), dd, a);
+            m = fma1((float)_mm_cvtsi128_si32(M), dm, m);
+        }
+    }
+    return a - m;
+}
+
 static void KWFN(vec_dot_q4_K)(int64_t n, float *s, const void *vx,
                                const void *vy) {
-    const struct kw_block_q4_K *x = vx;
-    const struct kw_block_q8_K *y = vy;
-    const int64_t nb = n / KW_QK_K;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
-        uint8_t sm[16];
-        k4_scales(x[i].scales, sm);
-        const uint8_t *q4 = x[i].qs;
-        const int8_t *q8 = y[i].qs;
-        __m256i sumi = _mm256_setzero_si256(), sumj = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            const __m256i q = loadu256(q4 + 32 * c);
-            const __m256i lo = _mm256_and_si256(q, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            const __m256i pl = _mm256_maddubs_epi16(lo, loadu256(q8 + 64 * c));
-            const __m256i ph =
-                _mm256_maddubs_epi16(hi, loadu256(q8 + 64 * c + 32));
-            sumi = dot_ss16(sumi, pl, _mm256_set1_epi16(sm[2 * c]));
-            sumj = dot_ss16(sumj, ph, _mm256_set1_epi16(sm[2 * c + 1]));
-        }
-        sumi = _mm256_add_epi32(sumi, sumj);
-        /* mins: sum_sb m[sb] * (bsums[2sb] + bsums[2sb+1]) */
-        const __m128i mv = _mm_loadl_epi64((const __m128i *)(sm + 8));
-        const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));
-        const __m256i mp = _mm256_madd_epi16(m16, loadu256(y[i].bsums));
-        const float dy = y[i].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * h2f(x[i].d)),
-                              _mm256_cvtepi32_ps(sumi), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(dy * h2f(x[i].dmin)),
-                               _mm256_cvtepi32_ps(mp), accm);
-    }
-    *s = hsum_ps(acc) - hsum_ps(accm);
+    *s = dot_q4_K_mode(n / KW_QK_K, vx, vy, 0);
+}
+
+/* Tile: a group of 4 tokens takes ggml's gemm numerics, fewer its gemv. */
+static void KWFN(gemm_q4_K_pairs)(int64_t n, const void *x, size_t xs,
+                                  int nx, const void *y, size_t ys, int ny,
+                                  float *s, size_t ss) {
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++)
+            s[(size_t)j * ss + (size_t)i] = dot_q4_K_mode(
+                n / KW_QK_K,
+                (const struct kw_block_q4_K *)((const char *)x + (size_t)i * xs),
+                (const struct kw_block_q8_K *)((const char *)y + (size_t)j * ys),
+                ny == 4);
 }
 
 static void KWFN(vec_dot_q5_K)(int64_t n, float *s, const void *vx,
@@ -367,53 +405,78 @@ static void KWFN(vec_dot_q5_K)(int64_t n, float *s, const void *vx,
     *s = hsum_ps(acc) - hsum_ps(accm);
 }
 
+/* q6_K block: ggml's 8 int32 lanes (see quant_ref_k.c), offset included. */
+KW_INLINE __m256i q6_K_lanes(const struct kw_block_q6_K *x,
+                             const struct kw_block_q8_K *y) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(x->scales));
+    /* the -32 offset of every element, through the 16-element sums */
+    const __m256i corr =
+        _mm256_slli_epi32(_mm256_madd_epi16(sc16, loadu256(y->bsums)), 5);
+    __m256i sumi = _mm256_setzero_si256(), sumj = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = x->ql + 64 * h;
+        const __m256i qa = loadu256(ql), qb = loadu256(ql + 32);
+        const __m256i qh = loadu256(x->qh + 32 * h);
+        const int8_t *q8 = y->qs + 128 * h;
+        const __m256i v0 = _mm256_or_si256(
+            _mm256_and_si256(qa, m4),
+            _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+        const __m256i v1 = _mm256_or_si256(
+            _mm256_and_si256(qb, m4),
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2),
+                              4));
+        const __m256i v2 = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(qa, 4), m4),
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2),
+                              4));
+        const __m256i v3 = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(qb, 4), m4),
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2),
+                              4));
+        sumi = dot_ss16(sumi, _mm256_maddubs_epi16(v0, loadu256(q8)),
+                        scale_pair16(sc16, 4 * h + 0));
+        sumj = dot_ss16(sumj, _mm256_maddubs_epi16(v1, loadu256(q8 + 32)),
+                        scale_pair16(sc16, 4 * h + 1));
+        sumi = dot_ss16(sumi, _mm256_maddubs_epi16(v2, loadu256(q8 + 64)),
+                        scale_pair16(sc16, 4 * h + 2));
+        sumj = dot_ss16(sumj, _mm256_maddubs_epi16(v3, loadu256(q8 + 96)),
+                        scale_pair16(sc16, 4 * h + 3));
+    }
+    return _mm256_sub_epi32(_mm256_add_epi32(sumi, sumj), corr);
+}
+
 static void KWFN(vec_dot_q6_K)(int64_t n, float *s, const void *vx,
                                const void *vy) {
     const struct kw_block_q6_K *x = vx;
     const struct kw_block_q8_K *y = vy;
     const int64_t nb = n / KW_QK_K;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
-        const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(x[i].scales));
-        /* the -32 offset of every element, through the 16-element sums */
-        const __m256i corr = _mm256_slli_epi32(
-            _mm256_madd_epi16(sc16, loadu256(y[i].bsums)), 5);
-        __m256i sumi = _mm256_setzero_si256(), sumj = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = x[i].ql + 64 * h;
-            const __m256i qa = loadu256(ql), qb = loadu256(ql + 32);
-            const __m256i qh = loadu256(x[i].qh + 32 * h);
-            const int8_t *q8 = y[i].qs + 128 * h;
-            const __m256i v0 = _mm256_or_si256(
-                _mm256_and_si256(qa, m4),
-                _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-            const __m256i v1 = _mm256_or_si256(
-                _mm256_and_si256(qb, m4),
-                _mm256_slli_epi16(
-                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-            const __m256i v2 = _mm256_or_si256(
-                _mm256_and_si256(_mm256_srli_epi16(qa, 4), m4),
-                _mm256_slli_epi16(
-                    _mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-            const __m256i v3 = _mm256_or_si256(
-                _mm256_and_si256(_mm256_srli_epi16(qb, 4), m4),
-                _mm256_slli_epi16(
-                    _mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-            sumi = dot_ss16(sumi, _mm256_maddubs_epi16(v0, loadu256(q8)),
-                            scale_pair16(sc16, 4 * h + 0));
-            sumj = dot_ss16(sumj, _mm256_maddubs_epi16(v1, loadu256(q8 + 32)),
-                            scale_pair16(sc16, 4 * h + 1));
-            sumi = dot_ss16(sumi, _mm256_maddubs_epi16(v2, loadu256(q8 + 64)),
-                            scale_pair16(sc16, 4 * h + 2));
-            sumj = dot_ss16(sumj, _mm256_maddubs_epi16(v3, loadu256(q8 + 96)),
-                            scale_pair16(sc16, 4 * h + 3));
-        }
-        sumi = _mm256_sub_epi32(_mm256_add_epi32(sumi, sumj), corr);
+    for (int64_t i = 0; i < nb; i++)
         acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)),
-                              _mm256_cvtepi32_ps(sumi), acc);
-    }
+                              _mm256_cvtepi32_ps(q6_K_lanes(&x[i], &y[i])),
+                              acc);
     *s = hsum_ps(acc);
+}
+
+/* q6_K for batches of >= KW__WIDE_BATCH tokens (ggml's tiled kernel): one
+ * exact integer per block, acc = fma(S * x.d, y.d, acc). */
+static void KWFN(gemm_wide_q6_K)(int64_t n, const void *x, size_t xs, int nx,
+                                 const void *y, size_t ys, int ny, float *s,
+                                 size_t ss) {
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++) {
+            const struct kw_block_q6_K *xr =
+                (const void *)((const char *)x + (size_t)i * xs);
+            const struct kw_block_q8_K *yr =
+                (const void *)((const char *)y + (size_t)j * ys);
+            float acc = 0.0f;
+            for (int64_t b = 0; b < n / KW_QK_K; b++) {
+                const int32_t S = hsum_epi32(q6_K_lanes(&xr[b], &yr[b]));
+                acc = fma1((float)S * h2f(xr[b].d), yr[b].d, acc);
+            }
+            s[(size_t)j * ss + (size_t)i] = acc;
+        }
 }
 
 static void KWFN(vec_dot_q3_K)(int64_t n, float *s, const void *vx,
@@ -672,16 +735,94 @@ static void KWFN(quantize_q8_K)(const float *x, void *vy, int64_t n) {
                         (const char *)y + (size_t)j * y_stride);              \
     }
 
-KW_X86_GEMM_LOOP(KWFN(gemm_loop_q5_0), KWFN(vec_dot_q5_0))
 KW_X86_GEMM_LOOP(KWFN(gemm_loop_q5_1), KWFN(vec_dot_q5_1))
 KW_X86_GEMM_LOOP(KWFN(gemm_loop_q2_K), KWFN(vec_dot_q2_K))
 KW_X86_GEMM_LOOP(KWFN(gemm_loop_q3_K), KWFN(vec_dot_q3_K))
 KW_X86_GEMM_LOOP(KWFN(gemm_loop_q5_K), KWFN(vec_dot_q5_K))
+KW_X86_GEMM_LOOP(KWFN(gemm_loop_q6_K), KWFN(vec_dot_q6_K))
 KW_X86_GEMM_LOOP(KWFN(gemm_loop_iq4_nl), KWFN(vec_dot_iq4_nl))
 KW_X86_GEMM_LOOP(KWFN(gemm_loop_iq4_xs), KWFN(vec_dot_iq4_xs))
 KW_X86_GEMM_LOOP(KWFN(gemm_loop_f16), KWFN(vec_dot_f16))
 
-/* Entries common to both ISA files; each file then adds its tiles. */
+/* ---- row x up-to-4-columns tiles with vec_dot's exact numerics --------- */
+
+/* One weight row's 32 quants of block b as int8 (q8_0, q5_0) or nibbles
+ * (q4_1), in element order. */
+KW_INLINE __m256i row_block(uint32_t t, const uint8_t *row, int64_t b) {
+    switch (t) {
+    case KW_TYPE_Q4_1:
+        return nibbles32(((const struct kw_block_q4_1 *)row)[b].qs);
+    case KW_TYPE_Q5_0: {
+        const struct kw_block_q5_0 *x = (const struct kw_block_q5_0 *)row + b;
+        return _mm256_sub_epi8(
+            _mm256_or_si256(nibbles32(x->qs), q5_high_bits(x->qh)),
+            _mm256_set1_epi8(16));
+    }
+    default:
+        return loadu256(((const struct kw_block_q8_0 *)row)[b].qs);
+    }
+}
+
+/* Each weight row is expanded once per block and dotted with all ny
+ * columns: per (row, column) the same 8-lane fma chain as vec_dot. */
+KW_INLINE void gemm_cols(uint32_t t, int64_t n, const void *x, size_t xs,
+                         int nx, const void *y, size_t ys, int ny, float *s,
+                         size_t ss) {
+    const int64_t nb = n / 32;
+    const size_t xb = t == KW_TYPE_Q4_1 ? sizeof(struct kw_block_q4_1)
+                      : t == KW_TYPE_Q5_0 ? sizeof(struct kw_block_q5_0)
+                                          : sizeof(struct kw_block_q8_0);
+    const size_t yb = t == KW_TYPE_Q4_1 ? sizeof(struct kw_block_q8_1)
+                                        : sizeof(struct kw_block_q8_0);
+    const size_t yq = t == KW_TYPE_Q4_1 ? 4 : 2; /* offset of y's quants */
+    for (int i = 0; i < nx; i++) {
+        const uint8_t *row = (const uint8_t *)x + (size_t)i * xs;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+                         _mm256_setzero_ps(), _mm256_setzero_ps()};
+        float summs[4] = {0, 0, 0, 0};
+        for (int64_t b = 0; b < nb; b++) {
+            const __m256i q = row_block(t, row, b);
+            const uint8_t *xblk = row + (size_t)b * xb;
+            uint16_t dxh;
+            memcpy(&dxh, xblk, 2);
+            const float dx = h2f(dxh);
+            for (int j = 0; j < ny; j++) {
+                const uint8_t *yblk =
+                    (const uint8_t *)y + (size_t)j * ys + (size_t)b * yb;
+                uint16_t dyh;
+                memcpy(&dyh, yblk, 2);
+                const __m256i qy = loadu256(yblk + yq);
+                __m256i p;
+                if (t == KW_TYPE_Q4_1) {
+                    uint16_t mh, sh;
+                    memcpy(&mh, xblk + 2, 2);
+                    memcpy(&sh, yblk + 2, 2);
+                    summs[j] = fma1(h2f(mh), h2f(sh), summs[j]);
+                    p = dot_us(_mm256_setzero_si256(), q, qy);
+                } else {
+                    p = dot_ss8(q, qy);
+                }
+                acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(dyh)),
+                                         _mm256_cvtepi32_ps(p), acc[j]);
+            }
+        }
+        for (int j = 0; j < ny; j++)
+            s[(size_t)j * ss + (size_t)i] = hsum_ps(acc[j]) + summs[j];
+    }
+}
+
+#define KW_X86_GEMM_COLS(name, type)                                          \
+    static void name(int64_t n, const void *x, size_t xs, int nx,             \
+                     const void *y, size_t ys, int ny, float *s, size_t ss) { \
+        gemm_cols(type, n, x, xs, nx, y, ys, ny, s, ss);                      \
+    }
+
+KW_X86_GEMM_COLS(KWFN(gemm_cols_q4_1), KW_TYPE_Q4_1)
+KW_X86_GEMM_COLS(KWFN(gemm_cols_q5_0), KW_TYPE_Q5_0)
+KW_X86_GEMM_COLS(KWFN(gemm_cols_q8_0), KW_TYPE_Q8_0)
+
+/* Entries common to both ISA files; each file then adds its tiles. The
+ * wide q6_K tile is returned by kw__gemm_wide_<isa> (quant_ref.h). */
 static void KWFN(fill_common)(struct kw__isa_table *t) {
     t->vec_dot[KW_TYPE_Q4_0] = KWFN(vec_dot_q4_0);
     t->vec_dot[KW_TYPE_Q4_1] = KWFN(vec_dot_q4_1);
@@ -696,7 +837,11 @@ static void KWFN(fill_common)(struct kw__isa_table *t) {
     t->vec_dot[KW_TYPE_IQ4_NL] = KWFN(vec_dot_iq4_nl);
     t->vec_dot[KW_TYPE_IQ4_XS] = KWFN(vec_dot_iq4_xs);
     t->vec_dot[KW_TYPE_F16] = KWFN(vec_dot_f16);
-    t->gemm[KW_TYPE_Q5_0] = KWFN(gemm_loop_q5_0);
+    t->gemm[KW_TYPE_Q4_1] = KWFN(gemm_cols_q4_1);
+    t->gemm[KW_TYPE_Q5_0] = KWFN(gemm_cols_q5_0);
+    t->gemm[KW_TYPE_Q8_0] = KWFN(gemm_cols_q8_0);
+    t->gemm[KW_TYPE_Q4_K] = KWFN(gemm_q4_K_pairs);
+    t->gemm[KW_TYPE_Q6_K] = KWFN(gemm_loop_q6_K);
     t->gemm[KW_TYPE_Q5_1] = KWFN(gemm_loop_q5_1);
     t->gemm[KW_TYPE_Q2_K] = KWFN(gemm_loop_q2_K);
     t->gemm[KW_TYPE_Q3_K] = KWFN(gemm_loop_q3_K);
