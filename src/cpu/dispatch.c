@@ -70,6 +70,7 @@ static void layer(struct kw__isa_table *dst, const struct kw__isa_table *src) {
     LAYER_FIELD(dst, src, ops.softmax);
     LAYER_FIELD(dst, src, ops.add);
     LAYER_FIELD(dst, src, attn);
+    LAYER_FIELD(dst, src, attn_tiled);
 }
 
 static void init_once(void) {
@@ -77,12 +78,16 @@ static void init_once(void) {
     kw__fill_quant_ref(&g_tables[KW__ISA_REF]);
     kw__fill_ops_ref(&g_tables[KW__ISA_REF]);
     kw__fill_attn_ref(&g_tables[KW__ISA_REF]);
+    kw__fill_attn_tiled_ref(&g_tables[KW__ISA_REF]);
 #if KW_HAVE_X86
     kw__fill_quant_avx2(&g_tables[KW__ISA_AVX2]);
     kw__fill_ops_avx2(&g_tables[KW__ISA_AVX2]);
+    kw__fill_attn_avx2(&g_tables[KW__ISA_AVX2]);
+    kw__fill_attn_tiled_avx2(&g_tables[KW__ISA_AVX2]);
     kw__fill_quant_avx512(&g_tables[KW__ISA_AVX512]);
     kw__fill_ops_avx512(&g_tables[KW__ISA_AVX512]);
     kw__fill_attn_avx512(&g_tables[KW__ISA_AVX512]);
+    kw__fill_attn_tiled_avx512(&g_tables[KW__ISA_AVX512]);
 #endif
     for (int isa = 0; isa < KW__ISA_COUNT; isa++) {
         if (isa > 0) g_layered[isa] = g_layered[isa - 1];
@@ -166,4 +171,14 @@ kw__attn_fn kw__attn(void) {
 kw__attn_fn kw__attn_variant(enum kw__isa isa) {
     if (!kw__cpu_has(isa)) return NULL;
     return g_tables[isa].attn;
+}
+
+kw__attn_tiled_fn kw__attn_tiled(void) {
+    kw__cpu_init();
+    return g_layered[g_isa].attn_tiled;
+}
+
+kw__attn_tiled_fn kw__attn_tiled_variant(enum kw__isa isa) {
+    if (!kw__cpu_has(isa)) return NULL;
+    return g_tables[isa].attn_tiled;
 }

@@ -115,22 +115,56 @@ static void qkv(struct kw_session *s, const struct kw__layer *ly, int64_t l,
     }
 }
 
-static void attention(struct kw_session *s, int64_t l, int64_t T, int ith,
-                      int nth) {
+/* Per-token attention: one (token, head) unit at a time with the fp16
+ * accumulator of llama.cpp's one_chunk path, which it takes for batches of
+ * fewer than 64 tokens. */
+static void attention_rows(struct kw_session *s, int64_t l, int64_t t,
+                           int64_t h, uint16_t *scratch) {
     const struct kw__hparams *hp = &s->m->hp;
     const int64_t D = hp->head_dim, Hq = hp->n_head, Hkv = hp->n_head_kv;
-    const int64_t group = Hq / Hkv;
-    const float scale = 1.0f / sqrtf((float)D);
-    kw__attn_fn attn = kw__attn();
+    const size_t kv_off = (size_t)((h / (Hq / Hkv)) * D);
+    kw__attn()(s->att + (size_t)t * Hq * D + h * D,
+               s->q + (size_t)t * Hq * D + h * D, s->k_cache[l] + kv_off,
+               s->v_cache[l] + kv_off, (size_t)(Hkv * D), s->n_past + t + 1, D,
+               1.0f / sqrtf((float)D), scratch);
+}
+
+/* Attention of the batch. Batches of >= KW__ATTN_TILE tokens take the
+ * tiled kernel (llama.cpp's tiled path, chosen there by the same
+ * threshold) over (query tile, head) units; tscratch is this thread's
+ * KW__ATTN_TILED_SCRATCH, or NULL if it could not be allocated, in which
+ * case the thread does its units token by token. */
+static void attention(struct kw_session *s, int64_t l, int64_t T, int ith,
+                      int nth, float *tscratch) {
+    const struct kw__hparams *hp = &s->m->hp;
+    const int64_t D = hp->head_dim, Hq = hp->n_head, Hkv = hp->n_head_kv;
     uint16_t *scratch = s->priv_scratch + (size_t)ith * 2 * D;
-    int64_t u0, u1;
-    split(T * Hq, 1, ith, nth, &u0, &u1);
-    for (int64_t u = u0; u < u1; u++) {
-        const int64_t t = u / Hq, h = u % Hq, kvh = h / group;
-        const size_t kv_off = (size_t)(kvh * D);
-        attn(s->att + (size_t)t * Hq * D + h * D, s->q + (size_t)t * Hq * D + h * D,
-             s->k_cache[l] + kv_off, s->v_cache[l] + kv_off,
-             (size_t)(Hkv * D), s->n_past + t + 1, D, scale, scratch);
+    if (T < KW__ATTN_TILE) {
+        int64_t u0, u1;
+        split(T * Hq, 1, ith, nth, &u0, &u1);
+        for (int64_t u = u0; u < u1; u++)
+            attention_rows(s, l, u / Hq, u % Hq, scratch);
+        return;
+    }
+    kw__attn_tiled_fn tiled = kw__attn_tiled();
+    const int64_t group = Hq / Hkv, n_tiles = (T + KW__ATTN_TILE - 1) / KW__ATTN_TILE;
+    const size_t row = (size_t)(Hq * D);
+    /* dealt round-robin: later tiles see more keys, so contiguous slices
+     * would leave the last thread with most of the work */
+    for (int64_t u = ith; u < n_tiles * Hq; u += nth) {
+        const int64_t t0 = (u / Hq) * KW__ATTN_TILE, h = u % Hq;
+        const int64_t nq = KW_MIN((int64_t)KW__ATTN_TILE, T - t0);
+        if (!tscratch) {
+            for (int64_t t = t0; t < t0 + nq; t++)
+                attention_rows(s, l, t, h, scratch);
+            continue;
+        }
+        const size_t kv_off = (size_t)((h / group) * D);
+        tiled(s->att + (size_t)t0 * row + h * D, row,
+              s->q + (size_t)t0 * row + h * D, row, nq,
+              s->k_cache[l] + kv_off, s->v_cache[l] + kv_off,
+              (size_t)(Hkv * D), s->n_past + t0, D, 1.0f / sqrtf((float)D),
+              tscratch);
     }
 }
 
@@ -147,6 +181,10 @@ static void forward_thread(void *ctx, int ith, int nth) {
     int64_t a, b;
     size_t st;
     const void *xq;
+    float *tscratch = T >= KW__ATTN_TILE
+                          ? kw__alloc_aligned(sizeof(float) *
+                                              KW__ATTN_TILED_SCRATCH(hp->head_dim))
+                          : NULL;
 
     /* embeddings and rotary tables, split by token */
     split(T, 1, ith, nth, &a, &b);
@@ -165,7 +203,7 @@ static void forward_thread(void *ctx, int ith, int nth) {
         xq = norm_quant(s, s->x, ly->attn_norm, &ly->wq, T, ith, nth, &st);
         qkv(s, ly, l, xq, st, T, ith, nth);
         kw__pool_barrier(s->pool);
-        attention(s, l, T, ith, nth);
+        attention(s, l, T, ith, nth, tscratch);
         kw__pool_barrier(s->pool);
         xq = quant(s, s->att, (size_t)Qw, &ly->wo, T, ith, nth, &st);
         split(E, row_grain, ith, nth, &a, &b);
@@ -191,6 +229,7 @@ static void forward_thread(void *ctx, int ith, int nth) {
     xq = norm_quant(s, last, m->out_norm, &m->output, 1, ith, nth, &st);
     split(hp->n_vocab, row_grain, ith, nth, &a, &b);
     kw__mat_mul(&m->output, xq, 0, 1, s->logits, 0, a, b, 0);
+    kw__free_aligned(tscratch);
 }
 
 void kw__llm_forward(struct kw_session *s, const int32_t *tokens, int64_t T) {

@@ -1,14 +1,13 @@
 #!/usr/bin/env python3
 """Golden test: kaiwu's greedy 64-token continuations must equal llama.cpp's
-(references made by tools/make_golden.py) on at least 19 of 20 prompts for
-each model file, and the prompt tokens must match on all of them."""
+(references made by tools/make_golden.py) on all prompts but one for each
+model file, and the prompt tokens must match on all of them."""
 import hashlib, json, os, subprocess, sys
 
 src = os.environ.get("KW_SOURCE_DIR", ".")
 models = os.environ.get("KW_MODELS_DIR", "models")
 kaiwu = os.environ.get("KW_BIN", "build/kaiwu")
 require = os.environ.get("KW_REQUIRE_MODELS") == "1"
-MIN_EXACT = 19
 
 
 def sha256(path):
@@ -53,7 +52,7 @@ def check(ref_path):
                    min(len(want), len(have)))
         print(f"diverges {ref['model']} #{i} at token {div}: want {want[div:div+4]} got {have[div:div+4]}")
     print(f"{ref['model']}: {exact}/{len(ref['cases'])} continuations identical to llama.cpp")
-    return ok and exact >= MIN_EXACT
+    return ok and exact >= len(ref["cases"]) - 1  # all but one
 
 
 def main():
