@@ -73,6 +73,17 @@ KW_INLINE __m512 lane_bcast(__m512 v, int k) {
     return _mm512_permutexvar_ps(_mm512_set1_epi32(k), v);
 }
 
+/* In decode (one activation row) every weight byte is used once and comes
+ * from L3 or DRAM: prefetch 4 KiB ahead, which reaches the rows of the
+ * next tiles (rows are contiguous), so the loads overlap the arithmetic.
+ * Measured on SmolLM2 Q8_0 tg128, 1 thread: 47 -> 76 tok/s. Prompt tiles
+ * reuse each panel across tokens and gain nothing from it. */
+#define KW_PF_AHEAD 4096
+KW_INLINE void prefetch_rows(const uint8_t *const p[4], size_t off) {
+    for (int k = 0; k < 4; k++)
+        _mm_prefetch((const char *)(p[k] + off + KW_PF_AHEAD), _MM_HINT_T0);
+}
+
 /* Row/column pointers with the missing ones aliased to the last valid one
  * (their results are computed and dropped; no out-of-range reads). */
 KW_INLINE void tile_ptrs(const void *base, size_t stride, int n,
@@ -168,6 +179,7 @@ KW_INLINE void gemm_q4_0_t(int64_t n, const void *x, size_t xs, int nx,
     const int64_t nb = n / KW_QK4_0;
     for (int64_t b = 0; b < nb; b++) {
         const size_t xo = (size_t)b * sizeof(struct kw_block_q4_0);
+        if (ny == 1) prefetch_rows(px, xo);
         const size_t yo = (size_t)b * sizeof(struct kw_block_q8_0);
         const __m512i q = load4x16(px, xo + 2);
         const __m512i xl = _mm512_sub_epi8(_mm512_and_si512(q, m4), c8);
@@ -189,6 +201,7 @@ KW_INLINE void gemm_q5_0_t(int64_t n, const void *x, size_t xs, int nx,
     const int64_t nb = n / KW_QK5_0;
     for (int64_t b = 0; b < nb; b++) {
         const size_t xo = (size_t)b * sizeof(struct kw_block_q5_0);
+        if (ny == 1) prefetch_rows(px, xo);
         const size_t yo = (size_t)b * sizeof(struct kw_block_q8_0);
         /* fifth bits: element k of row i <- bit k of its qh; bytes of the
          * low halves take bits 0-15, of the high halves bits 16-31 */
@@ -222,6 +235,7 @@ KW_INLINE void gemm_q8_0_t(int64_t n, const void *x, size_t xs, int nx,
     const int64_t nb = n / KW_QK8_0;
     for (int64_t b = 0; b < nb; b++) {
         const size_t o = (size_t)b * sizeof(struct kw_block_q8_0);
+        if (ny == 1) prefetch_rows(px, o);
         const __m512i xl = load4x16(px, o + 2);
         const __m512i xh = load4x16(px, o + 18);
         tile_s8_block(xl, xh, rows16(gather_h4(px, o)), py, o, ny, lo, hi);
@@ -253,6 +267,7 @@ KW_INLINE void gemm_q4_1_t(int64_t n, const void *x, size_t xs, int nx,
     const int64_t nb = n / KW_QK4_1;
     for (int64_t b = 0; b < nb; b++) {
         const size_t xo = (size_t)b * sizeof(struct kw_block_q4_1);
+        if (ny == 1) prefetch_rows(px, xo);
         const size_t yo = (size_t)b * sizeof(struct kw_block_q8_1);
         const __m512i q = load4x16(px, xo + 4);
         const __m512i xl = _mm512_and_si512(q, m4);
@@ -315,6 +330,7 @@ KW_INLINE void gemm_q4_K_t(int64_t n, const void *x, size_t xs, int nx,
     __m512 acc = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
     const int64_t nb = n / KW_QK_K;
     for (int64_t b = 0; b < nb; b++) {
+        if (ny == 1) prefetch_rows(px, (size_t)b * sizeof(struct kw_block_q4_K));
         const struct kw_block_q4_K *xb[4];
         const struct kw_block_q8_K *yb[4];
         uint8_t sm[4][16];
@@ -412,6 +428,7 @@ KW_INLINE void gemm_q6_K_t(int64_t n, const void *x, size_t xs, int nx,
     const int nj = wide ? 4 : ny; /* wide folds all 4 columns at once */
     const int64_t nb = n / KW_QK_K;
     for (int64_t b = 0; b < nb; b++) {
+        if (ny == 1) prefetch_rows(px, (size_t)b * sizeof(struct kw_block_q6_K));
         const struct kw_block_q6_K *xb[4];
         const struct kw_block_q8_K *yb[4];
         for (int k = 0; k < 4; k++) {
