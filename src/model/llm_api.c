@@ -4,6 +4,7 @@
  * session (nothing is allocated per token), validates arguments and feeds
  * the forward pass in batches.
  */
+#include "cpu/isa_table.h"
 #include "model/llm_internal.h"
 #include "text/chat_template.h"
 
@@ -182,7 +183,11 @@ enum kw_status kw_session_new(const struct kw_model *m,
     s->priv_xq = kw__alloc_aligned((size_t)n_threads * s->priv_q);
     s->priv_scratch =
         kw__alloc_aligned((size_t)n_threads * 2 * D * sizeof(uint16_t));
-    if (!s->xq || !s->priv_xq || !s->priv_scratch) goto fail;
+    s->tiled_stride = (KW__ATTN_TILED_SCRATCH(hp->head_dim) + 15) & ~(size_t)15;
+    s->tiled_scratch =
+        kw__alloc_aligned((size_t)n_threads * s->tiled_stride * sizeof(float));
+    if (!s->xq || !s->priv_xq || !s->priv_scratch || !s->tiled_scratch)
+        goto fail;
     *out = s;
     return KW_STATUS_OK;
 fail:
@@ -207,7 +212,8 @@ void kw_session_free(struct kw_session *s) {
     free(s->v_cache);
     void *bufs[] = {s->x,      s->xn,      s->q,       s->att,
                     s->g,      s->u,       s->cs,      s->logits,
-                    s->priv_xn, s->xq,     s->priv_xq, s->priv_scratch};
+                    s->priv_xn, s->xq,     s->priv_xq, s->priv_scratch,
+                    s->tiled_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         kw__free_aligned(bufs[i]);
     free(s);

@@ -131,11 +131,9 @@ static void attention_rows(struct kw_session *s, int64_t l, int64_t t,
 
 /* Attention of the batch. Batches of >= KW__ATTN_TILE tokens take the
  * tiled kernel (llama.cpp's tiled path, chosen there by the same
- * threshold) over (query tile, head) units; tscratch is this thread's
- * KW__ATTN_TILED_SCRATCH, or NULL if it could not be allocated, in which
- * case the thread does its units token by token. */
+ * threshold) over (query tile, head) units. */
 static void attention(struct kw_session *s, int64_t l, int64_t T, int ith,
-                      int nth, float *tscratch) {
+                      int nth) {
     const struct kw__hparams *hp = &s->m->hp;
     const int64_t D = hp->head_dim, Hq = hp->n_head, Hkv = hp->n_head_kv;
     uint16_t *scratch = s->priv_scratch + (size_t)ith * 2 * D;
@@ -154,17 +152,12 @@ static void attention(struct kw_session *s, int64_t l, int64_t T, int ith,
     for (int64_t u = ith; u < n_tiles * Hq; u += nth) {
         const int64_t t0 = (u / Hq) * KW__ATTN_TILE, h = u % Hq;
         const int64_t nq = KW_MIN((int64_t)KW__ATTN_TILE, T - t0);
-        if (!tscratch) {
-            for (int64_t t = t0; t < t0 + nq; t++)
-                attention_rows(s, l, t, h, scratch);
-            continue;
-        }
         const size_t kv_off = (size_t)((h / group) * D);
         tiled(s->att + (size_t)t0 * row + h * D, row,
               s->q + (size_t)t0 * row + h * D, row, nq,
               s->k_cache[l] + kv_off, s->v_cache[l] + kv_off,
               (size_t)(Hkv * D), s->n_past + t0, D, 1.0f / sqrtf((float)D),
-              tscratch);
+              s->tiled_scratch + (size_t)ith * s->tiled_stride);
     }
 }
 
@@ -181,10 +174,6 @@ static void forward_thread(void *ctx, int ith, int nth) {
     int64_t a, b;
     size_t st;
     const void *xq;
-    float *tscratch = T >= KW__ATTN_TILE
-                          ? kw__alloc_aligned(sizeof(float) *
-                                              KW__ATTN_TILED_SCRATCH(hp->head_dim))
-                          : NULL;
 
     /* embeddings and rotary tables, split by token */
     split(T, 1, ith, nth, &a, &b);
@@ -203,7 +192,7 @@ static void forward_thread(void *ctx, int ith, int nth) {
         xq = norm_quant(s, s->x, ly->attn_norm, &ly->wq, T, ith, nth, &st);
         qkv(s, ly, l, xq, st, T, ith, nth);
         kw__pool_barrier(s->pool);
-        attention(s, l, T, ith, nth, tscratch);
+        attention(s, l, T, ith, nth);
         kw__pool_barrier(s->pool);
         xq = quant(s, s->att, (size_t)Qw, &ly->wo, T, ith, nth, &st);
         split(E, row_grain, ith, nth, &a, &b);
@@ -229,7 +218,6 @@ static void forward_thread(void *ctx, int ith, int nth) {
     xq = norm_quant(s, last, m->out_norm, &m->output, 1, ith, nth, &st);
     split(hp->n_vocab, row_grain, ith, nth, &a, &b);
     kw__mat_mul(&m->output, xq, 0, 1, s->logits, 0, a, b, 0);
-    kw__free_aligned(tscratch);
 }
 
 void kw__llm_forward(struct kw_session *s, const int32_t *tokens, int64_t T) {

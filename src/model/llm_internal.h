@@ -56,6 +56,8 @@ struct kw_session {
     float *priv_xn;        /* per thread (n_embd, n_ff max) */
     void *priv_xq;         /* per thread one quantized row */
     uint16_t *priv_scratch; /* per thread attention scratch (2*head_dim) */
+    float *tiled_scratch;   /* per thread tiled-attention scratch */
+    size_t tiled_stride;    /* floats per thread in tiled_scratch */
     size_t priv_f, priv_q;  /* strides of the per-thread areas */
 };
 
