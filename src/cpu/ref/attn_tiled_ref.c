@@ -17,30 +17,7 @@
 
 #define TILE KW__ATTN_TILE
 
-/* 2^e as a float, e in [-126, 127] */
-static float pow2i(int e) { return kw__u32_as_f32((uint32_t)(e + 127) << 23); }
-
-/* p * 2^n rounded once like AVX-512 scalef, for integral |n| <= 192 and p
- * near 1 (the half power is exact, the second product rounds). */
-static float scalef(float p, float n) {
-    if (n != n) return p;
-    const int e = (int)n, e1 = e / 2;
-    return (p * pow2i(e1)) * pow2i(e - e1);
-}
-
-/* One lane of ggml's AVX-512 ggml_v_expf, as exp_lane in ops_ref.c (same
- * constants, same FMA steps; |n| > 192 saturates to 0 or inf). */
-static float exp_lane(float x) {
-    const float shift = 0x1.8p23f;
-    const float n = fmaf(x, 0x1.715476p+0f, shift) - shift;
-    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-    if (fabsf(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
-    const float u = b * b;
-    const float hi = fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f);
-    const float mid = fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f);
-    const float lo = fmaf(0x1.ffffecp-1f, b, 1.0f);
-    return scalef(fmaf(fmaf(hi, u, mid), u, lo), n);
-}
+#include "cpu/ref/exp_ref.h"
 
 /* 16 lanes summed in the order of gcc's _mm512_reduce_add_ps */
 static float sum16(const float v[16]) {
