@@ -64,16 +64,7 @@ static void rmsnorm_avx2(float *y, const float *x, const float *w, int64_t n,
     }
 }
 
-/* Pairs (2i, 2i+1) at p with their (c, s) at cs, unfused: the peer's
- * remainder loop (see ops_ref.c). One pair per call, via 64-bit moves. */
-static inline void rope_pair_unfused(float *p, const float *cs) {
-    const __m128 v = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p));
-    const __m128 t = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)cs));
-    const __m128 sw = _mm_shuffle_ps(t, t, _MM_SHUFFLE(2, 3, 0, 1));
-    const __m128 r = _mm_addsub_ps(_mm_mul_ps(_mm_moveldup_ps(v), t),
-                                   _mm_mul_ps(_mm_movehdup_ps(v), sw));
-    _mm_storel_epi64((__m128i *)p, _mm_castps_si128(r));
-}
+#include "cpu/x86/rope_x86.h"
 
 /* x: (n_heads, head_dim) in place; cs: (n_rot/2, 2). Rounding identical to
  * rope_ref (documented there). */
