@@ -63,5 +63,11 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* cmd_registry.c: the model store and OCI registries */
+int cmd_push(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_mirror(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 
 #endif /* KW_CLI_ARGS_H */

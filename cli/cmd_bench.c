@@ -75,7 +75,8 @@ int cmd_bench(int argc, char **argv) {
     int64_t threads = 0, n_prompt = 512, n_gen = 128, reps = 3, batch = 0;
     int json = 0;
     const struct cli_opt opts[] = {
-        {"model", 'm', CLI_STR, &model, 0, 0, "FILE", "GGUF model file"},
+        {"model", 'm', CLI_STR, &model, 0, 0, "MODEL",
+         "GGUF file, or a stored name HOST/REPO:TAG (kaiwu pull)"},
         {"threads", 't', CLI_INT, &threads, 0, 4096, "N",
          "threads (0 = all cores)"},
         {"n-prompt", 'p', CLI_INT, &n_prompt, 0, 1048576, "N",

@@ -5,6 +5,7 @@
  * sample -> print -> decode loop).
  */
 #include "gen.h"
+#include "model_arg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,18 @@ void gen_opts_init(struct gen_opts *o, int64_t n_predict) {
     o->seed = -1;
 }
 
-int gen_load(const char *path, struct kw_model **m, double *load_ms) {
-    char err[512] = "";
+int gen_load(const char *model, struct kw_model **m, double *load_ms) {
+    char err[512] = "", stored[4096];
+    const char *path = model_arg(model, stored, sizeof stored);
+    if (!path)
+        return 1;
     double t0 = cli_now_ms();
     enum kw_status st = kw_model_load(path, NULL, m, err, sizeof err);
     if (st != KW_STATUS_OK) {
-        cli_lib_err(path, err, st);
+        if (path != model) /* a stored name: say which, then the file */
+            cli_err("%s: %s", model, err[0] ? err : kw_status_str(st));
+        else
+            cli_lib_err(path, err, st);
         return 1;
     }
     if (load_ms)

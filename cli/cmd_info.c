@@ -11,6 +11,7 @@
 #include "args.h"
 #include "json.h"
 #include "kaiwu/kaiwu.h"
+#include "model_arg.h"
 
 #define INFO_MAX_ELEMS 16
 #define INFO_TEXT_MAX_STR 120 /* text mode shortens long strings */
@@ -262,9 +263,9 @@ int cmd_info(int argc, char **argv) {
         {"json", 0, CLI_FLAG, &json, 0, 0, NULL, "print one JSON object"},
     };
     const struct cli_cmd cmd = {
-        "info", "FILE [--json]",
+        "info", "MODEL [--json]",
         "Show a GGUF file's header, metadata (arrays: the first 16 elements) "
-        "and tensors.",
+        "and tensors. MODEL is a file or a stored name HOST/REPO:TAG.",
         opts, sizeof opts / sizeof opts[0], 1};
     const char *pos[1];
     size_t n_pos;
@@ -275,16 +276,22 @@ int cmd_info(int argc, char **argv) {
         return cli_usage_err(&cmd, "expected one FILE");
 
     struct kw_gguf *g = NULL;
-    char err[512] = "";
-    enum kw_status st = kw_gguf_open(pos[0], &g, err, sizeof err);
+    char err[512] = "", stored[4096];
+    const char *path = model_arg(pos[0], stored, sizeof stored);
+    if (!path)
+        return 1;
+    enum kw_status st = kw_gguf_open(path, &g, err, sizeof err);
     if (st != KW_STATUS_OK) {
-        cli_lib_err(pos[0], err, st);
+        if (path != pos[0]) /* a stored name: say which, then the file */
+            cli_err("%s: %s", pos[0], err[0] ? err : kw_status_str(st));
+        else
+            cli_lib_err(path, err, st);
         return 1;
     }
     if (json)
-        info_json(pos[0], g);
+        info_json(path, g);
     else
-        info_text(pos[0], g);
+        info_text(path, g);
     kw_gguf_free(g);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_err("error writing output");

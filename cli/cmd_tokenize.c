@@ -14,7 +14,8 @@ int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL;
     int json = 0, no_special = 0, no_parse_special = 0;
     const struct cli_opt opts[] = {
-        {"model", 'm', CLI_STR, &model, 0, 0, "FILE", "GGUF model file"},
+        {"model", 'm', CLI_STR, &model, 0, 0, "MODEL",
+         "GGUF file, or a stored name HOST/REPO:TAG (kaiwu pull)"},
         {"prompt", 'p', CLI_STR, &prompt, 0, 0, "TEXT", "text to tokenize"},
         {"no-special", 0, CLI_FLAG, &no_special, 0, 0, NULL,
          "do not add BOS/EOS even when the model's metadata asks"},

@@ -29,7 +29,8 @@ void gen_opts_init(struct gen_opts *o, int64_t n_predict);
 
 /* Table rows for the options above (o: struct gen_opts *). */
 #define GEN_OPTS_ROWS(o)                                                      \
-    {"model", 'm', CLI_STR, &(o)->model, 0, 0, "FILE", "GGUF model file"},    \
+    {"model", 'm', CLI_STR, &(o)->model, 0, 0, "MODEL",                    \
+     "GGUF file, or a stored name HOST/REPO:TAG (kaiwu pull)"},               \
     {"n-predict", 'n', CLI_INT, &(o)->n_predict, -1, 2147483647.0, "N",        \
      "tokens to generate (-1 = until end of text or context full)"},          \
     {"temp", 0, CLI_NUM, &(o)->temp, 0, 1000, "T",                             \

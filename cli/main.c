@@ -19,6 +19,11 @@ static const struct {
     {"generate", cmd_generate, "generate text from a prompt"},
     {"chat", cmd_chat, "chat with a model interactively"},
     {"bench", cmd_bench, "measure prompt and generation speed"},
+    {"pull", cmd_pull, "download a model from an OCI registry"},
+    {"push", cmd_push, "upload a model file to an OCI registry"},
+    {"mirror", cmd_mirror, "copy a model from one registry to another"},
+    {"models", cmd_models, "list the models in the local store"},
+    {"rm", cmd_rm, "remove a model from the local store"},
 };
 
 static void print_version(void) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # install_deps.sh — installs what building and testing kaiwu needs, only
 # where it is missing: Debian packages (compilers, cmake, ninja, clang with
-# its sanitizer and libFuzzer runtimes, python3) and the PyPI packages the
-# tests use as references (gguf, numpy).
+# its sanitizer and libFuzzer runtimes, python3, libcurl and jansson for the
+# model store) and, with "test", what the tests use: the PyPI reference
+# packages (gguf, numpy, oras) and the registry tools (docker-registry,
+# skopeo, htpasswd).
 set -euo pipefail
 need=()
 command -v cc >/dev/null || need+=(gcc)
@@ -11,7 +13,16 @@ command -v ninja >/dev/null || need+=(ninja-build)
 command -v clang >/dev/null || need+=(clang)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
 command -v unzip >/dev/null || need+=(unzip)
+command -v pkg-config >/dev/null || need+=(pkg-config)
 dpkg -s libclang-rt-dev >/dev/null 2>&1 || need+=(libclang-rt-dev)
+dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need+=(libcurl4-openssl-dev)
+dpkg -s libjansson-dev >/dev/null 2>&1 || need+=(libjansson-dev)
+if [ "${1:-}" = test ]; then
+    command -v docker-registry >/dev/null || need+=(docker-registry)
+    command -v skopeo >/dev/null || need+=(skopeo)
+    command -v htpasswd >/dev/null || need+=(apache2-utils)
+    command -v curl >/dev/null || need+=(curl)
+fi
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "missing packages: ${need[*]} (run as root or install them)" >&2
@@ -22,7 +33,7 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 if [ "${1:-}" = test ]; then
-    python3 -c "import gguf, numpy" 2>/dev/null ||
-        python3 -m pip install --quiet gguf numpy
+    python3 -c "import gguf, numpy, oras.client" 2>/dev/null ||
+        python3 -m pip install --quiet gguf numpy oras==0.2.43
 fi
 exit 0

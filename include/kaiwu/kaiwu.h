@@ -50,7 +50,10 @@ KW_API const char *kw_version(void);
     X(ERR_BUFFER_TOO_SMALL, 7, "buffer too small")                            \
     X(ERR_CONTEXT_FULL, 8, "context is full")                                 \
     X(ERR_CANCELLED, 9, "cancelled")                                          \
-    X(ERR_TEMPLATE, 10, "chat template error")
+    X(ERR_TEMPLATE, 10, "chat template error")                               \
+    X(ERR_AUTH, 11, "authentication failed")                                  \
+    X(ERR_DIGEST, 12, "digest mismatch")                                      \
+    X(ERR_NETWORK, 13, "network error")
 
 enum kw_status {
 #define KW_STATUS_ENUM_(name, num, str) KW_STATUS_##name = num,
@@ -85,5 +88,6 @@ KW_API const char *kw_type_name(uint32_t type);
 
 #include "kaiwu/gguf.h"
 #include "kaiwu/llm.h"
+#include "kaiwu/store.h"
 
 #endif /* KAIWU_H */
