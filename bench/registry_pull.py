@@ -4,10 +4,13 @@
 Pushes the model with `kaiwu push`, then alternates N times: curl fetching
 the weight blob (GET /v2/REPO/blobs/DIGEST, no verification) and `kaiwu
 pull` into a fresh KAIWU_HOME (ranged, parallel, sha256-verified, stored).
-Prints the median seconds and MB/s of each, the kaiwu/curl speed ratio, and
-bytes moved by a pull resumed after kill -9.
+Prints the median seconds and MB/s of each, the kaiwu/curl speed ratio, the
+same with both held to one link speed (--link, one connection each: what a
+registry on another machine looks like), and the bytes moved by a pull
+resumed after kill -9. "curl + sha256" is curl, then `openssl dgst -sha256`
+(SHA-NI) on the file: the cost of a verified download with standard tools.
 usage: bench/registry_pull.py [--kaiwu build/kaiwu] [--model FILE] [--runs 5]
-                              [--connections N]
+                              [--connections N] [--link MB_PER_S]
 """
 import argparse, json, os, shutil, signal, statistics, subprocess, sys
 import tempfile, time
@@ -36,6 +39,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--connections", type=int, default=0,
                     help="kaiwu pull --connections (0: kaiwu's default)")
+    ap.add_argument("--link", type=float, default=100,
+                    help="link speed in MB/s for the link-limited runs (0: skip)")
     a = ap.parse_args()
     kaiwu = os.path.abspath(a.kaiwu)
     size = os.path.getsize(a.model)
@@ -56,7 +61,7 @@ def main():
                 out = os.path.join(tmp, "curl.bin")
                 dt, _ = timed(["curl", "-sSf", "-o", out, url])
                 curl_t.append(dt)
-                dt2, _ = timed(["sha256sum", out])
+                dt2, _ = timed(["openssl", "dgst", "-sha256", out])
                 curl_sha_t.append(dt + dt2)
                 os.remove(out)
                 home = os.path.join(tmp, f"home{i}")
@@ -71,10 +76,31 @@ def main():
             print(f"\nblob {mb:.1f} MB, median of {a.runs} runs (loopback, "
                   f"{os.cpu_count()} cores)")
             print(f"  curl GET blob        {c:7.3f} s  {mb / c:8.1f} MB/s")
-            print(f"  curl + sha256sum     {cs:7.3f} s  {mb / cs:8.1f} MB/s")
+            print(f"  curl + sha256        {cs:7.3f} s  {mb / cs:8.1f} MB/s")
             print(f"  kaiwu pull           {k:7.3f} s  {mb / k:8.1f} MB/s")
-            print(f"  kaiwu/curl speed     {c / k:7.2f}x   (vs curl+sha256sum "
+            print(f"  kaiwu/curl speed     {c / k:7.2f}x   (vs curl+sha256 "
                   f"{cs / k:.2f}x)")
+            link = None
+            if a.link > 0:
+                rate = str(int(a.link * 1e6))
+                lc, lk = [], []
+                for i in range(a.runs):
+                    out = os.path.join(tmp, "curl.bin")
+                    lc.append(timed(["curl", "-sSf", "--limit-rate", rate, "-o",
+                                     out, url])[0])
+                    os.remove(out)
+                    home = os.path.join(tmp, f"lhome{i}")
+                    lk.append(timed([kaiwu, "pull", ref, "--plain-http", "-q",
+                                     "--limit-rate", rate, "--connections", "1"],
+                                    clean_env(home))[0])
+                    shutil.rmtree(home)
+                lcm, lkm = statistics.median(lc), statistics.median(lk)
+                link = {"mb_s": a.link, "curl_s": lcm, "kaiwu_s": lkm,
+                        "ratio": lcm / lkm}
+                print(f"\nboth limited to {a.link:g} MB/s, one connection each:")
+                print(f"  curl GET blob        {lcm:7.3f} s  {mb / lcm:8.1f} MB/s")
+                print(f"  kaiwu pull           {lkm:7.3f} s  {mb / lkm:8.1f} MB/s")
+                print(f"  kaiwu/curl speed     {lcm / lkm:7.2f}x")
 
             # Resume: a rate-limited single-connection pull killed after ~2 s.
             home = os.path.join(tmp, "home-resume")
@@ -103,7 +129,8 @@ def main():
             print(f"  bytes_total {tot}  bytes_moved {mov} ({100 * mov / max(tot, 1):.1f}%)"
                   f"  bytes_resumed {res} ({100 * res / max(tot, 1):.1f}%)")
             print(json.dumps({"blob_bytes": size, "curl_s": c, "curl_sha256_s": cs,
-                              "kaiwu_s": k, "ratio": c / k, "resume": doc}))
+                              "kaiwu_s": k, "ratio": c / k, "link": link,
+                              "resume": doc}))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -32,7 +32,7 @@ static enum kw_status mirror_blob(struct kw_store *s, struct kw__client *src,
         struct kw__sha256 h;
         kw__sha256_init(&h);
         uint64_t off = 0;
-        struct kw__sink sink = {.fd = -1, .progress_fd = -1};
+        struct kw__sink sink = {.fd = -1};
         do {
             uint64_t len = KW_MIN(chunk, d->size - off);
             char range[64];

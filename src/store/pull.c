@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -46,6 +47,8 @@ struct blob_dl {
     uint64_t hashed;
     int hash_stop;
     int hash_failed;
+    const unsigned char *map; /* the part file, mapped; or NULL */
+    int journal_broken;
 };
 
 struct chunk_ctx {
@@ -64,12 +67,30 @@ static uint64_t contiguous(const struct blob_dl *b) {
     return n;
 }
 
+/* Hashes the part file from its mapping (no copy), falling back to pread
+ * where it could not be mapped. */
+static int hash_range(struct blob_dl *b, uint64_t from, uint64_t to) {
+    if (b->map) {
+        kw__sha256_update(&b->hash, b->map + from, (size_t)(to - from));
+        return 1;
+    }
+    enum { BUF = 1 << 20 };
+    static _Thread_local unsigned char buf[BUF];
+    while (from < to) {
+        ssize_t r = pread(b->part_fd, buf, (size_t)KW_MIN((uint64_t)BUF, to - from),
+                          (off_t)from);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return 0;
+        kw__sha256_update(&b->hash, buf, (size_t)r);
+        from += (uint64_t)r;
+    }
+    return 1;
+}
+
 static void *hasher(void *arg) {
     struct blob_dl *b = arg;
-    enum { BUF = 1 << 20 };
-    unsigned char *buf = malloc(BUF);
     pthread_mutex_lock(&b->mu);
-    while (buf) {
+    for (;;) {
         uint64_t avail = contiguous(b);
         if (avail == b->hashed) {
             if (b->hash_stop || b->hashed == b->d->size) break;
@@ -77,23 +98,15 @@ static void *hasher(void *arg) {
             continue;
         }
         pthread_mutex_unlock(&b->mu);
-        while (b->hashed < avail) {
-            size_t want = (size_t)KW_MIN((uint64_t)BUF, avail - b->hashed);
-            ssize_t r = pread(b->part_fd, buf, want, (off_t)b->hashed);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) {
-                b->hash_failed = 1;
-                break;
-            }
-            kw__sha256_update(&b->hash, buf, (size_t)r);
-            b->hashed += (uint64_t)r;
-        }
+        int ok = hash_range(b, b->hashed, avail);
         pthread_mutex_lock(&b->mu);
-        if (b->hash_failed) break;
+        if (!ok) {
+            b->hash_failed = 1;
+            break;
+        }
+        b->hashed = avail;
     }
-    if (!buf) b->hash_failed = 1;
     pthread_mutex_unlock(&b->mu);
-    free(buf);
     return NULL;
 }
 
@@ -102,12 +115,26 @@ static void progress(struct blob_dl *b, int finished) {
                  finished);
 }
 
+/* Records chunk i's progress in the journal. Called with b->mu held. */
+static void journal_write(struct blob_dl *b, uint32_t i) {
+    uint64_t v = b->done[i];
+    if (pwrite(b->journal_fd, &v, 8,
+               (off_t)(sizeof(struct journal_head) + (uint64_t)i * 8)) != 8)
+        b->journal_broken = 1;
+}
+
 static void on_write(void *user, uint64_t n) {
     struct chunk_ctx *cc = user;
     struct blob_dl *b = cc->b;
     pthread_mutex_lock(&b->mu);
-    b->done[cc->i] += n;
-    pthread_cond_signal(&b->more);
+    uint64_t before = b->done[cc->i], now_done = before + n;
+    b->done[cc->i] = now_done;
+    /* journal and wake the hasher once per MiB: a killed pull loses at most
+     * that much, and the syscalls stay off the receive path */
+    if ((before >> 20) != (now_done >> 20)) {
+        journal_write(b, cc->i);
+        pthread_cond_signal(&b->more);
+    }
     b->moved += n;
     b->present += n;
     int64_t now = kw__time_us();
@@ -137,14 +164,15 @@ static enum kw_status fetch_chunk(struct blob_dl *b, uint32_t i, char *err,
     struct kw__sink sink = {.fd = b->part_fd, .offset = start,
                             .expect = len, .written = have,
                             .ranged = !whole,
-                            .on_write = on_write, .user = &cc,
-                            .progress_fd = b->journal_fd,
-                            .progress_off = sizeof(struct journal_head) +
-                                            (uint64_t)i * 8};
+                            .on_write = on_write, .user = &cc};
     struct kw__resp resp;
     enum kw_status st = kw__client_request(b->c, "GET", url, NULL, NULL, &sink,
                                            whole ? NULL : range, &resp, err,
                                            err_size);
+    pthread_mutex_lock(&b->mu);
+    journal_write(b, i);
+    pthread_cond_signal(&b->more);
+    pthread_mutex_unlock(&b->mu);
     if (resp.status == 200 && !whole) {
         b->no_ranges = 1;
         return kw__err(err, err_size, KW_STATUS_ERR_UNSUPPORTED,
@@ -240,6 +268,19 @@ static enum kw_status run_download(struct blob_dl *b, int connections,
     kw__sha256_init(&b->hash);
     b->hashed = 0;
     b->hash_stop = b->hash_failed = 0;
+    /* full size up front (sparse), so the hasher can map it all */
+    struct stat sb;
+    b->map = NULL;
+    if (b->d->size && fstat(b->part_fd, &sb) == 0 &&
+        ((uint64_t)sb.st_size >= b->d->size ||
+         ftruncate(b->part_fd, (off_t)b->d->size) == 0)) {
+        void *m = mmap(NULL, (size_t)b->d->size, PROT_READ, MAP_SHARED,
+                       b->part_fd, 0);
+        if (m != MAP_FAILED) {
+            madvise(m, (size_t)b->d->size, MADV_SEQUENTIAL);
+            b->map = m;
+        }
+    }
     pthread_t hash_th;
     int hashing = pthread_create(&hash_th, NULL, hasher, b) == 0;
     uint32_t pending = 0;
@@ -258,8 +299,10 @@ static enum kw_status run_download(struct blob_dl *b, int connections,
     pthread_cond_signal(&b->more);
     pthread_mutex_unlock(&b->mu);
     if (hashing) pthread_join(hash_th, NULL);
+    if (!b->st && !hashing) hasher(b); /* no thread: hash it all now */
+    if (b->map) munmap((void *)b->map, (size_t)b->d->size);
+    b->map = NULL;
     if (b->st) return kw__err(err, err_size, b->st, "%s", b->err);
-    if (!hashing) hasher(b); /* no thread: hash it all now */
     if (b->hash_failed || b->hashed != b->d->size)
         return kw__err(err, err_size, KW_STATUS_ERR_IO,
                        "blob %s: cannot read the download back", b->d->digest);

@@ -159,7 +159,7 @@ static enum kw_status fetch_token(struct kw__client *c, const char *ch,
     curl_free(es);
     curl_free(esc);
     curl_easy_cleanup(h);
-    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 20, .progress_fd = -1};
+    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 20};
     long status = 0;
     enum kw_status st =
         kw__client_get_token_doc(c, url, &sink, &status, err, err_size);

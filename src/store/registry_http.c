@@ -141,11 +141,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
             done += (size_t)w;
         }
         s->written += n;
-        if (s->progress_fd >= 0) {
-            uint64_t v = s->written;
-            if (pwrite(s->progress_fd, &v, 8, (off_t)s->progress_off) != 8)
-                return 0;
-        }
         if (s->on_write) s->on_write(s->user, n);
         return n;
     }
@@ -417,8 +412,7 @@ enum kw_status kw__fetch_manifest(struct kw__client *c,
         "Accept: " KW_MT_OCI_MANIFEST ", " KW_MT_DOCKER_MANIFEST
         ", " KW_MT_OCI_INDEX ", " KW_MT_DOCKER_LIST,
         NULL};
-    struct kw__sink sink = {.fd = -1, .mem_max = KW_MANIFEST_MAX,
-                            .progress_fd = -1};
+    struct kw__sink sink = {.fd = -1, .mem_max = KW_MANIFEST_MAX};
     struct kw__resp resp;
     enum kw_status st = kw__client_request(c, "GET", url, hdr, NULL, &sink,
                                            NULL, &resp, err, err_size);

@@ -151,8 +151,6 @@ struct kw__sink {
     uint64_t written;
     void (*on_write)(void *user, uint64_t n); /* progress, may be NULL */
     void *user;
-    int progress_fd;   /* -1 or the resume journal (pull.c) */
-    uint64_t progress_off;
 };
 struct kw__resp {
     long status;

@@ -29,7 +29,7 @@ enum kw_status kw__upload_begin(struct kw__client *c, const char *digest,
                                 size_t loc_size, char *err, size_t err_size) {
     char url[900], what[120];
     struct kw__resp resp;
-    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 16, .progress_fd = -1};
+    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 16};
     blob_what(digest, what, sizeof what);
     snprintf(url, sizeof url, "/v2/%s/blobs/%s", c->ref.repo, digest);
     enum kw_status st = kw__client_request(c, "HEAD", url, NULL, NULL, NULL,
@@ -72,7 +72,7 @@ enum kw_status kw__upload_chunk(struct kw__client *c, char *loc,
     const char *hdr[] = {"Content-Type: application/octet-stream", range, len,
                          NULL};
     struct kw__resp resp;
-    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 16, .progress_fd = -1};
+    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 16};
     enum kw_status st = kw__client_request(c, "PATCH", loc, hdr, body, &sink,
                                            NULL, &resp, err, err_size);
     if (!st && resp.status != 202) {
@@ -95,7 +95,7 @@ enum kw_status kw__upload_finish(struct kw__client *c, const char *loc,
     struct kw__body empty = {.fd = -1};
     const char *hdr[] = {"Content-Type: application/octet-stream", NULL};
     struct kw__resp resp;
-    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 16, .progress_fd = -1};
+    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 16};
     enum kw_status st = kw__client_request(c, "PUT", url, hdr,
                                            body ? body : &empty, &sink, NULL,
                                            &resp, err, err_size);
@@ -127,7 +127,7 @@ enum kw_status kw__put_manifest(struct kw__client *c, const char *reference,
     const char *hdr[] = {ct, NULL};
     struct kw__body body = {.mem = data, .fd = -1, .len = n};
     struct kw__resp resp;
-    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 16, .progress_fd = -1};
+    struct kw__sink sink = {.fd = -1, .mem_max = 1 << 16};
     enum kw_status st = kw__client_request(c, "PUT", url, hdr, &body, &sink,
                                            NULL, &resp, err, err_size);
     if (!st && resp.status != 201) {

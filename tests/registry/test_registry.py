@@ -88,12 +88,15 @@ def blob_files(home):
     return found
 
 
-def dir_bytes(path):
+def dir_bytes(path, allocated=False):
+    """Sum of the file sizes under path; with allocated, of the blocks on
+    disk (a partial download is a sparse file of the blob's full size)."""
     total = 0
     for d, _, files in os.walk(path):
         for f in files:
             try:
-                total += os.path.getsize(os.path.join(d, f))
+                st = os.stat(os.path.join(d, f))
+                total += st.st_blocks * 512 if allocated else st.st_size
             except OSError:
                 pass
     return total
@@ -381,7 +384,7 @@ def s7_resume(c):
     if still:
         os.kill(p.pid, signal.SIGKILL)
     out, err = p.communicate()
-    partial = dir_bytes(tmpdir)
+    partial = dir_bytes(tmpdir, allocated=True)
     if not check("7 rate-limited pull (5 MB/s, 1 connection) still running after ~2 s",
                  still, f"it ended after {time.time() - t0:.1f} s with rc={p.returncode} "
                  f"stderr={err.decode(errors='replace')[-600:]!r}; --limit-rate is "
