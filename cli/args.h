@@ -69,5 +69,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_mirror(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+/* cmd_onnx.c: ONNX models (info, run, test, bench) */
+int cmd_onnx(int argc, char **argv);
 
 #endif /* KW_CLI_ARGS_H */

@@ -43,7 +43,65 @@ static const char env_store[] =
     "  KAIWU_HOME      the model store (default ~/.cache/kaiwu)\n"
     "  KAIWU_REGISTRY  registry for names without a HOST\n";
 
-/* ---- options shared by push, pull and mirror ---------------------------- */
+/* What a command shows in --help and which positional arguments it takes;
+ * parse_cmd checks them. */
+struct cmd_spec {
+    const char *name, *synopsis, *summary;
+    const char *more_help; /* printed after the options by --help */
+    const char *env;       /* env_transfer or env_store, printed last */
+    size_t n_args;         /* positional arguments, exactly */
+    size_t first_ref;      /* pos[first_ref..n_args) are model references */
+    const char *arity_err; /* the usage error when n_args is not met */
+};
+
+/* ---- push, pull and mirror: one command each, run by xfer_main ---------- */
+
+enum xfer_kind { XFER_PUSH, XFER_PULL, XFER_MIRROR };
+
+static const struct cmd_spec xfer_specs[] = {
+    [XFER_PUSH] = {
+        "push", "FILE REF [options]",
+        "Upload a model file (GGUF, ONNX, ...) to an OCI registry as a "
+        "ModelPack artifact\n(one config blob, one weight layer, an OCI "
+        "image manifest) and tag it REF.\nBlobs the registry already has are "
+        "not sent again; blobs kaiwu has seen in\nanother repository of the "
+        "same registry are mounted from there.",
+        "\nOutput: a summary (manifest digest, bytes moved) on stdout; with "
+        "-q only the\nmanifest digest. Progress goes to stderr.\n"
+        "Example: kaiwu push model.gguf "
+        "registry.example/models/smollm2:q4_1\n",
+        env_transfer, 2, 1, "expected FILE and REF"},
+    [XFER_PULL] = {
+        "pull", "REF [options]",
+        "Download a model from an OCI registry into the local store "
+        "($KAIWU_HOME).\nThe manifest may be a kaiwu/ModelPack artifact or "
+        "any OCI or Docker v2 image\nmanifest with one model layer (e.g. "
+        "pushed by `oras push`). Every blob is\nchecked against its sha256 "
+        "before it is stored; an interrupted pull resumes\nwhere it stopped. "
+        "Afterwards REF works as -m MODEL for generate, chat, bench,\n"
+        "tokenize and info.",
+        "\nOutput: a summary (digest, stored file, bytes moved) on stdout; "
+        "with -q only\nthe path of the stored model file. Progress goes to "
+        "stderr.\n"
+        "Example: kaiwu pull registry.example/models/smollm2:q4_1 && kaiwu "
+        "generate \\\n           -m registry.example/models/smollm2:q4_1 "
+        "-p 'Hello'\n",
+        env_transfer, 1, 0, "expected one REF"},
+    [XFER_MIRROR] = {
+        "mirror", "SRC_REF DST_REF [options]",
+        "Copy a model artifact from one registry or repository to another "
+        "without\nstoring it locally: blobs stream through memory with their "
+        "sha256 checked on\nthe way, and the manifest keeps its bytes, so "
+        "DST_REF has the same digest as\nSRC_REF. Blobs DST already has are "
+        "skipped; blobs in another repository of the\nsame registry are "
+        "mounted. --plain-http and --auth-file apply to both sides\n(the "
+        "auth file may hold entries for both hosts).",
+        "\nOutput: a summary on stdout; with -q only the manifest digest. "
+        "Progress goes\nto stderr.\n"
+        "Example: kaiwu mirror a.example/models/smollm2:q4_1 "
+        "b.example/models/smollm2:q4_1\n",
+        env_transfer, 2, 0, "expected SRC_REF and DST_REF"},
+};
 
 struct xfer_args {
     int plain_http, json, quiet;
@@ -51,23 +109,44 @@ struct xfer_args {
     int64_t connections; /* 0: the library's default */
 };
 
-#define ROW_PLAIN_HTTP(a)                                                     \
-    {"plain-http", 0, CLI_FLAG, &(a)->plain_http, 0, 0, NULL,                  \
-     "talk http:// instead of https:// (loopback or trusted networks)"}
-#define ROW_AUTH_FILE(a)                                                      \
-    {"auth-file", 0, CLI_STR, &(a)->auth_file, 0, 0, "FILE",                   \
-     "Docker-style credentials {\"auths\":{HOST:{\"auth\":...}}}"}
-#define ROW_CA_FILE(a)                                                        \
-    {"ca-file", 0, CLI_STR, &(a)->ca_file, 0, 0, "FILE",                       \
-     "extra CA certificates (PEM) to trust for https"}
-#define ROW_CHUNK(a, what)                                                    \
-    {"chunk-size", 0, CLI_STR, &(a)->chunk, 0, 0, "BYTES", what}
-#define ROW_JSON(a)                                                           \
-    {"json", 0, CLI_FLAG, &(a)->json, 0, 0, NULL,                              \
-     "print one JSON report on stdout at the end"}
-#define ROW_QUIET(a)                                                          \
-    {"quiet", 'q', CLI_FLAG, &(a)->quiet, 0, 0, NULL,                          \
-     "no progress; print only the result (see below)"}
+#define XFER_MAX_OPTS 8
+
+/* Fills opts (XFER_MAX_OPTS rows) for kind; returns how many. Only pull
+ * downloads, so only pull has --connections and --limit-rate. */
+static size_t xfer_opts(enum xfer_kind kind, struct xfer_args *a,
+                        struct cli_opt *opts) {
+    const int pull = kind == XFER_PULL;
+    size_t n = 0;
+    opts[n++] = (struct cli_opt){
+        "plain-http", 0, CLI_FLAG, &a->plain_http, 0, 0, NULL,
+        "talk http:// instead of https:// (loopback or trusted networks)"};
+    opts[n++] = (struct cli_opt){
+        "auth-file", 0, CLI_STR, &a->auth_file, 0, 0, "FILE",
+        "Docker-style credentials {\"auths\":{HOST:{\"auth\":...}}}"};
+    opts[n++] = (struct cli_opt){
+        "ca-file", 0, CLI_STR, &a->ca_file, 0, 0, "FILE",
+        "extra CA certificates (PEM) to trust for https"};
+    if (pull)
+        opts[n++] = (struct cli_opt){
+            "connections", 0, CLI_INT, &a->connections, 1, 16, "N",
+            "parallel ranged downloads per blob, 1..16 (default 4)"};
+    opts[n++] = (struct cli_opt){
+        "chunk-size", 0, CLI_STR, &a->chunk, 0, 0, "BYTES",
+        pull ? "bytes per ranged request, 1M..1G (K/M/G suffixes; default "
+               "16M)"
+             : "upload chunk size, 1M..1G (K/M/G suffixes; default 16M)"};
+    if (pull)
+        opts[n++] = (struct cli_opt){
+            "limit-rate", 0, CLI_STR, &a->rate, 0, 0, "BYTES",
+            "at most BYTES/s per connection (K/M/G suffixes; 0 = no limit)"};
+    opts[n++] = (struct cli_opt){
+        "json", 0, CLI_FLAG, &a->json, 0, 0, NULL,
+        "print one JSON report on stdout at the end"};
+    opts[n++] = (struct cli_opt){
+        "quiet", 'q', CLI_FLAG, &a->quiet, 0, 0, NULL,
+        "no progress; print only the result (see below)"};
+    return n;
+}
 
 /* "16M", "1.5G", "512KiB", "1048576": binary multiples. 0 on success. */
 static int parse_bytes(const char *s, uint64_t *out) {
@@ -149,11 +228,17 @@ static int xfer_options(const struct cli_cmd *cmd, const struct xfer_args *a,
     return 0;
 }
 
-/* "kaiwu: VERB REF: message" */
-static void xfer_err(const char *verb, const char *ref, const char *err,
-                     enum kw_status st) {
-    cli_err("%s %s: %s", verb, ref,
-            err && err[0] ? err : kw_status_str(st));
+/* "kaiwu: VERB[ [SRC to ]REF]: message", the message being err or, when
+ * that is empty, the status text. */
+static void say_err(const char *verb, const char *src, const char *ref,
+                    const char *err, enum kw_status st) {
+    const char *msg = err && err[0] ? err : kw_status_str(st);
+    if (src)
+        cli_err("%s %s to %s: %s", verb, src, ref, msg);
+    else if (ref)
+        cli_err("%s %s: %s", verb, ref, msg);
+    else
+        cli_err("%s: %s", verb, msg);
 }
 
 /* 0 when ref is a valid reference, else the exit code after a message. */
@@ -167,13 +252,50 @@ static int check_ref(const struct cli_cmd *cmd, const char *ref) {
     enum kw_status st = kw_store_open(NULL, &s, err, sizeof err);
     kw_store_free(s);
     if (st == KW_STATUS_ERR_UNSUPPORTED) {
-        cli_err("%s: %s", cmd->name, err[0] ? err : kw_status_str(st));
+        say_err(cmd->name, NULL, NULL, err, st);
         return 1;
     }
     return cli_usage_err(cmd, "'%s' is not a model reference "
                          "([HOST[:PORT]/]REPO[:TAG][@sha256:HEX]%s)", ref,
                          getenv("KAIWU_REGISTRY") ? ""
                          : "; without KAIWU_REGISTRY it needs a HOST");
+}
+
+/* Parses argv with opts into *cmd (kept for later usage errors) and pos;
+ * after --help prints sp's extra help. Then checks the positional
+ * arguments. -1 to go on, else the exit code. */
+static int parse_cmd(const struct cmd_spec *sp, const struct cli_opt *opts,
+                     size_t n_opts, int argc, char **argv,
+                     struct cli_cmd *cmd, const char **pos) {
+    *cmd = (struct cli_cmd){sp->name, sp->synopsis, sp->summary,
+                            opts,     n_opts,       sp->n_args};
+    size_t n_pos;
+    int r = cli_parse(cmd, argc, argv, pos, &n_pos);
+    if (r < 0) {
+        fputs(sp->more_help, stdout);
+        fputs(sp->env, stdout);
+        return 0;
+    }
+    if (r)
+        return r;
+    if (n_pos != sp->n_args)
+        return cli_usage_err(cmd, "%s", sp->arity_err);
+    for (size_t i = sp->first_ref; i < n_pos; i++)
+        if ((r = check_ref(cmd, pos[i])))
+            return r;
+    return -1;
+}
+
+/* push's FILE must be a regular file: 0, else 1 after a message. */
+static int check_file(const char *ref, const char *path) {
+    struct stat sb;
+    const char *why = stat(path, &sb) != 0  ? strerror(errno)
+                      : !S_ISREG(sb.st_mode) ? "not a regular file"
+                                             : NULL;
+    if (!why)
+        return 0;
+    cli_err("push %s: %s: %s", ref, path, why);
+    return 1;
 }
 
 static const char *action_name(enum kw_blob_action a) {
@@ -191,30 +313,39 @@ static int n_listed(const struct kw_transfer_report *r) {
     return n < 0 ? 0 : n > cap ? cap : n;
 }
 
-static void report_json(const char *ref, const char *source,
+/* One "key": value pair of a JSON object. */
+static void kv_str(struct jw *w, const char *key, const char *v) {
+    jw_key(w, key);
+    jw_str(w, v);
+}
+static void kv_uint(struct jw *w, const char *key, uint64_t v) {
+    jw_key(w, key);
+    jw_uint(w, v);
+}
+
+/* src: mirror's source (else NULL); the stored path only for pull. */
+static void report_json(const char *src, const char *ref,
                         const struct kw_transfer_report *r, int with_path) {
     struct jw w;
     jw_init(&w, stdout);
     jw_obj_begin(&w);
-    jw_key(&w, "ref"); jw_str(&w, ref);
-    if (source) {
-        jw_key(&w, "source"); jw_str(&w, source);
-    }
-    jw_key(&w, "digest"); jw_str(&w, r->digest);
-    if (with_path) {
-        jw_key(&w, "path"); jw_str(&w, r->path);
-    }
-    jw_key(&w, "bytes_total"); jw_uint(&w, r->bytes_total);
-    jw_key(&w, "bytes_moved"); jw_uint(&w, r->bytes_moved);
-    jw_key(&w, "bytes_resumed"); jw_uint(&w, r->bytes_resumed);
+    kv_str(&w, "ref", ref);
+    if (src)
+        kv_str(&w, "source", src);
+    kv_str(&w, "digest", r->digest);
+    if (with_path)
+        kv_str(&w, "path", r->path);
+    kv_uint(&w, "bytes_total", r->bytes_total);
+    kv_uint(&w, "bytes_moved", r->bytes_moved);
+    kv_uint(&w, "bytes_resumed", r->bytes_resumed);
     jw_key(&w, "seconds"); jw_num(&w, r->seconds, 6);
     jw_key(&w, "blobs");
     jw_arr_begin(&w);
     for (int i = 0; i < n_listed(r); i++) {
         jw_obj_begin(&w);
-        jw_key(&w, "digest"); jw_str(&w, r->blobs[i].digest);
-        jw_key(&w, "size"); jw_uint(&w, r->blobs[i].size);
-        jw_key(&w, "action"); jw_str(&w, action_name(r->blobs[i].action));
+        kv_str(&w, "digest", r->blobs[i].digest);
+        kv_uint(&w, "size", r->blobs[i].size);
+        kv_str(&w, "action", action_name(r->blobs[i].action));
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
@@ -222,8 +353,9 @@ static void report_json(const char *ref, const char *source,
     jw_end(&w);
 }
 
-/* The human summary: "2 blobs: 1 transferred, 1 present" and the bytes. */
-static void report_text(const char *what, const char *ref,
+/* The human summary: "DONE [SRC to ]REF", then "2 blobs: 1 transferred,
+ * 1 present" and the bytes. */
+static void report_text(const char *done, const char *src, const char *ref,
                         const struct kw_transfer_report *r, int with_path) {
     int counts[3] = {0, 0, 0};
     for (int i = 0; i < n_listed(r); i++)
@@ -233,7 +365,10 @@ static void report_text(const char *what, const char *ref,
     fmt_bytes(total, sizeof total, r->bytes_total);
     fmt_bytes(moved, sizeof moved, r->bytes_moved);
     fmt_bytes(resumed, sizeof resumed, r->bytes_resumed);
-    printf("%s %s\n", what, ref);
+    if (src)
+        printf("%s %s to %s\n", done, src, ref);
+    else
+        printf("%s %s\n", done, ref);
     printf("  digest  %s\n", r->digest);
     if (with_path)
         printf("  file    %s\n", r->path);
@@ -261,28 +396,31 @@ static int finish_output(void) {
     return 0;
 }
 
-static int open_store(const char *verb, struct kw_store **s) {
+/* 0 with *s open, else 1 after a message. An optional store that cannot
+ * be opened is no error: *s is then NULL. */
+static int open_store(const char *verb, struct kw_store **s, int optional) {
     char err[1024] = "";
     enum kw_status st = kw_store_open(NULL, s, err, sizeof err);
-    if (st != KW_STATUS_OK) {
-        cli_err("%s: cannot open the model store: %s", verb,
-                err[0] ? err : kw_status_str(st));
-        return 1;
-    }
-    return 0;
+    if (st == KW_STATUS_OK)
+        return 0;
+    *s = NULL;
+    if (optional)
+        return 0;
+    cli_err("%s: cannot open the model store: %s", verb,
+            err[0] ? err : kw_status_str(st));
+    return 1;
 }
 
-/* Runs one transfer (push, pull or mirror) with progress and reports. */
-enum xfer_kind { XFER_PUSH, XFER_PULL, XFER_MIRROR };
-
+/* Runs one transfer (push FILE REF, pull REF, mirror SRC DST) with progress
+ * and reports it. */
 static int run_xfer(enum xfer_kind kind, const struct xfer_args *a,
                     struct kw_registry_options *o, struct kw_store *s,
-                    const char *arg1, const char *arg2) {
-    static const char *const verbs[] = {"push", "pull", "mirror"};
+                    const char *const *pos) {
     static const char *const done_words[] = {"pushed", "pulled", "mirrored"};
-    const char *verb = verbs[kind];
-    /* the reference errors are about: push/pull REF, mirror SRC */
-    const char *ref = kind == XFER_PUSH ? arg2 : arg1;
+    const char *verb = xfer_specs[kind].name;
+    /* what messages name: REF, or for a mirror "SRC to DST" */
+    const char *src = kind == XFER_MIRROR ? pos[0] : NULL;
+    const char *ref = kind == XFER_PULL ? pos[0] : pos[1];
     struct kw_transfer_report rep;
     char err[1024] = "";
     memset(&rep, 0, sizeof rep);
@@ -293,13 +431,13 @@ static int run_xfer(enum xfer_kind kind, const struct xfer_args *a,
     enum kw_status st;
     switch (kind) {
     case XFER_PUSH:
-        st = kw_registry_push(s, arg1, arg2, o, &rep, err, sizeof err);
+        st = kw_registry_push(s, pos[0], pos[1], o, &rep, err, sizeof err);
         break;
     case XFER_PULL:
-        st = kw_registry_pull(s, arg1, o, &rep, err, sizeof err);
+        st = kw_registry_pull(s, pos[0], o, &rep, err, sizeof err);
         break;
     default:
-        st = kw_registry_mirror(s, arg1, arg2, o, &rep, err, sizeof err);
+        st = kw_registry_mirror(s, pos[0], pos[1], o, &rep, err, sizeof err);
         break;
     }
     progress_end(pg);
@@ -309,205 +447,88 @@ static int run_xfer(enum xfer_kind kind, const struct xfer_args *a,
             (strstr(err, "SSL") || strstr(err, "TLS")) &&
             strlen(err) + 64 < sizeof err)
             strcat(err, " (for a registry without TLS, add --plain-http)");
-        if (kind == XFER_MIRROR)
-            cli_err("mirror %s to %s: %s", arg1, arg2,
-                    err[0] ? err : kw_status_str(st));
-        else
-            xfer_err(verb, ref, err, st);
+        say_err(verb, src, ref, err, st);
         return 1;
     }
-    const char *shown = kind == XFER_PULL ? arg1 : arg2;
     if (a->json)
-        report_json(shown, kind == XFER_MIRROR ? arg1 : NULL, &rep,
-                    kind == XFER_PULL);
+        report_json(src, ref, &rep, kind == XFER_PULL);
     else if (a->quiet)
         printf("%s\n", kind == XFER_PULL ? rep.path : rep.digest);
-    else if (kind == XFER_MIRROR) {
-        char what[1200];
-        snprintf(what, sizeof what, "mirrored %s to", arg1);
-        report_text(what, arg2, &rep, 0);
-    } else
-        report_text(done_words[kind], shown, &rep, kind == XFER_PULL);
+    else
+        report_text(done_words[kind], src, ref, &rep, kind == XFER_PULL);
     return finish_output();
 }
 
-/* Parses, prints the extra help after --help; returns -1 to go on. */
-static int parse_or_help(const struct cli_cmd *cmd, int argc, char **argv,
-                         const char **pos, size_t *n_pos, const char *extra,
-                         const char *env) {
-    int r = cli_parse(cmd, argc, argv, pos, n_pos);
-    if (r < 0) {
-        fputs(extra, stdout);
-        fputs(env, stdout);
-        return 0;
-    }
-    return r ? r : -1;
+/* The whole of `kaiwu push`, `pull` or `mirror`. */
+static int xfer_main(enum xfer_kind kind, int argc, char **argv) {
+    struct xfer_args a;
+    struct cli_opt opts[XFER_MAX_OPTS];
+    struct cli_cmd cmd;
+    const char *pos[2] = {NULL, NULL};
+    memset(&a, 0, sizeof a);
+    size_t n_opts = xfer_opts(kind, &a, opts);
+    int r = parse_cmd(&xfer_specs[kind], opts, n_opts, argc, argv, &cmd, pos);
+    if (r >= 0)
+        return r;
+    struct kw_registry_options o;
+    if ((r = xfer_options(&cmd, &a, &o)))
+        return r;
+    if (kind == XFER_PUSH && check_file(pos[1], pos[0]))
+        return 1;
+    /* a mirror stores nothing: the store only remembers where blobs live
+     * (for later mounts), so one that cannot be opened does not stop it */
+    struct kw_store *s = NULL;
+    if (open_store(cmd.name, &s, kind == XFER_MIRROR))
+        return 1;
+    r = run_xfer(kind, &a, &o, s, pos);
+    kw_store_free(s);
+    return r;
 }
-
-/* ---- push --------------------------------------------------------------- */
 
 int cmd_push(int argc, char **argv) {
-    struct xfer_args a;
-    memset(&a, 0, sizeof a);
-    const struct cli_opt opts[] = {
-        ROW_PLAIN_HTTP(&a),
-        ROW_AUTH_FILE(&a),
-        ROW_CA_FILE(&a),
-        ROW_CHUNK(&a, "upload chunk size, 1M..1G (K/M/G suffixes; "
-                  "default 16M)"),
-        ROW_JSON(&a),
-        ROW_QUIET(&a),
-    };
-    const struct cli_cmd cmd = {
-        "push", "FILE REF [options]",
-        "Upload a model file (GGUF, ONNX, ...) to an OCI registry as a "
-        "ModelPack artifact\n(one config blob, one weight layer, an OCI "
-        "image manifest) and tag it REF.\nBlobs the registry already has are "
-        "not sent again; blobs kaiwu has seen in\nanother repository of the "
-        "same registry are mounted from there.",
-        opts, sizeof opts / sizeof opts[0], 2};
-    const char *pos[2];
-    size_t n_pos;
-    int r = parse_or_help(&cmd, argc, argv, pos, &n_pos,
-                          "\nOutput: a summary (manifest digest, bytes moved) "
-                          "on stdout; with -q only the\nmanifest digest. "
-                          "Progress goes to stderr.\n"
-                          "Example: kaiwu push model.gguf "
-                          "registry.example/models/smollm2:q4_1\n",
-                          env_transfer);
-    if (r >= 0)
-        return r;
-    if (n_pos != 2)
-        return cli_usage_err(&cmd, "expected FILE and REF");
-    if ((r = check_ref(&cmd, pos[1])))
-        return r;
-    struct kw_registry_options o;
-    if ((r = xfer_options(&cmd, &a, &o)))
-        return r;
-    struct stat sb;
-    if (stat(pos[0], &sb) != 0) {
-        cli_err("push %s: %s: %s", pos[1], pos[0], strerror(errno));
-        return 1;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        cli_err("push %s: %s: not a regular file", pos[1], pos[0]);
-        return 1;
-    }
-    struct kw_store *s = NULL;
-    if (open_store("push", &s))
-        return 1;
-    r = run_xfer(XFER_PUSH, &a, &o, s, pos[0], pos[1]);
-    kw_store_free(s);
-    return r;
+    return xfer_main(XFER_PUSH, argc, argv);
 }
-
-/* ---- pull --------------------------------------------------------------- */
-
 int cmd_pull(int argc, char **argv) {
-    struct xfer_args a;
-    memset(&a, 0, sizeof a);
-    const struct cli_opt opts[] = {
-        ROW_PLAIN_HTTP(&a),
-        ROW_AUTH_FILE(&a),
-        ROW_CA_FILE(&a),
-        {"connections", 0, CLI_INT, &a.connections, 1, 16, "N",
-         "parallel ranged downloads per blob, 1..16 (default 4)"},
-        ROW_CHUNK(&a, "bytes per ranged request, 1M..1G (K/M/G suffixes; "
-                  "default 16M)"),
-        {"limit-rate", 0, CLI_STR, &a.rate, 0, 0, "BYTES",
-         "at most BYTES/s per connection (K/M/G suffixes; 0 = no limit)"},
-        ROW_JSON(&a),
-        ROW_QUIET(&a),
-    };
-    const struct cli_cmd cmd = {
-        "pull", "REF [options]",
-        "Download a model from an OCI registry into the local store "
-        "($KAIWU_HOME).\nThe manifest may be a kaiwu/ModelPack artifact or "
-        "any OCI or Docker v2 image\nmanifest with one model layer (e.g. "
-        "pushed by `oras push`). Every blob is\nchecked against its sha256 "
-        "before it is stored; an interrupted pull resumes\nwhere it stopped. "
-        "Afterwards REF works as -m MODEL for generate, chat, bench,\n"
-        "tokenize and info.",
-        opts, sizeof opts / sizeof opts[0], 1};
-    const char *pos[1];
-    size_t n_pos;
-    int r = parse_or_help(&cmd, argc, argv, pos, &n_pos,
-                          "\nOutput: a summary (digest, stored file, bytes "
-                          "moved) on stdout; with -q only\nthe path of the "
-                          "stored model file. Progress goes to stderr.\n"
-                          "Example: kaiwu pull "
-                          "registry.example/models/smollm2:q4_1 && kaiwu "
-                          "generate \\\n           -m registry.example/"
-                          "models/smollm2:q4_1 -p 'Hello'\n",
-                          env_transfer);
-    if (r >= 0)
-        return r;
-    if (n_pos != 1)
-        return cli_usage_err(&cmd, "expected one REF");
-    if ((r = check_ref(&cmd, pos[0])))
-        return r;
-    struct kw_registry_options o;
-    if ((r = xfer_options(&cmd, &a, &o)))
-        return r;
-    struct kw_store *s = NULL;
-    if (open_store("pull", &s))
-        return 1;
-    r = run_xfer(XFER_PULL, &a, &o, s, pos[0], NULL);
-    kw_store_free(s);
-    return r;
+    return xfer_main(XFER_PULL, argc, argv);
+}
+int cmd_mirror(int argc, char **argv) {
+    return xfer_main(XFER_MIRROR, argc, argv);
 }
 
-/* ---- mirror ------------------------------------------------------------- */
+/* ---- models and rm: the local store ------------------------------------- */
 
-int cmd_mirror(int argc, char **argv) {
-    struct xfer_args a;
-    memset(&a, 0, sizeof a);
-    const struct cli_opt opts[] = {
-        ROW_PLAIN_HTTP(&a),
-        ROW_AUTH_FILE(&a),
-        ROW_CA_FILE(&a),
-        ROW_CHUNK(&a, "upload chunk size, 1M..1G (K/M/G suffixes; "
-                  "default 16M)"),
-        ROW_JSON(&a),
-        ROW_QUIET(&a),
-    };
-    const struct cli_cmd cmd = {
-        "mirror", "SRC_REF DST_REF [options]",
-        "Copy a model artifact from one registry or repository to another "
-        "without\nstoring it locally: blobs stream through memory with their "
-        "sha256 checked on\nthe way, and the manifest keeps its bytes, so "
-        "DST_REF has the same digest as\nSRC_REF. Blobs DST already has are "
-        "skipped; blobs in another repository of the\nsame registry are "
-        "mounted. --plain-http and --auth-file apply to both sides\n(the "
-        "auth file may hold entries for both hosts).",
-        opts, sizeof opts / sizeof opts[0], 2};
-    const char *pos[2];
-    size_t n_pos;
-    int r = parse_or_help(&cmd, argc, argv, pos, &n_pos,
-                          "\nOutput: a summary on stdout; with -q only the "
-                          "manifest digest. Progress goes\nto stderr.\n"
-                          "Example: kaiwu mirror "
-                          "a.example/models/smollm2:q4_1 "
-                          "b.example/models/smollm2:q4_1\n",
-                          env_transfer);
+enum store_kind { STORE_MODELS, STORE_RM };
+
+static const struct cmd_spec store_specs[] = {
+    [STORE_MODELS] = {
+        "models", "[--json]",
+        "List the models in the local store ($KAIWU_HOME): NAME (use it as "
+        "-m MODEL or\nwith `kaiwu rm`), the manifest DIGEST (first 12 hex "
+        "digits), the model file's\nSIZE and FORMAT. --json adds the stored "
+        "file's path (\"file\") and its original\nname (\"file_name\").",
+        "", env_store, 0, 0, "takes no arguments"},
+    [STORE_RM] = {
+        "rm", "NAME [--json]",
+        "Remove the stored model NAME (as `kaiwu models` lists it) from the "
+        "local store,\nthen every blob no other name uses. Prints the bytes "
+        "freed; a blob shared\nwith another name stays. Registries are not "
+        "touched.",
+        "", env_store, 1, 0, "expected one NAME"},
+};
+
+/* Parses the arguments of models or rm (whose one option is --json, with
+ * json_help in --help), then opens the store. -1 to go on with *s open,
+ * else the exit code. */
+static int store_cmd_begin(enum store_kind kind, const char *json_help,
+                           int argc, char **argv, int *json, const char **pos,
+                           struct kw_store **s) {
+    const struct cli_opt opt = {"json", 0, CLI_FLAG, json, 0, 0, NULL,
+                                json_help};
+    struct cli_cmd cmd;
+    int r = parse_cmd(&store_specs[kind], &opt, 1, argc, argv, &cmd, pos);
     if (r >= 0)
         return r;
-    if (n_pos != 2)
-        return cli_usage_err(&cmd, "expected SRC_REF and DST_REF");
-    if ((r = check_ref(&cmd, pos[0])) || (r = check_ref(&cmd, pos[1])))
-        return r;
-    struct kw_registry_options o;
-    if ((r = xfer_options(&cmd, &a, &o)))
-        return r;
-    /* the store only remembers where blobs live (for later mounts), so a
-     * store that cannot be opened does not stop a mirror */
-    struct kw_store *s = NULL;
-    char err[512];
-    if (kw_store_open(NULL, &s, err, sizeof err) != KW_STATUS_OK)
-        s = NULL;
-    r = run_xfer(XFER_MIRROR, &a, &o, s, pos[0], pos[1]);
-    kw_store_free(s);
-    return r;
+    return open_store(cmd.name, s, 0) ? 1 : -1;
 }
 
 /* ---- models ------------------------------------------------------------- */
@@ -521,33 +542,21 @@ static const char *short_digest(const char *d, char *buf, size_t n) {
 
 int cmd_models(int argc, char **argv) {
     int json = 0;
-    const struct cli_opt opts[] = {
-        {"json", 0, CLI_FLAG, &json, 0, 0, NULL,
-         "print a JSON array of {\"name\", \"digest\", \"size\", \"format\", "
-         "\"file\", \"file_name\"}"},
-    };
-    const struct cli_cmd cmd = {
-        "models", "[--json]",
-        "List the models in the local store ($KAIWU_HOME): NAME (use it as "
-        "-m MODEL or\nwith `kaiwu rm`), the manifest DIGEST (first 12 hex "
-        "digits), the model file's\nSIZE and FORMAT. --json adds the stored "
-        "file's path (\"file\") and its original\nname (\"file_name\").",
-        opts, sizeof opts / sizeof opts[0], 0};
     const char *pos[1];
-    size_t n_pos;
-    int r = parse_or_help(&cmd, argc, argv, pos, &n_pos, "", env_store);
+    struct kw_store *s = NULL;
+    int r = store_cmd_begin(STORE_MODELS,
+                            "print a JSON array of {\"name\", \"digest\", "
+                            "\"size\", \"format\", \"file\", \"file_name\"}",
+                            argc, argv, &json, pos, &s);
     if (r >= 0)
         return r;
 
-    struct kw_store *s = NULL;
     struct kw_store_entry *e = NULL;
     size_t n = 0;
     char err[1024] = "";
-    if (open_store("models", &s))
-        return 1;
     enum kw_status st = kw_store_list(s, &e, &n, err, sizeof err);
     if (st != KW_STATUS_OK) {
-        cli_err("models: %s", err[0] ? err : kw_status_str(st));
+        say_err("models", NULL, NULL, err, st);
         kw_store_free(s);
         return 1;
     }
@@ -560,16 +569,16 @@ int cmd_models(int argc, char **argv) {
             int have = kw_store_resolve(s, e[i].name, path, sizeof path,
                                         err, sizeof err) == KW_STATUS_OK;
             jw_obj_begin(&w);
-            jw_key(&w, "name"); jw_str(&w, e[i].name);
-            jw_key(&w, "digest"); jw_str(&w, e[i].digest);
-            jw_key(&w, "size"); jw_uint(&w, e[i].size);
-            jw_key(&w, "format"); jw_str(&w, e[i].format);
+            kv_str(&w, "name", e[i].name);
+            kv_str(&w, "digest", e[i].digest);
+            kv_uint(&w, "size", e[i].size);
+            kv_str(&w, "format", e[i].format);
             jw_key(&w, "file");
             if (have)
                 jw_str(&w, path);
             else
                 jw_null(&w);
-            jw_key(&w, "file_name"); jw_str(&w, e[i].file_name);
+            kv_str(&w, "file_name", e[i].file_name);
             jw_obj_end(&w);
         }
         jw_arr_end(&w);
@@ -601,32 +610,16 @@ int cmd_models(int argc, char **argv) {
 
 int cmd_rm(int argc, char **argv) {
     int json = 0;
-    const struct cli_opt opts[] = {
-        {"json", 0, CLI_FLAG, &json, 0, 0, NULL,
-         "print {\"name\": NAME, \"freed\": BYTES}"},
-    };
-    const struct cli_cmd cmd = {
-        "rm", "NAME [--json]",
-        "Remove the stored model NAME (as `kaiwu models` lists it) from the "
-        "local store,\nthen every blob no other name uses. Prints the bytes "
-        "freed; a blob shared\nwith another name stays. Registries are not "
-        "touched.",
-        opts, sizeof opts / sizeof opts[0], 1};
     const char *pos[1];
-    size_t n_pos;
-    int r = parse_or_help(&cmd, argc, argv, pos, &n_pos, "", env_store);
+    struct kw_store *s = NULL;
+    int r = store_cmd_begin(STORE_RM,
+                            "print {\"name\": NAME, \"freed\": BYTES}",
+                            argc, argv, &json, pos, &s);
     if (r >= 0)
         return r;
-    if (n_pos != 1)
-        return cli_usage_err(&cmd, "expected one NAME");
-    if ((r = check_ref(&cmd, pos[0])))
-        return r;
 
-    struct kw_store *s = NULL;
     uint64_t freed = 0;
     char err[1024] = "";
-    if (open_store("rm", &s))
-        return 1;
     enum kw_status st = kw_store_remove(s, pos[0], &freed, err, sizeof err);
     kw_store_free(s);
     if (st == KW_STATUS_ERR_NOT_FOUND) {
@@ -634,15 +627,15 @@ int cmd_rm(int argc, char **argv) {
         return 1;
     }
     if (st != KW_STATUS_OK) {
-        xfer_err("rm", pos[0], err, st);
+        say_err("rm", NULL, pos[0], err, st);
         return 1;
     }
     if (json) {
         struct jw w;
         jw_init(&w, stdout);
         jw_obj_begin(&w);
-        jw_key(&w, "name"); jw_str(&w, pos[0]);
-        jw_key(&w, "freed"); jw_uint(&w, freed);
+        kv_str(&w, "name", pos[0]);
+        kv_uint(&w, "freed", freed);
         jw_obj_end(&w);
         jw_end(&w);
     } else {

@@ -24,6 +24,7 @@ static const struct {
     {"mirror", cmd_mirror, "copy a model from one registry to another"},
     {"models", cmd_models, "list the models in the local store"},
     {"rm", cmd_rm, "remove a model from the local store"},
+    {"onnx", cmd_onnx, "run, test and time ONNX models"},
 };
 
 static void print_version(void) {

@@ -89,5 +89,6 @@ KW_API const char *kw_type_name(uint32_t type);
 #include "kaiwu/gguf.h"
 #include "kaiwu/llm.h"
 #include "kaiwu/store.h"
+#include "kaiwu/onnx.h"
 
 #endif /* KAIWU_H */

@@ -91,8 +91,7 @@ static enum kw_status mirror_blob(struct kw_store *s, struct kw__client *src,
         }
         if (rep) rep->bytes_moved += d->size;
     }
-    kw__report_blob(rep, d->digest, d->size, action);
-    kw__store_note_location(s, d->digest, dst->ref.host, dst->ref.repo);
+    kw__blob_done(s, rep, d->digest, d->size, action, &dst->ref);
     return KW_STATUS_OK;
 }
 
@@ -101,15 +100,14 @@ enum kw_status kw_registry_mirror(struct kw_store *s, const char *src_ref,
                                   const struct kw_registry_options *opts,
                                   struct kw_transfer_report *rep, char *err,
                                   size_t err_size) {
-    if (!src_ref || !dst_ref)
-        return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
-                       "NULL argument");
     int64_t t0 = kw__time_us();
     struct kw_registry_options o;
-    enum kw_status st = kw__transfer_setup(opts, &o, rep, err, err_size);
-    if (st) return st;
     struct kw__ref rs, rd;
-    st = kw__ref_parse(src_ref, &rs, err, err_size);
+    enum kw_status st =
+        kw__transfer_setup(src_ref, &rs, opts, &o, rep, err, err_size);
+    if (!st && !dst_ref)
+        st = kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
+                     "NULL reference");
     if (!st) st = kw__ref_parse(dst_ref, &rd, err, err_size);
     if (st) return st;
     struct kw__client *src = NULL, *dst = NULL;

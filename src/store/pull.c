@@ -397,16 +397,13 @@ enum kw_status kw_registry_pull(struct kw_store *s, const char *ref,
                                 const struct kw_registry_options *opts,
                                 struct kw_transfer_report *rep, char *err,
                                 size_t err_size) {
-    if (!s || !ref)
-        return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
-                       "NULL argument");
     int64_t t0 = kw__time_us();
     struct kw_registry_options o;
-    enum kw_status st = kw__transfer_setup(opts, &o, rep, err, err_size);
-    if (st) return st;
     struct kw__ref r;
-    st = kw__ref_parse(ref, &r, err, err_size);
+    enum kw_status st = kw__transfer_setup(ref, &r, opts, &o, rep, err, err_size);
     if (st) return st;
+    if (!s)
+        return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG, "NULL store");
     struct kw__client *c;
     if ((st = kw__client_new(&r, &o, "pull", &c, err, err_size))) return st;
     char *data = NULL, digest[72], name[600];

@@ -53,8 +53,7 @@ static enum kw_status push_blob(struct kw_store *s, struct kw__client *c,
         if (rep) rep->bytes_moved += size;
     }
     kw__progress(o, digest, title, size, size, 1);
-    kw__report_blob(rep, digest, size, action);
-    kw__store_note_location(s, digest, c->ref.host, c->ref.repo);
+    kw__blob_done(s, rep, digest, size, action, &c->ref);
     return KW_STATUS_OK;
 }
 
@@ -63,16 +62,13 @@ enum kw_status kw_registry_push(struct kw_store *s, const char *file,
                                 const struct kw_registry_options *opts,
                                 struct kw_transfer_report *rep, char *err,
                                 size_t err_size) {
-    if (!file || !ref)
-        return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
-                       "NULL argument");
     int64_t t0 = kw__time_us();
     struct kw_registry_options o;
-    enum kw_status st = kw__transfer_setup(opts, &o, rep, err, err_size);
-    if (st) return st;
     struct kw__ref r;
-    st = kw__ref_parse(ref, &r, err, err_size);
+    enum kw_status st = kw__transfer_setup(ref, &r, opts, &o, rep, err, err_size);
     if (st) return st;
+    if (!file)
+        return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG, "NULL file");
     if (!r.tag[0] || r.digest[0])
         return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
                        "%s: push needs a tag, not a digest", ref);

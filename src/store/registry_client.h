@@ -38,12 +38,18 @@ KW_HIDDEN enum kw_status kw__client_answer_challenge(struct kw__client *c,
                                                      char *err,
                                                      size_t err_size);
 KW_HIDDEN int kw__host_is_loopback(const char *host);
-/* Copies the caller's options (or the defaults) into o after checking them,
- * and clears the report. */
-KW_HIDDEN enum kw_status kw__transfer_setup(const struct kw_registry_options *in,
+/* Start of push/pull/mirror: copies the caller's options (or the
+ * defaults) into o after checking them, clears the report, parses ref. */
+KW_HIDDEN enum kw_status kw__transfer_setup(const char *ref, struct kw__ref *r,
+                                           const struct kw_registry_options *in,
                                            struct kw_registry_options *o,
                                            struct kw_transfer_report *rep,
                                            char *err, size_t err_size);
+/* A blob is in place at where: report it and remember it for mounts. */
+KW_HIDDEN void kw__blob_done(struct kw_store *s,
+                             struct kw_transfer_report *rep,
+                             const char *digest, uint64_t size,
+                             enum kw_blob_action a, const struct kw__ref *where);
 /* Calls the caller's progress callback, if any. */
 KW_HIDDEN void kw__progress(const struct kw_registry_options *o,
                             const char *digest, const char *title,

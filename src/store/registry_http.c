@@ -463,10 +463,14 @@ void kw__report_blob(struct kw_transfer_report *r, const char *digest,
     r->bytes_total += size;
 }
 
-enum kw_status kw__transfer_setup(const struct kw_registry_options *in,
+enum kw_status kw__transfer_setup(const char *ref, struct kw__ref *r,
+                                  const struct kw_registry_options *in,
                                   struct kw_registry_options *o,
                                   struct kw_transfer_report *rep, char *err,
                                   size_t err_size) {
+    if (!ref)
+        return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
+                       "NULL reference");
     if (in)
         *o = *in;
     else
@@ -478,7 +482,14 @@ enum kw_status kw__transfer_setup(const struct kw_registry_options *in,
     if (o->chunk_size < (1u << 20))
         return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
                        "chunk size must be at least 1 MiB");
-    return KW_STATUS_OK;
+    return kw__ref_parse(ref, r, err, err_size);
+}
+
+void kw__blob_done(struct kw_store *s, struct kw_transfer_report *rep,
+                   const char *digest, uint64_t size, enum kw_blob_action a,
+                   const struct kw__ref *where) {
+    kw__report_blob(rep, digest, size, a);
+    kw__store_note_location(s, digest, where->host, where->repo);
 }
 
 void kw__progress(const struct kw_registry_options *o, const char *digest,

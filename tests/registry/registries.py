@@ -12,13 +12,15 @@ storage on its own loopback port (A's internal back door): what B caches is
 exactly what was pushed to A, and clients of B need no credentials.
 Entry point: `with Registries() as r: r.a.host, r.c.blob_file(digest) ...`;
 the context manager kills every process and removes the temp dir, and
-prints the registries' log tails when the block raised. Also holds the
-helpers the tests and bench/registry_pull.py share (run_kaiwu, sha256_file,
-write_small_gguf, oras_push). `python3 registries.py` serves until ^C.
+prints the registries' log tails when the block raised. Registry(token=)
+is token_server.py's token-auth registry. Also holds the helpers the tests
+and bench/registry_pull.py share (run_kaiwu, sha256_file, write_small_gguf,
+oras_push) and the tests' frame (check, info, kw, preflight, run_tests).
+`python3 registries.py` serves until ^C.
 """
 import base64, ctypes, hashlib, json, os, shutil, signal, socket, struct
 import subprocess
-import sys, tempfile, time
+import sys, tempfile, time, traceback
 import urllib.error, urllib.request
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
@@ -51,13 +53,15 @@ def free_port():
 class Registry:
     """One docker-registry process; host is "127.0.0.1:PORT"."""
 
-    def __init__(self, name, root, auth=None, proxy=None, storage=None):
+    def __init__(self, name, root, auth=None, proxy=None, storage=None,
+                 token=None):
         self.name = name
         self.dir = os.path.join(root, name)
         self.storage = storage or os.path.join(self.dir, "storage")
         self.log = os.path.join(self.dir, "registry.log")
         self.auth = auth      # (user, password) or None
         self.proxy = proxy    # (remote url, (user, password) or None) or None
+        self.token = token    # a token_server.TokenServer or None
         self.proc = None
         os.makedirs(self.dir)
         os.makedirs(self.storage, exist_ok=True)
@@ -78,7 +82,8 @@ class Registry:
         lines = [
             "version: 0.1",
             "log:",
-            "  level: warn",
+            # token rejections are logged at info
+            "  level: " + ("info" if self.token else "warn"),
             "  accesslog:",
             "    disabled: true",
             "storage:",
@@ -98,6 +103,11 @@ class Registry:
             if self.proxy[1]:
                 lines += [f"  username: {self.proxy[1][0]}",
                           f"  password: {self.proxy[1][1]}"]
+        if self.token:
+            t = self.token
+            lines += ["auth:", "  token:", f"    realm: {t.realm}",
+                      f"    service: {t.service}", f"    issuer: {t.issuer}",
+                      f"    rootcertbundle: {t.cert_path}"]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -113,7 +123,7 @@ class Registry:
         logf.close()
 
     def wait_ready(self, timeout=15.0, retries=3):
-        want = 401 if self.auth else 200
+        want = 401 if self.auth or self.token else 200
         end = time.time() + timeout
         last = None
         while time.time() < end:
@@ -126,7 +136,7 @@ class Registry:
                     continue
                 raise RuntimeError(f"registry {self.name} exited with "
                                    f"{self.proc.returncode}\n{self.log_tail()}")
-            code = self.get_status("/v2/", creds=False)
+            code = self.request("/v2/", creds=False, timeout=2)[0]
             if code == want:
                 return
             last = code
@@ -134,39 +144,32 @@ class Registry:
         raise RuntimeError(f"registry {self.name} not ready on {self.host} "
                            f"(last answer {last})\n{self.log_tail()}")
 
-    def get_status(self, path, creds=True, method="GET"):
-        """HTTP status of a request to this registry (None if unreachable)."""
+    def request(self, path, token=None, method="GET", accept=None, creds=True,
+                timeout=30):
+        """(status, headers, body), status None when unreachable. Sends the
+        Bearer token if given, else this registry's Basic credentials if
+        any (and creds)."""
         req = urllib.request.Request(self.url + path, method=method)
-        if creds and self.auth:
-            tok = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode())
-            req.add_header("Authorization", "Basic " + tok.decode())
-        try:
-            with urllib.request.urlopen(req, timeout=2) as r:
-                return r.status
-        except urllib.error.HTTPError as e:
-            return e.code
-        except (urllib.error.URLError, OSError):
-            return None
-
-    def get(self, path, accept=None):
-        """(status, headers, body) of a GET, with credentials if any."""
-        req = urllib.request.Request(self.url + path)
         if accept:
             req.add_header("Accept", accept)
-        if self.auth:
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        elif creds and self.auth:
             tok = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode())
             req.add_header("Authorization", "Basic " + tok.decode())
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
+        except (urllib.error.URLError, OSError):
+            return None, {}, b""
 
     def manifest_digest(self, repo, tag):
         """Docker-Content-Digest of repo:tag, or None."""
         accept = ("application/vnd.oci.image.manifest.v1+json,"
                   "application/vnd.docker.distribution.manifest.v2+json")
-        st, hdr, _ = self.get(f"/v2/{repo}/manifests/{tag}", accept)
+        st, hdr, _ = self.request(f"/v2/{repo}/manifests/{tag}", accept=accept)
         if st != 200:
             return None
         for k, v in hdr.items():
@@ -202,7 +205,8 @@ def _terminated(signum, frame):
 
 class Registries:
     """Context manager for the regions: .c always, .a with auth=True,
-    .b (cache of A) with proxy=True (implies auth)."""
+    .b (cache of A) with proxy=True (implies auth). A subclass replaces
+    _start to run other servers (token_server.TokenAuth)."""
 
     def __init__(self, auth=True, proxy=True, user=USER, password=PASSWORD,
                  keep=False):
@@ -223,31 +227,35 @@ class Registries:
             pass
         self.tmp = tempfile.mkdtemp(prefix="kw-registries-")
         try:
-            if self.want_auth:
-                self.a = Registry("A", self.tmp, auth=(self.user, self.password))
-                self.all.append(self.a)
-            if self.want_proxy:
-                self.a0 = Registry("A0", self.tmp, storage=self.a.storage)
-                self.all.append(self.a0)
-                self.b = Registry("B", self.tmp, proxy=(self.a0.url, None))
-                self.all.append(self.b)
-            self.c = Registry("C", self.tmp)
-            self.all.append(self.c)
-            # B pings its upstream when it starts (and panics if that is
-            # not up yet), so B starts only once A0 answers.
-            for r in self.all:
-                if r is not self.b:
-                    r.start()
-            for r in self.all:
-                if r is not self.b:
-                    r.wait_ready()
-            if self.b:
-                self.b.start()
-                self.b.wait_ready()
+            self._start()
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
         return self
+
+    def _start(self):
+        """Creates the registries (into self.all) and waits until they answer."""
+        if self.want_auth:
+            self.a = Registry("A", self.tmp, auth=(self.user, self.password))
+            self.all.append(self.a)
+        if self.want_proxy:
+            self.a0 = Registry("A0", self.tmp, storage=self.a.storage)
+            self.all.append(self.a0)
+            self.b = Registry("B", self.tmp, proxy=(self.a0.url, None))
+            self.all.append(self.b)
+        self.c = Registry("C", self.tmp)
+        self.all.append(self.c)
+        # B pings its upstream when it starts (and panics if that is
+        # not up yet), so B starts only once A0 answers.
+        for r in self.all:
+            if r is not self.b:
+                r.start()
+        for r in self.all:
+            if r is not self.b:
+                r.wait_ready()
+        if self.b:
+            self.b.start()
+            self.b.wait_ready()
 
     def __exit__(self, etype, evalue, tb):
         if etype is not None and etype not in (KeyboardInterrupt, SystemExit):
@@ -259,6 +267,15 @@ class Registries:
         if self.old_term is not None:
             signal.signal(signal.SIGTERM, self.old_term)
         return False
+
+    def serve(self, *lines):
+        """Manual use: prints lines, then serves until ^C."""
+        print("\n".join(lines), flush=True)
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
 
     def print_logs(self):
         for r in self.all:
@@ -289,11 +306,15 @@ def clean_env(home, creds=None):
     return env
 
 
-def run_kaiwu(kaiwu, args, home, creds=None, timeout=180, cwd=None):
+def run_kaiwu(kaiwu, args, home, creds=None, timeout=180, cwd=None,
+              env_extra=None):
     """Runs kaiwu; returns (rc, stdout, stderr, parsed --json or None).
-    rc is None when it did not finish within timeout."""
+    rc is None when it did not finish within timeout. env_extra: more
+    environment on top of clean_env's."""
+    env = clean_env(home, creds)
+    env.update(env_extra or {})
     try:
-        p = subprocess.run([kaiwu] + args, env=clean_env(home, creds), cwd=cwd,
+        p = subprocess.run([kaiwu] + args, env=env, cwd=cwd,
                            capture_output=True, text=True, timeout=timeout,
                            stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
@@ -342,15 +363,98 @@ def oras_push(host, target, paths, annotations=None):
         os.chdir(cwd)
 
 
+# ---- the test scripts' frame: PASS/FAIL lines, exit 0, 1 or 77 ------------
+
+MODEL = os.path.join(os.environ.get("KW_MODELS_DIR", "models"),
+                     "SmolLM2-135M-Instruct.Q4_1.gguf")
+KAIWU = os.path.abspath(os.environ.get("KW_BIN", "build/kaiwu"))
+REQUIRE = os.environ.get("KW_REQUIRE_MODELS") == "1"
+fails = []
+passes = 0
+outputs = []   # stdout+stderr of every kw() run, for "no secrets" checks
+
+
+def check(name, ok, detail=""):
+    global passes
+    if ok:
+        passes += 1
+        print(f"PASS {name}", flush=True)
+    else:
+        fails.append(name)
+        print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
+    return ok
+
+
+def info(msg):
+    print(f"INFO {msg}", flush=True)
+
+
+def show(res):
+    """A run of kw(), for a FAIL line."""
+    rc, out, err, _ = res
+    return f"rc={rc} stdout={out.strip()[-600:]!r} stderr={err.strip()[-800:]!r}"
+
+
+def kw(args, home, creds=None, timeout=180, cwd=None, env_extra=None):
+    """run_kaiwu with the CLI under test ($KW_BIN)."""
+    res = run_kaiwu(KAIWU, args, home, creds, timeout, cwd, env_extra)
+    outputs.append(res[1] + res[2])
+    return res
+
+
+def stored_models(home):
+    """Parsed `kaiwu models --json` of the store at home (a list), or None."""
+    res = kw(["models", "--json"], home)
+    if res[0] != 0 or not isinstance(res[3], list):
+        info(f"kaiwu models --json: {show(res)}")
+        return None
+    return res[3]
+
+
+def stored_entry(home, name):
+    for e in stored_models(home) or []:
+        if e.get("name") == name:
+            return e
+    return None
+
+
+def preflight(missing):
+    """The exit code when the test cannot run (missing: what is not
+    installed; 77 skips unless KW_REQUIRE_MODELS=1), else None."""
+    if missing:
+        print(f"missing: {', '.join(missing)}")
+        return 1 if REQUIRE else 77
+    if not os.access(KAIWU, os.X_OK):
+        print(f"FAIL kaiwu CLI not found at {KAIWU} (set KW_BIN)")
+        return 1
+    return None
+
+
+def guarded(fn, *args):
+    """Runs one scenario; an exception is one FAIL, not the end of the test."""
+    try:
+        return fn(*args)
+    except Exception as e:
+        traceback.print_exc()
+        check(f"{fn.__name__} raised {type(e).__name__}", False, str(e))
+        return None
+
+
+def run_tests(prefix, body):
+    """body(tmp) with a fresh temp dir, then the summary; the exit code."""
+    t0 = time.time()
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        body(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passes} passed, {len(fails)} failed in {time.time() - t0:.1f} s")
+    return 1 if fails else 0
+
+
 if __name__ == "__main__":
     # Manual use: python3 registries.py  -> prints the hosts, serves until ^C.
     with Registries() as regs:
-        print(f"A (auth {regs.user}:{regs.password}) {regs.a.host}")
-        print(f"B (cache of A) {regs.b.host}")
-        print(f"C (plain) {regs.c.host}")
-        print(f"storage under {regs.tmp}", flush=True)
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        regs.serve(f"A (auth {regs.user}:{regs.password}) {regs.a.host}",
+                   f"B (cache of A) {regs.b.host}", f"C (plain) {regs.c.host}",
+                   f"storage under {regs.tmp}")

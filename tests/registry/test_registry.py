@@ -6,42 +6,15 @@ resumed pulls, corrupted blobs, rm, and hostile references. Every check prints
 one PASS/FAIL line; exit 0 all passed, 1 some failed, 77 skipped (model or
 registry tools missing and KW_REQUIRE_MODELS unset).
 """
-import json, os, shutil, signal, subprocess, sys, tempfile, time
+import json, os, signal, subprocess, sys, time
 import urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from registries import (Registries, run_kaiwu, sha256_file,  # noqa: E402
-                        oras_push, tools_missing, write_small_gguf)
-
-MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-models_dir = os.environ.get("KW_MODELS_DIR", "models")
-kaiwu = os.path.abspath(os.environ.get("KW_BIN", "build/kaiwu"))
-require = os.environ.get("KW_REQUIRE_MODELS") == "1"
-
-fails = []
-passes = 0
-
-
-def check(name, ok, detail=""):
-    global passes
-    if ok:
-        passes += 1
-        print(f"PASS {name}", flush=True)
-    else:
-        fails.append(name)
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
-    return ok
-
-
-def info(msg):
-    print(f"INFO {msg}", flush=True)
-
-
-def show(res):
-    """A failed run, for a FAIL line."""
-    rc, out, err, _ = res
-    out, err = out.strip(), err.strip()
-    return (f"rc={rc} stdout={out[-600:]!r} stderr={err[-800:]!r}")
+from registries import (KAIWU, MODEL, Registries, check,  # noqa: E402
+                        clean_env, fails, guarded, info, kw, oras_push,
+                        preflight, run_tests, sha256_file, show,
+                        stored_entry, stored_models, tools_missing,
+                        write_small_gguf)
 
 
 class Ctx:
@@ -60,23 +33,6 @@ class Ctx:
     def home(self, tag):
         self.homes += 1
         return os.path.join(self.tmp, f"home{self.homes}-{tag}")
-
-    def kw(self, args, home, creds=None, timeout=180, cwd=None):
-        return run_kaiwu(kaiwu, args, home, creds, timeout, cwd)
-
-    def models(self, home):
-        """Parsed `kaiwu models --json` (a list), or None."""
-        rc, out, err, doc = self.kw(["models", "--json"], home)
-        if rc != 0 or not isinstance(doc, list):
-            info(f"kaiwu models --json: {show((rc, out, err, doc))}")
-            return None
-        return doc
-
-    def entry(self, home, name):
-        for e in self.models(home) or []:
-            if e.get("name") == name:
-                return e
-        return None
 
 
 def blob_files(home):
@@ -111,8 +67,8 @@ def layer_of(doc, size):
 
 
 def registry_manifest(reg, repo, tag):
-    st, _, body = reg.get(f"/v2/{repo}/manifests/{tag}",
-                          "application/vnd.oci.image.manifest.v1+json")
+    st, _, body = reg.request(f"/v2/{repo}/manifests/{tag}",
+                              accept="application/vnd.oci.image.manifest.v1+json")
     return json.loads(body) if st == 200 else None
 
 
@@ -122,7 +78,7 @@ def s1_push(c):
     home = c.home("push")
     c.push_home = home
     push = ["push", c.model, c.ref_a, "--plain-http", "-q", "--json"]
-    res = c.kw(push, home, c.creds)
+    res = kw(push, home, c.creds)
     rc, _, _, doc = res
     if check("1 push to A exits 0 with JSON", rc == 0 and isinstance(doc, dict),
              show(res)):
@@ -162,7 +118,7 @@ def s1_push(c):
               json.dumps(man)[:600])
         c.manifest_json = man
 
-    res = c.kw(push, home, c.creds)
+    res = kw(push, home, c.creds)
     rc, _, _, doc = res
     if check("1 second push exits 0", rc == 0 and isinstance(doc, dict), show(res)):
         blobs = doc.get("blobs", [])
@@ -173,7 +129,7 @@ def s1_push(c):
               doc.get("bytes_moved", 1 << 30) < (1 << 20), f"bytes_moved={doc.get('bytes_moved')}")
 
     other = f"{c.A}/other/smollm2:q4_1"
-    res = c.kw(["push", c.model, other, "--plain-http", "-q", "--json"], home, c.creds)
+    res = kw(["push", c.model, other, "--plain-http", "-q", "--json"], home, c.creds)
     rc, _, _, doc = res
     if check("1 push to A/other exits 0", rc == 0 and isinstance(doc, dict), show(res)):
         layer = layer_of(doc, c.model_size)
@@ -205,7 +161,7 @@ def s2_auth(c):
         ("pull, no credentials", ["pull", c.ref_a], None),
     ]
     for name, args, creds in cases:
-        res = c.kw(args + ["--plain-http", "-q"], home, creds, timeout=60)
+        res = kw(args + ["--plain-http", "-q"], home, creds, timeout=60)
         rc, out, err, _ = res
         low = err.lower()
         check(f"2 {name}: exit 1", rc == 1, show(res))
@@ -214,8 +170,8 @@ def s2_auth(c):
         check(f"2 {name}: password never printed",
               bad_pw not in out + err and c.regs.password not in out + err, show(res))
     check("2 nothing stored after auth failures",
-          not (c.models(home) or []) and not blob_files(home),
-          f"models={c.models(home)} blobs={blob_files(home)}")
+          not (stored_models(home) or []) and not blob_files(home),
+          f"models={stored_models(home)} blobs={blob_files(home)}")
     check("2 A has no models/denied after the failed push",
           c.regs.a.manifest_digest("models/denied", "x") is None)
 
@@ -237,9 +193,9 @@ def check_pulled(c, label, home, ref, res, digest=None):
     if digest:
         check(f"{label} manifest digest is {digest[:19]}..",
               doc.get("digest") == digest, f"json digest={doc.get('digest')}")
-    e = c.entry(home, ref)
+    e = stored_entry(home, ref)
     check(f"{label} `kaiwu models` lists {ref}", e is not None,
-          f"models={c.models(home)}")
+          f"models={stored_models(home)}")
     if e:
         check(f"{label} models entry: size, format gguf, digest",
               e.get("size") == c.model_size and e.get("format") == "gguf"
@@ -250,7 +206,7 @@ def check_pulled(c, label, home, ref, res, digest=None):
 def s3_pull(c):
     home = c.home("pull")
     c.pull_home = home
-    res = c.kw(["pull", c.ref_a, "--plain-http", "-q", "--json"], home, c.creds)
+    res = kw(["pull", c.ref_a, "--plain-http", "-q", "--json"], home, c.creds)
     doc = check_pulled(c, "3 pull A by tag", home, c.ref_a, res, c.manifest)
     if doc:
         check("3 fresh pull: all blobs transferred, nothing resumed",
@@ -263,18 +219,18 @@ def s3_pull(c):
         check("3 stored file is blobs/sha256/<layer hex>",
               os.path.exists(want) and os.path.samefile(doc.get("path", ""), want),
               f"path={doc.get('path')}")
-        e = c.entry(home, c.ref_a) or {}
+        e = stored_entry(home, c.ref_a) or {}
         check("3 models entry file is the layer title",
               e.get("file") in (os.path.basename(c.model), doc.get("path")),
               f"entry={e}")
     gen = ["generate", "-n", "8", "-p", "Hello", "--temp", "0", "-t", "2"]
-    by_name = c.kw(gen + ["-m", c.ref_a], home)
-    by_path = c.kw(gen + ["-m", c.model], home)
+    by_name = kw(gen + ["-m", c.ref_a], home)
+    by_path = kw(gen + ["-m", c.model], home)
     check("3 generate -m NAME exits 0", by_name[0] == 0 and by_name[1].strip(), show(by_name))
     check("3 generate -m NAME == generate -m FILE",
           by_name[0] == 0 and by_path[0] == 0 and by_name[1] == by_path[1],
           f"name={by_name[1]!r} file={by_path[1]!r} {show(by_path)}")
-    res = c.kw(["info", c.ref_a], home)
+    res = kw(["info", c.ref_a], home)
     check("3 info NAME exits 0", res[0] == 0, show(res))
 
 
@@ -286,20 +242,20 @@ def s4_digest(c):
         return
     home = c.home("digest")
     ref = f"{c.A}/models/smollm2@{c.manifest}"
-    res = c.kw(["pull", ref, "--plain-http", "-q", "--json"], home, c.creds)
+    res = kw(["pull", ref, "--plain-http", "-q", "--json"], home, c.creds)
     check_pulled(c, "4 pull A by digest", home, ref, res, c.manifest)
     hexd = c.manifest.split(":")[1]
     bad = hexd[:-1] + ("0" if hexd[-1] != "0" else "1")
     wrong = f"{c.A}/models/smollm2@sha256:{bad}"
     home2 = c.home("baddigest")
-    res = c.kw(["pull", wrong, "--plain-http", "-q"], home2, c.creds, timeout=60)
+    res = kw(["pull", wrong, "--plain-http", "-q"], home2, c.creds, timeout=60)
     check("4 pull of a wrong digest exits 1 with a message",
           res[0] == 1 and res[2].strip().startswith("kaiwu:"), show(res))
     check("4 nothing stored for the wrong digest",
-          not (c.models(home2) or []) and not blob_files(home2))
+          not (stored_models(home2) or []) and not blob_files(home2))
     # A tag with a digest that is not the tag's: the digest must win or fail.
     both = f"{c.ref_a}@sha256:{bad}"
-    res = c.kw(["pull", both, "--plain-http", "-q"], home2, c.creds, timeout=60)
+    res = kw(["pull", both, "--plain-http", "-q"], home2, c.creds, timeout=60)
     check("4 pull TAG@wrong-digest exits 1", res[0] == 1, show(res))
 
 
@@ -310,7 +266,7 @@ def warm_cache(reg, repo, digest, timeout=30):
     Range request with 206 (a cold proxy streams the whole blob with 200)."""
     end = time.time() + timeout
     while time.time() < end:
-        st, _, _ = reg.get(f"/v2/{repo}/blobs/{digest}")
+        reg.request(f"/v2/{repo}/blobs/{digest}")
         req = urllib.request.Request(f"{reg.url}/v2/{repo}/blobs/{digest}",
                                      headers={"Range": "bytes=0-0"})
         try:
@@ -328,13 +284,13 @@ def s5_cache(c):
     # from A while it streams); a warm one serves ranges from its storage.
     ref = f"{c.B}/models/smollm2:q4_1"
     home = c.home("cache-cold")
-    res = c.kw(["pull", ref, "--plain-http", "-q", "--json"], home, None)
+    res = kw(["pull", ref, "--plain-http", "-q", "--json"], home, None)
     check_pulled(c, "5 pull via cache B (cold)", home, ref, res, c.manifest)
     if not check("5 cache B holds the layer after a full GET",
                  warm_cache(c.regs.b, "models/smollm2", "sha256:" + c.model_sha)):
         return
     home = c.home("cache-warm")
-    res = c.kw(["pull", ref, "--plain-http", "-q", "--json"], home, None)
+    res = kw(["pull", ref, "--plain-http", "-q", "--json"], home, None)
     check_pulled(c, "5 pull via cache B (warm)", home, ref, res, c.manifest)
 
 
@@ -343,7 +299,7 @@ def s5_cache(c):
 def s6_mirror(c):
     home = c.home("mirror")
     dst = f"{c.C}/models/smollm2:q4_1"
-    res = c.kw(["mirror", c.ref_a, dst, "--plain-http", "-q", "--json"], home, c.creds)
+    res = kw(["mirror", c.ref_a, dst, "--plain-http", "-q", "--json"], home, c.creds)
     rc, _, _, doc = res
     if check("6 mirror A -> C exits 0 with JSON", rc == 0 and isinstance(doc, dict), show(res)):
         check("6 mirror JSON digest is A's", doc.get("digest") == c.manifest,
@@ -355,7 +311,7 @@ def s6_mirror(c):
           dir_bytes(os.path.join(home, "blobs")) < (1 << 20),
           f"blobs={blob_files(home)}")
     home2 = c.home("fromc")
-    res = c.kw(["pull", dst, "--plain-http", "-q", "--json"], home2)
+    res = kw(["pull", dst, "--plain-http", "-q", "--json"], home2)
     check_pulled(c, "6 pull from C", home2, dst, res, c.manifest)
 
 
@@ -364,13 +320,9 @@ def s6_mirror(c):
 def s7_resume(c):
     home = c.home("resume")
     ref = f"{c.C}/models/smollm2:q4_1"
-    env = dict(os.environ, KAIWU_HOME=home)
-    for k in ("KAIWU_REGISTRY", "KAIWU_REGISTRY_USER", "KAIWU_REGISTRY_PASSWORD",
-              "REGISTRY_AUTH_FILE"):
-        env.pop(k, None)
-    p = subprocess.Popen([kaiwu, "pull", ref, "--plain-http", "-q",
+    p = subprocess.Popen([KAIWU, "pull", ref, "--plain-http", "-q",
                           "--limit-rate", "5000000", "--connections", "1"],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL, start_new_session=True)
     t0 = time.time()
     tmpdir = os.path.join(home, "tmp")
@@ -394,11 +346,11 @@ def s7_resume(c):
           0 < partial < c.model_size, f"tmp bytes={partial}")
     info(f"7 killed after {time.time() - t0:.1f} s with {partial} bytes in tmp/")
     check("7 `kaiwu models` lists nothing after the kill",
-          c.models(home) == [], f"models={c.models(home)}")
+          stored_models(home) == [], f"models={stored_models(home)}")
     check("7 no layer under blobs/ after the kill",
           c.model_sha not in " ".join(blob_files(home)), f"blobs={blob_files(home)}")
 
-    res = c.kw(["pull", ref, "--plain-http", "-q", "--json"], home)
+    res = kw(["pull", ref, "--plain-http", "-q", "--json"], home)
     doc = check_pulled(c, "7 resumed pull", home, ref, res, c.manifest)
     if doc:
         total = doc.get("bytes_total", 0)
@@ -424,7 +376,7 @@ def s8_corrupt(c):
     small_sha = sha256_file(small)
     ref = f"{c.C}/models/corrupt:v1"
     home = c.home("corrupt-push")
-    res = c.kw(["push", small, ref, "--plain-http", "-q", "--json"], home)
+    res = kw(["push", small, ref, "--plain-http", "-q", "--json"], home)
     if not check("8 push small GGUF to C", res[0] == 0, show(res)):
         oras_push(c.C, "models/corrupt:v1", [small])
     data = c.regs.c.blob_file("sha256:" + small_sha)
@@ -436,20 +388,20 @@ def s8_corrupt(c):
         f.seek(-64, 1)
         f.write(bytes(b ^ 0x5A for b in orig))
     home2 = c.home("corrupt-pull")
-    res = c.kw(["pull", ref, "--plain-http", "-q"], home2, timeout=60)
+    res = kw(["pull", ref, "--plain-http", "-q"], home2, timeout=60)
     low = res[2].lower()
     check("8 pull of corrupted blob exits 1", res[0] == 1, show(res))
     check("8 message says digest mismatch",
           "digest" in low and ("mismatch" in low or "match" in low), show(res))
-    check("8 `kaiwu models` lists nothing", not (c.models(home2) or []),
-          f"models={c.models(home2)}")
+    check("8 `kaiwu models` lists nothing", not (stored_models(home2) or []),
+          f"models={stored_models(home2)}")
     check("8 no blob with the layer digest in blobs/",
           small_sha not in " ".join(blob_files(home2)), f"blobs={blob_files(home2)}")
     # Repaired registry: the next pull must not reuse corrupted partial bytes.
     with open(data, "r+b") as f:
         f.seek(os.path.getsize(data) // 2)
         f.write(orig)
-    res = c.kw(["pull", ref, "--plain-http", "-q", "--json"], home2, timeout=60)
+    res = kw(["pull", ref, "--plain-http", "-q", "--json"], home2, timeout=60)
     rc, _, _, doc = res
     ok = rc == 0 and isinstance(doc, dict) and os.path.isfile(doc.get("path", ""))
     check("8 pull after repairing the registry succeeds, same bytes",
@@ -469,8 +421,8 @@ def freed_of(doc):
 def s9_rm(c):
     home = c.home("rm")
     dref = f"{c.A}/models/smollm2@{c.manifest}"
-    res1 = c.kw(["pull", c.ref_a, "--plain-http", "-q", "--json"], home, c.creds)
-    res2 = c.kw(["pull", dref, "--plain-http", "-q", "--json"], home, c.creds)
+    res1 = kw(["pull", c.ref_a, "--plain-http", "-q", "--json"], home, c.creds)
+    res2 = kw(["pull", dref, "--plain-http", "-q", "--json"], home, c.creds)
     check("9 pull by tag then by digest into one store", res1[0] == 0 and res2[0] == 0,
           show(res1) + " / " + show(res2))
     doc = res2[3]
@@ -480,23 +432,23 @@ def s9_rm(c):
               and all(b.get("action") == "present" for b in doc.get("blobs", [])),
               f"doc={doc}")
     before = dir_bytes(os.path.join(home, "blobs"))
-    res = c.kw(["rm", c.ref_a, "--json"], home)
+    res = kw(["rm", c.ref_a, "--json"], home)
     check("9 rm tag exits 0", res[0] == 0, show(res))
     check("9 layer kept while the digest name still uses it",
-          c.model_sha in " ".join(blob_files(home)) and c.entry(home, dref) is not None
-          and c.entry(home, c.ref_a) is None, f"models={c.models(home)}")
-    res = c.kw(["rm", dref, "--json"], home)
+          c.model_sha in " ".join(blob_files(home)) and stored_entry(home, dref) is not None
+          and stored_entry(home, c.ref_a) is None, f"models={stored_models(home)}")
+    res = kw(["rm", dref, "--json"], home)
     check("9 rm last name exits 0", res[0] == 0, show(res))
     check("9 blobs/ empty after removing the last name", blob_files(home) == [],
           f"blobs={blob_files(home)}")
-    check("9 `kaiwu models` empty", c.models(home) == [], f"models={c.models(home)}")
+    check("9 `kaiwu models` empty", stored_models(home) == [], f"models={stored_models(home)}")
     freed = freed_of(res[3])
     if freed is not None:
         check("9 rm JSON reports the freed bytes", freed == before,
               f"freed={freed} blobs before={before}")
     else:
         info(f"9 rm --json printed no 'freed' field: {res[1].strip()!r}")
-    res = c.kw(["rm", c.ref_a], home)
+    res = kw(["rm", c.ref_a], home)
     check("9 rm of an absent name exits 1 with a message",
           res[0] == 1 and res[2].strip().startswith("kaiwu:"), show(res))
 
@@ -535,7 +487,7 @@ def s10_hostile(c):
     bad, codes = [], []
     for ref in refs:
         for args in (["pull", ref], ["push", small, ref]):
-            res = c.kw(args + ["--plain-http", "-q"], home, c.creds, timeout=30, cwd=cwd)
+            res = kw(args + ["--plain-http", "-q"], home, c.creds, timeout=30, cwd=cwd)
             rc, _, err, _ = res
             codes.append(str(rc))
             if rc not in (1, 2) or not err.strip().startswith("kaiwu:"):
@@ -554,47 +506,34 @@ def s10_hostile(c):
             if os.path.islink(p) or not os.path.realpath(p).startswith(root + os.sep):
                 escaped.append(p)
     check("10 no link or escape inside KAIWU_HOME", not escaped, f"{escaped[:5]}")
-    check("10 no names stored", not (c.models(home) or []) if os.path.isdir(home) else True,
-          f"models={c.models(home)}")
+    check("10 no names stored", not (stored_models(home) or []) if os.path.isdir(home) else True,
+          f"models={stored_models(home)}")
     check("10 no /tmp/etc or ../etc created",
           not os.path.exists(os.path.join(c.tmp, "etc"))
           and not os.path.exists(os.path.join(box, "etc")))
 
 
 def main():
-    model = os.path.join(models_dir, MODEL_NAME)
     missing = tools_missing()
-    if not os.path.isfile(model):
-        missing.append(model)
-    if missing:
-        print(f"missing: {', '.join(missing)}")
-        return 1 if require else 77
-    if not os.access(kaiwu, os.X_OK):
-        print(f"FAIL kaiwu CLI not found at {kaiwu} (set KW_BIN)")
-        return 1
-    t_start = time.time()
-    tmp = tempfile.mkdtemp(prefix="kw-regtest-")
-    try:
+    if not os.path.isfile(MODEL):
+        missing.append(MODEL)
+    rc = preflight(missing)
+    if rc is not None:
+        return rc
+
+    def body(tmp):
         with Registries() as regs:
             info(f"registries A={regs.a.host} (auth) B={regs.b.host} (cache of A) "
                  f"C={regs.c.host}")
-            c = Ctx(regs, tmp, model)
+            c = Ctx(regs, tmp, MODEL)
             for fn in (s1_push, s2_auth, s3_pull, s4_digest, s5_cache, s6_mirror,
                        s7_resume, s8_corrupt, s9_rm, s10_hostile):
                 t0 = time.time()
-                try:
-                    fn(c)
-                except Exception as e:  # a broken scenario must not hide the others
-                    import traceback
-                    traceback.print_exc()
-                    check(f"{fn.__name__} raised {type(e).__name__}", False, str(e))
+                guarded(fn, c)   # a broken scenario must not hide the others
                 info(f"{fn.__name__} took {time.time() - t0:.1f} s")
             if fails:
                 regs.print_logs()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passes} passed, {len(fails)} failed in {time.time() - t_start:.1f} s")
-    return 1 if fails else 0
+    return run_tests("kw-regtest-", body)
 
 
 if __name__ == "__main__":

@@ -6,37 +6,15 @@ another repo for kaiwu, and kaiwu pulls artifacts that oras pushed (model
 layer picked by title / as the only layer). PASS/FAIL per check; exit 0, 1,
 or 77 (skipped: model, skopeo or oras missing, KW_REQUIRE_MODELS unset).
 """
-import json, os, shutil, subprocess, sys, tempfile, time
-import hashlib
+import hashlib, json, os, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from registries import (Registries, oras_push, run_kaiwu,  # noqa: E402
-                        sha256_file, tools_missing, write_small_gguf)
+from registries import (MODEL, Registries, check, fails,  # noqa: E402
+                        guarded, info, kw, oras_push, preflight, run_tests,
+                        sha256_file, show, stored_entry, tools_missing,
+                        write_small_gguf)
 
-MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-models_dir = os.environ.get("KW_MODELS_DIR", "models")
-kaiwu = os.path.abspath(os.environ.get("KW_BIN", "build/kaiwu"))
-require = os.environ.get("KW_REQUIRE_MODELS") == "1"
 SKOPEO = "/usr/bin/skopeo"
-
-fails = []
-passes = 0
-
-
-def check(name, ok, detail=""):
-    global passes
-    if ok:
-        passes += 1
-        print(f"PASS {name}", flush=True)
-    else:
-        fails.append(name)
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
-    return ok
-
-
-def show(res):
-    rc, out, err, _ = res
-    return f"rc={rc} stdout={out.strip()[-500:]!r} stderr={err.strip()[-800:]!r}"
 
 
 def skopeo_raw(ref):
@@ -45,19 +23,11 @@ def skopeo_raw(ref):
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
-def entry(home, name):
-    rc, _, _, doc = run_kaiwu(kaiwu, ["models", "--json"], home)
-    for e in doc if rc == 0 and isinstance(doc, list) else []:
-        if e.get("name") == name:
-            return e
-    return None
-
-
 def test_kaiwu_to_others(reg, tmp, model, model_sha):
     C = reg.host
     ref = f"{C}/models/smollm2:q4_1"
     home = os.path.join(tmp, "home-push")
-    res = run_kaiwu(kaiwu, ["push", model, ref, "--plain-http", "-q", "--json"], home)
+    res = kw(["push", model, ref, "--plain-http", "-q", "--json"], home)
     if not check("kaiwu push to C", res[0] == 0 and isinstance(res[3], dict), show(res)):
         return
     pushed = res[3].get("digest")
@@ -88,7 +58,7 @@ def test_kaiwu_to_others(reg, tmp, model, model_sha):
     check("config mediaType application/vnd.cncf.model.config.v1+json",
           cfg_desc.get("mediaType") == "application/vnd.cncf.model.config.v1+json",
           f"config={cfg_desc}")
-    st, _, body = reg.get(f"/v2/models/smollm2/blobs/{cfg_desc.get('digest')}")
+    st, _, body = reg.request(f"/v2/models/smollm2/blobs/{cfg_desc.get('digest')}")
     try:
         cfg = json.loads(body) if st == 200 else {}
     except ValueError:
@@ -99,7 +69,7 @@ def test_kaiwu_to_others(reg, tmp, model, model_sha):
           and cfg.get("modelfs", {}).get("diff_ids") == ["sha256:" + model_sha]
           and "name" in cfg.get("descriptor", {})
           and "createdAt" in cfg.get("descriptor", {}), f"config={body[:400]!r}")
-    print(f"INFO config: {body[:300]!r}")
+    info(f"config: {body[:300]!r}")
 
     import oras.client
     out = os.path.join(tmp, "oras-out")
@@ -121,7 +91,7 @@ def test_kaiwu_to_others(reg, tmp, model, model_sha):
                        capture_output=True, text=True, timeout=120)
     if check("skopeo copy to another repo", p.returncode == 0, p.stderr[-500:]):
         home2 = os.path.join(tmp, "home-skopeo")
-        res = run_kaiwu(kaiwu, ["pull", dst, "--plain-http", "-q", "--json"], home2)
+        res = kw(["pull", dst, "--plain-http", "-q", "--json"], home2)
         doc = res[3] if isinstance(res[3], dict) else {}
         check("kaiwu pulls skopeo's copy, same digest and bytes",
               res[0] == 0 and doc.get("digest") == pushed
@@ -162,52 +132,38 @@ def test_oras_to_kaiwu(reg, tmp):
             continue
         home = os.path.join(tmp, "home-" + target.replace("/", "-").replace(":", "-"))
         ref = f"{C}/{target}"
-        res = run_kaiwu(kaiwu, ["pull", ref, "--plain-http", "-q", "--json"], home)
+        res = kw(["pull", ref, "--plain-http", "-q", "--json"], home)
         doc = res[3] if isinstance(res[3], dict) else {}
         check(f"{name}: kaiwu pull, same bytes",
               res[0] == 0 and os.path.isfile(doc.get("path", ""))
               and sha256_file(doc["path"]) == sha256_file(want), show(res))
-        e = entry(home, ref)
+        e = stored_entry(home, ref)
         check(f"{name}: kaiwu models shows it",
               e is not None and e.get("size") == os.path.getsize(want)
               and (fmt is None or e.get("format") == fmt), f"entry={e}")
 
 
 def main():
-    model = os.path.join(models_dir, MODEL_NAME)
     missing = tools_missing(auth=False)
-    if not os.path.isfile(model):
-        missing.append(model)
+    if not os.path.isfile(MODEL):
+        missing.append(MODEL)
     if not os.access(SKOPEO, os.X_OK):
         missing.append(SKOPEO)
     try:
         import oras.client  # noqa: F401
     except ImportError:
         missing.append("python module oras")
-    if missing:
-        print(f"missing: {', '.join(missing)}")
-        return 1 if require else 77
-    if not os.access(kaiwu, os.X_OK):
-        print(f"FAIL kaiwu CLI not found at {kaiwu} (set KW_BIN)")
-        return 1
-    t0 = time.time()
-    tmp = tempfile.mkdtemp(prefix="kw-reginterop-")
-    try:
+    rc = preflight(missing)
+    if rc is not None:
+        return rc
+
+    def body(tmp):
         with Registries(auth=False, proxy=False) as regs:
-            for fn, args in ((test_kaiwu_to_others, (regs.c, tmp, model, sha256_file(model))),
-                             (test_oras_to_kaiwu, (regs.c, tmp))):
-                try:
-                    fn(*args)
-                except Exception as e:
-                    import traceback
-                    traceback.print_exc()
-                    check(f"{fn.__name__} raised {type(e).__name__}", False, str(e))
+            guarded(test_kaiwu_to_others, regs.c, tmp, MODEL, sha256_file(MODEL))
+            guarded(test_oras_to_kaiwu, regs.c, tmp)
             if fails:
                 regs.print_logs()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passes} passed, {len(fails)} failed in {time.time() - t0:.1f} s")
-    return 1 if fails else 0
+    return run_tests("kw-reginterop-", body)
 
 
 if __name__ == "__main__":

@@ -9,62 +9,17 @@ and that no output ever holds the password or a token. Every check prints
 one PASS/FAIL line; exit 0 all passed, 1 some failed, 77 skipped (registry or
 python cryptography missing and KW_REQUIRE_MODELS unset).
 """
-import base64, json, os, shutil, subprocess, sys, tempfile, time
+import base64, functools, json, os, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from registries import (clean_env, sha256_file, tools_missing,  # noqa: E402
-                        write_small_gguf)
+import registries  # noqa: E402
+from registries import (KAIWU, check, fails, guarded, info,  # noqa: E402
+                        outputs, preflight, run_tests, sha256_file, show,
+                        tools_missing, write_small_gguf)
 from token_server import TokenAuth, b64url_json, crypto_missing  # noqa: E402
 
-kaiwu = os.path.abspath(os.environ.get("KW_BIN", "build/kaiwu"))
-require = os.environ.get("KW_REQUIRE_MODELS") == "1"
 BAD_PASSWORD = "Wr0ng-T0ken-pa55-XYZZY"
-
-fails = []
-passes = 0
-outputs = []   # every kaiwu stdout+stderr, for the "no secrets" check
-
-
-def check(name, ok, detail=""):
-    global passes
-    if ok:
-        passes += 1
-        print(f"PASS {name}", flush=True)
-    else:
-        fails.append(name)
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
-    return ok
-
-
-def info(msg):
-    print(f"INFO {msg}", flush=True)
-
-
-def show(res):
-    rc, out, err, _ = res
-    return f"rc={rc} stdout={out.strip()[-400:]!r} stderr={err.strip()[-600:]!r}"
-
-
-def kw(args, home, creds=None, env_extra=None, timeout=60):
-    """Runs kaiwu; (rc, stdout, stderr, parsed --json or None)."""
-    env = clean_env(home, creds)
-    env.update(env_extra or {})
-    try:
-        p = subprocess.run([kaiwu] + args, env=env, capture_output=True,
-                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        rc, out, err = p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired as e:
-        def txt(b):
-            return b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
-        rc, out, err = None, txt(e.stdout), txt(e.stderr) + f"\n[timed out after {timeout} s]"
-    outputs.append(out + err)
-    doc = None
-    if "--json" in args and out.strip():
-        try:
-            doc = json.loads(out)
-        except ValueError:
-            pass
-    return rc, out, err, doc
+kw = functools.partial(registries.kw, timeout=60)
 
 
 def names_in(home):
@@ -269,42 +224,24 @@ def s1_kaiwu(t, tmp, model):
 
 
 def main():
-    missing = tools_missing(auth=False)
-    if crypto_missing():
-        missing.append(crypto_missing())
-    if missing:
-        print(f"missing: {', '.join(missing)}")
-        return 1 if require else 77
-    if not os.access(kaiwu, os.X_OK):
-        print(f"FAIL kaiwu CLI not found at {kaiwu} (set KW_BIN)")
-        return 1
-    t_start = time.time()
-    tmp = tempfile.mkdtemp(prefix="kw-tokentest-")
-    try:
+    rc = preflight(tools_missing(auth=False) + [m for m in [crypto_missing()] if m])
+    if rc is not None:
+        return rc
+
+    def body(tmp):
         model = os.path.join(tmp, "tiny.gguf")
         write_small_gguf(model, n_floats=1 << 18)   # ~1 MiB
-        with TokenAuth(os.path.join(tmp, "auth")) as t:
+        with TokenAuth() as t:
             info(f"registry {t.registry.host} (token auth), realm {t.server.realm}")
             ok = s0_setup(t)
-            p = subprocess.run([kaiwu, "push", "--help"], capture_output=True,
+            p = subprocess.run([KAIWU, "push", "--help"], capture_output=True,
                                text=True, stdin=subprocess.DEVNULL)
-            if not check("kaiwu has a push command", p.returncode == 0,
-                         (p.stdout + p.stderr).strip()[:200]):
-                pass
-            elif ok:
-                try:
-                    s1_kaiwu(t, tmp, model)
-                except Exception as e:  # report, do not hide the other checks
-                    import traceback
-                    traceback.print_exc()
-                    check(f"s1_kaiwu raised {type(e).__name__}", False, str(e))
+            if check("kaiwu has a push command", p.returncode == 0,
+                     (p.stdout + p.stderr).strip()[:200]) and ok:
+                guarded(s1_kaiwu, t, tmp, model)
             if fails:
-                sys.stderr.write(f"--- token registry log tail ---\n"
-                                 f"{t.registry.log_tail(15)}\n")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passes} passed, {len(fails)} failed in {time.time() - t_start:.1f} s")
-    return 1 if fails else 0
+                t.print_logs()
+    return run_tests("kw-tokentest-", body)
 
 
 if __name__ == "__main__":

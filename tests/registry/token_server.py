@@ -6,16 +6,16 @@ with HTTP Basic credentials answers {"token": JWT, ...}; the JWT is signed
 RS256 by a fresh RSA key whose self-signed certificate (cert_path) is the
 registry's rootcertbundle, and its header carries that certificate as
 "x5c" (Distribution 2.8 checks the chain against the bundle). Wrong or
-missing credentials get 401. TokenRegistry: a docker-registry process with
-`auth: token:` pointing at a TokenServer. Entry point:
-`with TokenAuth(tmpdir) as t: t.registry.host, t.server.requests ...`.
+missing credentials get 401. The registry is registries.Registry with
+token=server (`auth: token:` pointing at the TokenServer). Entry point:
+`with TokenAuth() as t: t.registry.host, t.server.requests ...`.
 """
-import base64, datetime, json, os, secrets, signal, subprocess, sys
+import base64, datetime, json, os, secrets, sys
 import threading, time, urllib.error, urllib.parse, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from registries import REGISTRY_BIN, free_port  # noqa: E402
+from registries import Registries, Registry, free_port  # noqa: E402
 
 USER = "kwtoken"
 PASSWORD = "kw-T0ken-Pa55"
@@ -238,128 +238,30 @@ class TokenServer:
             return e.code, None
 
 
-class TokenRegistry:
-    """A docker-registry process whose auth is the token flow of server."""
+class TokenAuth(Registries):
+    """Context manager: a TokenServer and its token-auth Registry in a temp
+    dir, with Registries' start, log tails and clean-up; stops both however
+    the block ends."""
 
-    def __init__(self, root, server):
-        self.dir = os.path.join(root, "registry")
-        self.storage = os.path.join(self.dir, "storage")
-        os.makedirs(self.storage, exist_ok=True)
-        self.log = os.path.join(self.dir, "registry.log")
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
-        self.proc = None
-        self.config = os.path.join(self.dir, "config.yml")
-        with open(self.config, "w") as f:
-            f.write("\n".join([
-                "version: 0.1",
-                "log:",
-                "  level: info",  # token rejections are logged at info
-                "  accesslog:",
-                "    disabled: true",
-                "storage:",
-                "  filesystem:",
-                f"    rootdirectory: {self.storage}",
-                "http:",
-                f"  addr: 127.0.0.1:{self.port}",
-                "  secret: kaiwu-test-token",
-                "auth:",
-                "  token:",
-                f"    realm: {server.realm}",
-                f"    service: {server.service}",
-                f"    issuer: {server.issuer}",
-                f"    rootcertbundle: {server.cert_path}",
-            ]) + "\n")
-
-    def start(self, timeout=15.0):
-        logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([REGISTRY_BIN, "serve", self.config],
-                                     stdout=logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-        logf.close()
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"token registry exited with "
-                                   f"{self.proc.returncode}\n{self.log_tail()}")
-            if self.request("/v2/")[0] == 401:
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"token registry not ready on {self.host}\n"
-                           f"{self.log_tail()}")
-
-    def request(self, path, token=None, method="GET", accept=None):
-        """(status, headers, body); None status when unreachable."""
-        req = urllib.request.Request(self.url + path, method=method)
-        if accept:
-            req.add_header("Accept", accept)
-        if token:
-            req.add_header("Authorization", "Bearer " + token)
-        try:
-            with urllib.request.urlopen(req, timeout=5) as r:
-                return r.status, dict(r.headers), r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
-        except (urllib.error.URLError, OSError):
-            return None, {}, b""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-
-    def log_tail(self, n=30):
-        try:
-            with open(self.log, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
-
-
-class TokenAuth:
-    """Context manager: a TokenServer and its TokenRegistry under root;
-    stops both however the block ends."""
-
-    def __init__(self, root, user=USER, password=PASSWORD):
-        self.root = root
-        self.user, self.password = user, password
+    def __init__(self, user=USER, password=PASSWORD):
+        super().__init__(auth=False, proxy=False, user=user, password=password)
         self.server = self.registry = None
 
-    def __enter__(self):
-        try:
-            self.server = TokenServer(self.root, self.user, self.password).start()
-            self.registry = TokenRegistry(self.root, self.server)
-            self.registry.start()
-        except BaseException:
-            self.__exit__(*sys.exc_info())
-            raise
-        return self
+    def _start(self):
+        self.server = TokenServer(self.tmp, self.user, self.password).start()
+        self.registry = Registry("registry", self.tmp, token=self.server)
+        self.all.append(self.registry)
+        self.registry.start()
+        self.registry.wait_ready()
 
     def __exit__(self, etype, evalue, tb):
-        if etype is not None and etype is not KeyboardInterrupt and self.registry:
-            sys.stderr.write(f"--- token registry log tail ---\n"
-                             f"{self.registry.log_tail()}\n")
-        if self.registry:
-            self.registry.stop()
         if self.server:
             self.server.stop()
-        return False
+        return super().__exit__(etype, evalue, tb)
 
 
 if __name__ == "__main__":
     # Manual use: python3 token_server.py -> serves until ^C.
-    import tempfile
-    tmp = tempfile.mkdtemp(prefix="kw-token-")
-    with TokenAuth(tmp) as t:
-        print(f"registry {t.registry.host} (token auth {t.user}:{t.password})")
-        print(f"realm {t.server.realm}, files under {tmp}", flush=True)
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+    with TokenAuth() as t:
+        t.serve(f"registry {t.registry.host} (token auth {t.user}:{t.password})",
+                f"realm {t.server.realm}, files under {t.tmp}")

@@ -5,27 +5,10 @@
 # model (KW_MODELS_DIR): tokenize, greedy generate (same tokens for 1 and 2
 # threads), prompt larger than the context, piped chat, bench --json.
 # Exit 77 (skip) when the model is missing, unless KW_REQUIRE_MODELS=1.
-set -u
-BIN=${KW_BIN:?KW_BIN must point to the kaiwu binary}
+. "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 MODEL=${KW_MODELS_DIR:-models}/SmolLM2-135M-Instruct.Q4_1.gguf
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
 
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
-# run ARGS...: runs the CLI; sets $rc, output in $tmp/out and $tmp/err
-run() { "$BIN" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?; }
-expect_rc() { # DESC WANT
-    if [ "$rc" -eq "$2" ]; then ok "$1"; else
-        bad "$1 (exit $rc, want $2)"; sed 's/^/     /' "$tmp/err" | head -5
-    fi
-}
-grep_err() { # DESC PATTERN
-    if grep -qF -- "$2" "$tmp/err"; then ok "$1"; else
-        bad "$1 (stderr lacks '$2')"; sed 's/^/     /' "$tmp/err" | head -5
-    fi
-}
+grep_err() { grep_file "$1" "$tmp/err" "$2"; } # DESC PATTERN
 valid_json() { # DESC
     if python3 -m json.tool "$tmp/out" >/dev/null 2>&1; then ok "$1"; else
         bad "$1 (invalid JSON)"; head -c 400 "$tmp/out" | sed 's/^/     /'
@@ -177,5 +160,4 @@ pycheck "bench keys" 'd["pp16"] > 0 and d["tg4"] > 0 and d["threads"] == 1'
 run bench -m "$MODEL" -p 8 -n 2 -r 1; expect_rc "bench text" 0
 grep -q "pp8" "$tmp/out" && ok "bench table" || bad "bench table"
 
-echo "$fails failure(s)"
-[ "$fails" -eq 0 ]
+finish

@@ -5,32 +5,12 @@
 # empty store (header only; --json gives []), rm of an unknown name and
 # -m with a name that is neither a file nor a stored model (exit 1), and a
 # pull from a closed loopback port (a clean network error, exit 1).
-set -u
-BIN=${KW_BIN:?KW_BIN must point to the kaiwu binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 # an empty store, and nothing from the caller's environment
 export KAIWU_HOME="$tmp/home" HOME="$tmp/user"
 unset KAIWU_REGISTRY KAIWU_REGISTRY_USER KAIWU_REGISTRY_PASSWORD \
     REGISTRY_AUTH_FILE
 mkdir -p "$HOME"
-
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
-# run ARGS...: runs the CLI; sets $rc, output in $tmp/out and $tmp/err
-run() { "$BIN" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?; }
-expect_rc() { # DESC WANT
-    if [ "$rc" -eq "$2" ]; then ok "$1"; else
-        bad "$1 (exit $rc, want $2)"; sed 's/^/     /' "$tmp/err" | head -5
-    fi
-}
-grep_file() { # DESC FILE PATTERN
-    if grep -qF -- "$3" "$2"; then ok "$1"; else
-        bad "$1 ($(basename "$2") lacks '$3')"
-        sed 's/^/     /' "$2" | head -5
-    fi
-}
 
 # ---- --help ------------------------------------------------------------
 for c in push pull mirror models rm; do
@@ -63,9 +43,7 @@ run models
 if [ "$rc" -ne 0 ] && grep -q "not built in" "$tmp/err"; then
     echo "the store is not built in (KW_REGISTRY=OFF): usage tests only"
     run pull 127.0.0.1:5000/models/x:q4; expect_rc "pull without the store" 1
-    echo "$fails failure(s)"
-    [ "$fails" -eq 0 ]
-    exit
+    finish
 fi
 
 # ---- usage errors (exit 2) --------------------------------------------
@@ -140,5 +118,4 @@ python3 -c "import json,sys; assert json.load(open(sys.argv[1])) == []" \
     "$tmp/out" 2>/dev/null && ok "a failed pull stores no name" ||
     bad "a failed pull stores no name"
 
-echo "$fails failure(s)"
-[ "$fails" -eq 0 ]
+finish

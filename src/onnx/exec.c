@@ -1,0 +1,239 @@
+/*
+ * exec.c — runs a graph: nodes in topological order, each output freed
+ * right after its last reader (liveness from load time), subgraphs in a
+ * frame whose outer-scope names resolve to the enclosing frame's values.
+ * Public: kw_onnx_run.
+ */
+#include "onnx/exec.h"
+
+struct kw__frame {
+    const struct kw__graph *g;
+    const struct kw__frame *parent;
+    struct kw_onnx_value **vals; /* per slot; NULL: not computed / borrowed */
+    unsigned char *owned;        /* per slot: vals[slot] belongs to us */
+};
+
+static size_t value_bytes(const struct kw_onnx_value *v) {
+    if (!v) return 0;
+    size_t n = v->kind == KW_ONNX_TENSOR ? v->nbytes : 0;
+    for (size_t i = 0; i < v->n_items; i++) n += value_bytes(v->items[i]);
+    return n;
+}
+
+struct kw__pool *kw__exec_pool(struct kw__exec *e) {
+    return e->model ? e->model->pool : NULL;
+}
+
+void kw__exec_account(struct kw__exec *e, const struct kw_onnx_value *v) {
+    if (!e) return;
+    e->live_bytes += value_bytes(v);
+    if (e->live_bytes > e->peak_bytes) e->peak_bytes = e->live_bytes;
+}
+
+void kw__exec_release(struct kw__exec *e, struct kw_onnx_value *v) {
+    size_t b = value_bytes(v);
+    if (e) e->live_bytes = e->live_bytes > b ? e->live_bytes - b : 0;
+    kw_onnx_value_free(v);
+}
+
+/* The value of slot s as seen from frame f (outer scopes included). */
+static struct kw_onnx_value *lookup(const struct kw__frame *f, int s) {
+    while (f) {
+        if (f->vals[s]) return f->vals[s];
+        if (f->g->init[s]) return f->g->init[s];
+        s = f->g->outer[s];
+        if (s < 0) return NULL;
+        f = f->parent;
+    }
+    return NULL;
+}
+
+static int is_graph_output(const struct kw__graph *g, int s) {
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == s) return 1;
+    return 0;
+}
+
+static void drop_slot(struct kw__exec *e, struct kw__frame *f, int s) {
+    if (f->owned[s]) kw__exec_release(e, f->vals[s]);
+    f->vals[s] = NULL;
+    f->owned[s] = 0;
+}
+
+static enum kw_status run_graph(struct kw__exec *e, const struct kw__graph *g,
+                                const struct kw__frame *parent,
+                                struct kw_onnx_value *const *inputs, int n_in,
+                                struct kw_onnx_value **outputs, int n_out) {
+    struct kw__frame f = {g, parent, NULL, NULL};
+    enum kw_status st = KW_STATUS_OK;
+    f.vals = calloc((size_t)g->n_values + 1, sizeof *f.vals);
+    f.owned = calloc((size_t)g->n_values + 1, 1);
+    struct kw_onnx_value **in = NULL, **out = NULL;
+    int max_io = 1;
+    for (int k = 0; k < g->n_nodes; k++)
+        max_io = KW_MAX(max_io, KW_MAX(g->nodes[k].n_in, g->nodes[k].n_out));
+    in = calloc((size_t)max_io, sizeof *in);
+    out = calloc((size_t)max_io, sizeof *out);
+    if (!f.vals || !f.owned || !in || !out) {
+        st = kw__err(e->err, e->err_size, KW_STATUS_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n_in && i < g->n_inputs; i++)
+        f.vals[g->inputs[i]] = inputs[i]; /* borrowed */
+    for (int k = 0; k < g->n_nodes && !st; k++) {
+        const struct kw__node *n = &g->nodes[k];
+        if (!n->op) {
+            st = kw__err(e->err, e->err_size, KW_STATUS_ERR_UNSUPPORTED,
+                         "node '%s': operator %s%s%s (opset %d) is not "
+                         "supported",
+                         n->name, n->domain, n->domain[0] ? ":" : "",
+                         n->op_type, n->opset);
+            break;
+        }
+        for (int i = 0; i < n->n_in; i++) {
+            in[i] = n->in[i] >= 0 ? lookup(&f, n->in[i]) : NULL;
+            if (n->in[i] >= 0 && !in[i]) {
+                st = kw__err(e->err, e->err_size, KW_STATUS_ERR_INVALID_ARG,
+                             "node '%s' (%s): input %d '%s' has no value",
+                             n->name, n->op_type, i, g->names[n->in[i]]);
+                break;
+            }
+        }
+        if (st) break;
+        memset(out, 0, (size_t)n->n_out * sizeof *out);
+        struct kw__op_ctx c = {n, n->opset, in, n->n_in, out, n->n_out, e,
+                               e->err, e->err_size};
+        const struct kw__frame *saved = e->frame;
+        e->frame = &f;
+        st = n->op->run(&c);
+        if (!st) st = kw__node_epilogue(&c);
+        e->frame = saved;
+        for (int o = 0; o < n->n_out; o++) {
+            int s = n->out[o];
+            if (!st && s >= 0 && !out[o])
+                st = kw__err(e->err, e->err_size, KW_STATUS_ERR_FORMAT,
+                             "node '%s' (%s) produced no output %d", n->name,
+                             n->op_type, o);
+            if (st || s < 0) {
+                if (out[o]) kw__exec_release(e, out[o]);
+                continue;
+            }
+            drop_slot(e, &f, s); /* SSA: only a malformed graph rewrites */
+            f.vals[s] = out[o];
+            f.owned[s] = 1;
+        }
+        /* free what no later node (nor a graph output) reads */
+        for (int i = 0; !st && i < n->n_in; i++) {
+            int s = n->in[i];
+            if (s >= 0 && g->last_use[s] == k && f.owned[s] &&
+                !is_graph_output(g, s))
+                drop_slot(e, &f, s);
+        }
+    }
+    for (int i = 0; !st && i < n_out && i < g->n_outputs; i++) {
+        int s = g->outputs[i];
+        struct kw_onnx_value *v = lookup(&f, s);
+        if (!v) {
+            st = kw__err(e->err, e->err_size, KW_STATUS_ERR_FORMAT,
+                         "graph output '%s' has no value", g->names[s]);
+            break;
+        }
+        if (f.owned[s]) {
+            outputs[i] = v;
+            f.owned[s] = 0;
+            f.vals[s] = NULL;
+            /* the same slot may be listed twice */
+            for (int j = i + 1; j < g->n_outputs; j++)
+                if (g->outputs[j] == s) f.vals[s] = v;
+        } else {
+            outputs[i] = kw__value_clone(v);
+            if (!outputs[i])
+                st = kw__err(e->err, e->err_size, KW_STATUS_ERR_NOMEM,
+                             "out of memory");
+        }
+    }
+    if (st)
+        for (int i = 0; i < n_out; i++) {
+            kw_onnx_value_free(outputs[i]);
+            outputs[i] = NULL;
+        }
+out:
+    for (int s = 0; f.vals && s < g->n_values; s++)
+        if (f.owned[s]) drop_slot(e, &f, s);
+    free(f.vals);
+    free(f.owned);
+    free(in);
+    free(out);
+    return st;
+}
+
+enum kw_status kw__run_subgraph(struct kw__op_ctx *c,
+                                const struct kw__graph *g,
+                                struct kw_onnx_value *const *inputs, int n_in,
+                                struct kw_onnx_value **outputs, int n_out) {
+    for (int i = 0; i < n_out; i++) outputs[i] = NULL;
+    if (n_out > g->n_outputs)
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "subgraph has %d outputs, %d wanted", g->n_outputs,
+                           n_out);
+    if (n_in > g->n_inputs)
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "subgraph has %d inputs, %d given", g->n_inputs,
+                           n_in);
+    struct kw__exec *e = c->exec;
+    return run_graph(e, g, e->frame, inputs, n_in, outputs, n_out);
+}
+
+enum kw_status kw_onnx_run(const struct kw_onnx_model *m,
+                           const struct kw_onnx_value *const *inputs,
+                           struct kw_onnx_value **outputs, size_t *peak_bytes,
+                           char *err, size_t err_size) {
+    if (!m || !outputs)
+        return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
+                       "NULL argument");
+    const struct kw__graph *g = m->graph;
+    for (int i = 0; i < g->n_outputs; i++) outputs[i] = NULL;
+    /* graph inputs: the caller's for user inputs, initializers otherwise */
+    struct kw_onnx_value **bind = calloc((size_t)g->n_inputs + 1, sizeof *bind);
+    if (!bind) return kw__err(err, err_size, KW_STATUS_ERR_NOMEM, "out of memory");
+    /* bfloat16 data often travels as uint16 (numpy has no bfloat16):
+     * accept the bits under the declared type */
+    struct kw_onnx_value *views = calloc((size_t)m->n_user_inputs + 1, sizeof *views);
+    if (!views) {
+        free(bind);
+        return kw__err(err, err_size, KW_STATUS_ERR_NOMEM, "out of memory");
+    }
+    for (int u = 0; u < m->n_user_inputs; u++) {
+        const struct kw_onnx_value *v = inputs ? inputs[u] : NULL;
+        int gi = m->user_inputs[u];
+        const struct kw__type_info *ti = &g->in_info[gi];
+        if (v && ti->known && ti->kind == KW_ONNX_TENSOR &&
+            v->kind == KW_ONNX_TENSOR && ti->dtype == KW_ONNX_BFLOAT16 &&
+            v->dtype == KW_ONNX_UINT16) {
+            views[u] = *v;
+            views[u].dtype = KW_ONNX_BFLOAT16;
+            views[u].owns_data = 0;
+            views[u].items = NULL;
+            v = &views[u];
+        }
+        if (v && ti->known && ti->kind == KW_ONNX_TENSOR &&
+            v->kind == KW_ONNX_TENSOR && ti->dtype && v->dtype != ti->dtype) {
+            free(bind);
+            free(views);
+            return kw__err(err, err_size, KW_STATUS_ERR_INVALID_ARG,
+                           "input '%s' is %s, the model declares %s",
+                           g->names[g->inputs[gi]], kw_onnx_dtype_name(v->dtype),
+                           kw_onnx_dtype_name(ti->dtype));
+        }
+        bind[gi] = (struct kw_onnx_value *)v;
+    }
+    struct kw__exec e = {m, NULL, 0, 0, err, err_size};
+    pthread_mutex_lock((pthread_mutex_t *)&m->run_lock);
+    enum kw_status st =
+        run_graph(&e, g, NULL, bind, g->n_inputs, outputs, g->n_outputs);
+    pthread_mutex_unlock((pthread_mutex_t *)&m->run_lock);
+    free(bind);
+    free(views);
+    if (peak_bytes) *peak_bytes = e.peak_bytes;
+    return st;
+}

@@ -1,0 +1,55 @@
+/*
+ * exec.h — the runtime state of one kw_onnx_run, shared by the executor
+ * (exec.c) and the operator helpers (ophelp.c), and the loaded model.
+ */
+#ifndef KW_ONNX_EXEC_H
+#define KW_ONNX_EXEC_H
+
+#include <pthread.h>
+
+#include "core/threadpool.h"
+#include "onnx/onnx_internal.h"
+
+struct kw__raw_model;
+
+struct kw_onnx_model {
+    struct kw__graph *graph;
+    /* non-initializer graph inputs (what callers bind), as graph input
+     * indices */
+    int *user_inputs, n_user_inputs;
+    int n_opsets;
+    /* distinct operators for kw_onnx_op */
+    const char **op_domains, **op_types;
+    int *op_supported, n_ops;
+    struct kw__pool *pool;
+    pthread_mutex_t run_lock; /* the pool serves one run at a time */
+    struct kw__raw_model *arena; /* everything the decoder allocated */
+    void *map;                /* the file mapping */
+    size_t map_size;
+};
+
+struct kw__frame;
+
+struct kw__exec {
+    const struct kw_onnx_model *model;
+    const struct kw__frame *frame; /* of the node being run */
+    size_t live_bytes, peak_bytes;
+    char *err;
+    size_t err_size;
+};
+
+KW_HIDDEN struct kw__pool *kw__exec_pool(struct kw__exec *e);
+/* Counts v's bytes as live (peak report). */
+KW_HIDDEN void kw__exec_account(struct kw__exec *e,
+                                const struct kw_onnx_value *v);
+/* Frees v and stops counting it. */
+KW_HIDDEN void kw__exec_release(struct kw__exec *e, struct kw_onnx_value *v);
+
+/* Runs nodes whose inputs are all constants once, at load (fold.c). */
+KW_HIDDEN void kw__fold_constants(struct kw_onnx_model *m);
+/* Load-time fusions (fuse.c), and the post-operation a fused node applies
+ * to its output after its operator ran. */
+KW_HIDDEN void kw__fuse(struct kw_onnx_model *m);
+KW_HIDDEN enum kw_status kw__node_epilogue(struct kw__op_ctx *c);
+
+#endif /* KW_ONNX_EXEC_H */

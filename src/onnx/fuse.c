@@ -1,0 +1,233 @@
+/*
+ * fuse.c — graph fusions at load, each applied only where it cannot change
+ * results beyond rounding:
+ *  - Conv followed by inference BatchNormalization: the normalisation is
+ *    folded into the convolution's weights and bias (float32 constants);
+ *  - Conv / ConvTranspose / Gemm / MatMul / Add followed by an activation
+ *    (Relu, Clip with constant bounds, LeakyRelu, Sigmoid, HardSigmoid,
+ *    HardSwish): the activation runs on the producer's output in place;
+ *  - MatMul followed by Add of a constant: the bias is added in place.
+ * The intermediate value must have no other reader (node, subgraph or
+ * graph output). Post-operations are applied by kw__node_epilogue.
+ */
+#include "onnx/exec.h"
+#include "onnx/model.h"
+
+/* Readers of every slot: node inputs, subgraph references, graph outputs. */
+static int *count_readers(const struct kw__graph *g) {
+    int *n = calloc((size_t)g->n_values + 1, sizeof *n);
+    if (!n) return NULL;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct kw__node *nd = &g->nodes[k];
+        for (int i = 0; i < nd->n_in; i++)
+            if (nd->in[i] >= 0) n[nd->in[i]]++;
+        for (int a = 0; a < nd->n_attrs; a++) {
+            const struct kw__attr *at = &nd->attrs[a];
+            size_t cnt = at->type == KW_ATTR_GRAPH ? 1
+                         : at->type == KW_ATTR_GRAPHS ? at->n : 0;
+            for (size_t q = 0; q < cnt; q++) {
+                const struct kw__graph *sg =
+                    at->type == KW_ATTR_GRAPH ? at->g : at->graphs[q];
+                for (int s = 0; sg && s < sg->n_values; s++)
+                    if (sg->outer[s] >= 0) n[sg->outer[s]]++;
+            }
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) n[g->outputs[i]] += 2;
+    return n;
+}
+
+static int is_op(const struct kw__node *n, const char *op) {
+    return !n->domain[0] && !strcmp(n->op_type, op) && n->op;
+}
+
+static const struct kw_onnx_value *const_f32(const struct kw__graph *g, int s) {
+    const struct kw_onnx_value *v = s >= 0 ? g->init[s] : NULL;
+    return v && v->kind == KW_ONNX_TENSOR && v->dtype == KW_ONNX_FLOAT ? v : NULL;
+}
+
+static int keep(struct kw__raw_model *raw, struct kw_onnx_value *v) {
+    void *p = realloc(raw->tensors, sizeof *raw->tensors * (raw->n_tensors + 1));
+    if (!p) return 0;
+    raw->tensors = p;
+    raw->tensors[raw->n_tensors++] = v;
+    return 1;
+}
+
+/* The node (index) that reads slot s as its input 0, or -1. */
+static int sole_reader(const struct kw__graph *g, int from, int s) {
+    for (int k = from; k < g->n_nodes; k++)
+        for (int i = 0; i < g->nodes[k].n_in; i++)
+            if (g->nodes[k].in[i] == s) return i == 0 ? k : -1;
+    return -1;
+}
+
+/* Conv (k) + BatchNormalization (b): new weight and bias constants. */
+static int fold_bn(struct kw__graph *g, struct kw__raw_model *raw,
+                   const int *readers, struct kw__node *conv,
+                   const struct kw__node *bn) {
+    if (conv->n_in < 2 || bn->n_in < 5 || bn->n_out < 1) return 0;
+    for (int o = 1; o < bn->n_out; o++)
+        if (bn->out[o] >= 0) return 0; /* training outputs wanted */
+    if (kw__attr(bn, "training_mode") && kw__attr(bn, "training_mode")->i) return 0;
+    const struct kw_onnx_value *w = const_f32(g, conv->in[1]);
+    const struct kw_onnx_value *cb = conv->n_in > 2 ? const_f32(g, conv->in[2]) : NULL;
+    const struct kw_onnx_value *sc = const_f32(g, bn->in[1]), *bb = const_f32(g, bn->in[2]),
+                               *mean = const_f32(g, bn->in[3]), *var = const_f32(g, bn->in[4]);
+    if (!w || !sc || !bb || !mean || !var || w->rank < 3) return 0;
+    if (conv->n_in > 2 && conv->in[2] >= 0 && !cb) return 0;
+    int64_t co = w->dims[0];
+    if (kw_onnx_numel(sc) != co || kw_onnx_numel(bb) != co ||
+        kw_onnx_numel(mean) != co || kw_onnx_numel(var) != co ||
+        (cb && kw_onnx_numel(cb) != co))
+        return 0;
+    /* the weight and the BN bias slot get new tensors: nobody else may
+     * read them */
+    if (readers[conv->in[1]] != 1 || readers[bn->in[2]] != 1) return 0;
+    const struct kw__attr *ea = kw__attr(bn, "epsilon");
+    float eps = ea && ea->type == KW_ATTR_FLOAT ? ea->f : 1e-5f;
+    struct kw_onnx_value *nw = kw__value_clone(w);
+    struct kw_onnx_value *nb = kw_onnx_tensor_new(KW_ONNX_FLOAT, 1, &co);
+    if (!nw || !nb || !keep(raw, nw) || !keep(raw, nb)) {
+        /* nw may already be kept; nb freed only when it is not */
+        if (nb && (!raw->n_tensors || raw->tensors[raw->n_tensors - 1] != nb))
+            kw_onnx_value_free(nb);
+        return 0;
+    }
+    int64_t per = kw_onnx_numel(w) / co;
+    float *W = nw->data, *B = nb->data;
+    const float *S = sc->data, *BB = bb->data, *M = mean->data, *V = var->data;
+    for (int64_t c = 0; c < co; c++) {
+        float f = S[c] / sqrtf(V[c] + eps);
+        for (int64_t i = 0; i < per; i++) W[c * per + i] *= f;
+        float b0 = cb ? ((const float *)cb->data)[c] : 0.0f;
+        B[c] = (b0 - M[c]) * f + BB[c];
+    }
+    g->init[conv->in[1]] = nw;
+    g->init[bn->in[2]] = nb;
+    conv->in[2] = bn->in[2];
+    if (conv->n_in < 3) conv->n_in = 3; /* in[] has room for one more */
+    conv->out[0] = bn->out[0];
+    return 1;
+}
+
+/* Activation node a fused into producer p. */
+static int fuse_act(const struct kw__graph *g, struct kw__node *p,
+                    const struct kw__node *a) {
+    if (p->fused_act || a->n_out < 1) return 0;
+    int act = 0;
+    float alpha = 0, beta = 0;
+    if (is_op(a, "Relu")) {
+        act = KW_ACT_RELU;
+    } else if (is_op(a, "LeakyRelu")) {
+        act = KW_ACT_LEAKY_RELU;
+        const struct kw__attr *at = kw__attr(a, "alpha");
+        alpha = at && at->type == KW_ATTR_FLOAT ? at->f : 0.01f;
+    } else if (is_op(a, "Sigmoid")) {
+        act = KW_ACT_SIGMOID;
+    } else if (is_op(a, "HardSigmoid")) {
+        act = KW_ACT_HARD_SIGMOID;
+        const struct kw__attr *x = kw__attr(a, "alpha"), *y = kw__attr(a, "beta");
+        alpha = x && x->type == KW_ATTR_FLOAT ? x->f : 0.2f;
+        beta = y && y->type == KW_ATTR_FLOAT ? y->f : 0.5f;
+    } else if (is_op(a, "HardSwish")) {
+        act = KW_ACT_HARD_SWISH;
+    } else if (is_op(a, "Clip")) {
+        act = KW_ACT_CLIP;
+        alpha = -INFINITY;
+        beta = INFINITY;
+        if (a->opset < 11) {
+            const struct kw__attr *x = kw__attr(a, "min"), *y = kw__attr(a, "max");
+            if (x) alpha = x->f;
+            if (y) beta = y->f;
+        } else {
+            for (int i = 1; i < a->n_in && i < 3; i++) {
+                if (a->in[i] < 0) continue;
+                const struct kw_onnx_value *v = const_f32(g, a->in[i]);
+                if (!v || kw_onnx_numel(v) != 1) return 0;
+                if (i == 1) alpha = ((const float *)v->data)[0];
+                else beta = ((const float *)v->data)[0];
+            }
+        }
+    } else {
+        return 0;
+    }
+    p->fused_act = act;
+    p->act_alpha = alpha;
+    p->act_beta = beta;
+    p->out[0] = a->out[0];
+    return 1;
+}
+
+void kw__fuse(struct kw_onnx_model *m) {
+    struct kw__graph *g = m->graph;
+    struct kw__raw_model *raw = m->arena;
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        int *readers = count_readers(g);
+        if (!readers) return;
+        for (int k = 0; k < g->n_nodes && !changed; k++) {
+            struct kw__node *p = &g->nodes[k];
+            if (!p->op || p->n_out < 1 || p->out[0] < 0 || readers[p->out[0]] != 1)
+                continue;
+            for (int o = 1; o < p->n_out; o++)
+                if (p->out[o] >= 0) goto next;
+            int r = sole_reader(g, k + 1, p->out[0]);
+            if (r < 0) continue;
+            struct kw__node *a = &g->nodes[r];
+            int fused = 0;
+            if (is_op(p, "Conv") && is_op(a, "BatchNormalization") && !p->fused_act)
+                fused = fold_bn(g, raw, readers, p, a);
+            else if (is_op(p, "Conv") || is_op(p, "ConvTranspose") ||
+                     is_op(p, "Gemm") || is_op(p, "MatMul") || is_op(p, "Add"))
+                fused = fuse_act(g, p, a);
+            if (fused) {
+                memmove(a, a + 1, sizeof *a * (size_t)(g->n_nodes - r - 1));
+                g->n_nodes--;
+                changed = 1;
+            }
+        next:;
+        }
+        free(readers);
+    }
+    kw__graph_liveness(g);
+}
+
+static float act1(int act, float x, float a, float b) {
+    switch (act) {
+    case KW_ACT_RELU: return x > 0 ? x : 0;
+    case KW_ACT_CLIP: return x < a ? a : x > b ? b : x;
+    case KW_ACT_LEAKY_RELU: return x >= 0 ? x : a * x;
+    case KW_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case KW_ACT_HARD_SIGMOID: {
+        float y = a * x + b;
+        return y < 0 ? 0 : y > 1 ? 1 : y;
+    }
+    case KW_ACT_HARD_SWISH: {
+        float y = x / 6.0f + 0.5f;
+        return x * (y < 0 ? 0 : y > 1 ? 1 : y);
+    }
+    default: return x;
+    }
+}
+
+enum kw_status kw__node_epilogue(struct kw__op_ctx *c) {
+    const struct kw__node *n = c->node;
+    struct kw_onnx_value *v = c->n_out ? c->out[0] : NULL;
+    if (!n->fused_act || !v) return KW_STATUS_OK;
+    if (!kw__is_tensor(v) || !kw__dtype_is_float(v->dtype))
+        return kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED,
+                           "fused activation on a non-float output");
+    int64_t cnt = kw_onnx_numel(v);
+    if (v->dtype == KW_ONNX_FLOAT) {
+        float *x = v->data;
+        for (int64_t i = 0; i < cnt; i++)
+            x[i] = act1(n->fused_act, x[i], n->act_alpha, n->act_beta);
+    } else {
+        for (int64_t i = 0; i < cnt; i++)
+            kw__set_f64(v, i, act1(n->fused_act, (float)kw__get_f64(v, i),
+                                   n->act_alpha, n->act_beta));
+    }
+    return KW_STATUS_OK;
+}

@@ -1,0 +1,456 @@
+/*
+ * conv.c — Conv (1-D/2-D/3-D..., groups, dilations, pads/auto_pad),
+ * ConvTranspose (output_padding, output_shape), ConvInteger, QLinearConv.
+ * float32 Conv: 1x1 straight to the GEMM, depthwise 2-D by a direct loop,
+ * everything else im2col in column chunks + GEMM. ConvTranspose: GEMM then
+ * col2im. Integer and rare dtypes: a direct convolution in double.
+ */
+#include "onnx/ops/nn_internal.h"
+
+/* Column-buffer budget (floats) for one im2col chunk. */
+#define COL_BUDGET ((int64_t)1 << 21)
+
+static void sp_strides(int n, const int64_t *d, int64_t *st) {
+    int64_t s = 1;
+    for (int i = n - 1; i >= 0; i--) {
+        st[i] = s;
+        s *= d[i];
+    }
+}
+
+/* ---- im2col ---- */
+
+struct im2col_job {
+    const struct kw__nn_geom *g;
+    const float *x; /* (Cg, in...) */
+    float *col;     /* (Kdim, pc) */
+    int64_t KK, q0, q1, L, pc;
+    int64_t ist[KW_NN_MAX_SP];
+};
+
+static void im2col_rows(void *arg, int64_t r0, int64_t r1) {
+    const struct im2col_job *j = arg;
+    const struct kw__nn_geom *g = j->g;
+    const int n = g->nsp, last = n - 1;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t ci = r / j->KK;
+        int64_t kk = r % j->KK, kidx[KW_NN_MAX_SP];
+        for (int d = n - 1; d >= 0; d--) {
+            kidx[d] = kk % g->k[d];
+            kk /= g->k[d];
+        }
+        const float *xc = j->x + ci * j->ist[0] * g->in[0];
+        /* valid output columns [lo, hi) of the last dimension */
+        const int64_t sL = g->s[last];
+        const int64_t off = kidx[last] * g->d[last] - g->pb[last];
+        int64_t lo = off >= 0 ? 0 : (-off + sL - 1) / sL;
+        int64_t hi = g->in[last] - 1 - off < 0
+                         ? 0
+                         : (g->in[last] - 1 - off) / sL + 1;
+        if (hi > j->L) hi = j->L;
+        if (lo > hi) lo = hi;
+        for (int64_t q = j->q0; q < j->q1; q++) {
+            float *dst = j->col + r * j->pc + (q - j->q0) * j->L;
+            int64_t qq = q, base = 0;
+            int ok = 1;
+            for (int d = last - 1; d >= 0; d--) {
+                const int64_t o = qq % g->out[d];
+                qq /= g->out[d];
+                const int64_t id = o * g->s[d] - g->pb[d] + kidx[d] * g->d[d];
+                if (id < 0 || id >= g->in[d]) ok = 0;
+                base += id * j->ist[d];
+            }
+            if (!ok || lo == hi) {
+                memset(dst, 0, (size_t)j->L * sizeof(float));
+                continue;
+            }
+            const float *src = xc + base + off;
+            int64_t w = 0;
+            for (; w < lo; w++) dst[w] = 0.0f;
+            if (sL == 1)
+                memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
+            else
+                for (w = lo; w < hi; w++) dst[w] = src[w * sL];
+            for (w = hi; w < j->L; w++) dst[w] = 0.0f;
+        }
+    }
+}
+
+/* ---- depthwise 2-D ---- */
+
+struct dw_job {
+    const struct kw__nn_geom *g;
+    const float *x, *w;
+    float *y;
+    int64_t C, M, Mg;
+};
+
+static void dw_planes(void *arg, int64_t p0, int64_t p1) {
+    const struct dw_job *j = arg;
+    const struct kw__nn_geom *g = j->g;
+    const int64_t IH = g->in[0], IW = g->in[1], OH = g->out[0],
+                  OW = g->out[1], KH = g->k[0], KW = g->k[1];
+    const int64_t sh = g->s[0], sw = g->s[1], dh = g->d[0], dw = g->d[1];
+    for (int64_t p = p0; p < p1; p++) {
+        const int64_t n = p / j->M, oc = p % j->M, ic = oc / j->Mg;
+        const float *x = j->x + (n * j->C + ic) * IH * IW;
+        const float *w = j->w + oc * KH * KW;
+        float *y = j->y + p * OH * OW;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t off = kw * dw - g->pb[1];
+            int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+            int64_t hi = IW - 1 - off < 0 ? 0 : (IW - 1 - off) / sw + 1;
+            if (hi > OW) hi = OW;
+            if (lo >= hi) continue;
+            for (int64_t oh = 0; oh < OH; oh++) {
+                float *yr = y + oh * OW;
+                for (int64_t kh = 0; kh < KH; kh++) {
+                    const int64_t ih = oh * sh - g->pb[0] + kh * dh;
+                    if (ih < 0 || ih >= IH) continue;
+                    const float wv = w[kh * KW + kw];
+                    const float *xr = x + ih * IW + off;
+                    if (sw == 1)
+                        for (int64_t ow = lo; ow < hi; ow++)
+                            yr[ow] += wv * xr[ow];
+                    else
+                        for (int64_t ow = lo; ow < hi; ow++)
+                            yr[ow] += wv * xr[ow * sw];
+                }
+            }
+        }
+    }
+}
+
+/* ---- float32 Conv ---- */
+
+static enum kw_status conv_f32(struct kw__op_ctx *c,
+                               const struct kw__nn_geom *g, int64_t N,
+                               int64_t C, int64_t M, int64_t group,
+                               const float *x, const float *w,
+                               const float *bias, float *y) {
+    const int n = g->nsp;
+    const int64_t Cg = C / group, Mg = M / group;
+    const int64_t insz = kw__nn_prod(g->in, n), outsz = kw__nn_prod(g->out, n);
+    const int64_t KK = kw__nn_prod(g->k, n), Kdim = Cg * KK;
+    if (bias)
+        for (int64_t b = 0; b < N; b++)
+            for (int64_t m = 0; m < M; m++) {
+                float *yp = y + (b * M + m) * outsz;
+                for (int64_t i = 0; i < outsz; i++) yp[i] = bias[m];
+            }
+    if (outsz == 0 || N == 0 || M == 0 || Kdim == 0) return KW_STATUS_OK;
+    if (Cg == 1 && n == 2) {
+        struct dw_job j = {g, x, w, y, C, M, Mg};
+        kw__nn_parallel(c, N * M, 1, dw_planes, &j);
+        return KW_STATUS_OK;
+    }
+    int pointwise = 1;
+    for (int d = 0; d < n; d++)
+        if (g->k[d] != 1 || g->s[d] != 1 || g->pb[d] || g->pe[d])
+            pointwise = 0;
+    if (pointwise) {
+        for (int64_t b = 0; b < N; b++)
+            for (int64_t gi = 0; gi < group; gi++) {
+                struct kw__sgemm s = {Mg, outsz, Cg, w + gi * Mg * Cg, Cg, 1,
+                                      x + (b * C + gi * Cg) * insz, insz, 1,
+                                      y + (b * M + gi * Mg) * outsz, outsz,
+                                      1.0f};
+                kw__sgemm_run(c, &s);
+            }
+        return KW_STATUS_OK;
+    }
+    const int64_t L = g->out[n - 1], outer = outsz / L;
+    int64_t rows = COL_BUDGET / (Kdim * L);
+    if (rows < 1) rows = 1;
+    if (rows > outer) rows = outer;
+    float *col = kw__alloc_aligned((size_t)(Kdim * rows * L) * sizeof(float));
+    if (!col) return kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+    struct im2col_job j = {.g = g, .col = col, .KK = KK, .L = L};
+    sp_strides(n, g->in, j.ist);
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t gi = 0; gi < group; gi++) {
+            j.x = x + (b * C + gi * Cg) * insz;
+            for (int64_t q0 = 0; q0 < outer; q0 += rows) {
+                j.q0 = q0;
+                j.q1 = KW_MIN(outer, q0 + rows);
+                j.pc = (j.q1 - q0) * L;
+                kw__nn_parallel(c, Kdim, 16, im2col_rows, &j);
+                struct kw__sgemm s = {Mg, j.pc, Kdim, w + gi * Mg * Kdim,
+                                      Kdim, 1, col, j.pc, 1,
+                                      y + (b * M + gi * Mg) * outsz + q0 * L,
+                                      outsz, 1.0f};
+                kw__sgemm_run(c, &s);
+            }
+        }
+    kw__free_aligned(col);
+    return KW_STATUS_OK;
+}
+
+/* ---- direct convolution in double ---- */
+
+struct direct_job {
+    const struct kw__nn_geom *g;
+    int64_t C, M, group;
+    const double *x, *w, *bias;
+    double *y;
+};
+
+static void direct_planes(void *arg, int64_t p0, int64_t p1) {
+    const struct direct_job *j = arg;
+    const struct kw__nn_geom *g = j->g;
+    const int n = g->nsp;
+    const int64_t Cg = j->C / j->group, Mg = j->M / j->group;
+    const int64_t insz = kw__nn_prod(g->in, n), outsz = kw__nn_prod(g->out, n);
+    const int64_t KK = kw__nn_prod(g->k, n);
+    int64_t ist[KW_NN_MAX_SP];
+    sp_strides(n, g->in, ist);
+    for (int64_t p = p0; p < p1; p++) {
+        const int64_t b = p / j->M, m = p % j->M, gi = m / Mg;
+        const double *xb = j->x + (b * j->C + gi * Cg) * insz;
+        const double *wm = j->w + m * Cg * KK;
+        double *yp = j->y + p * outsz;
+        int64_t o[KW_NN_MAX_SP] = {0};
+        for (int64_t op = 0; op < outsz; op++) {
+            double acc = j->bias ? j->bias[m] : 0.0;
+            for (int64_t kk = 0; kk < KK; kk++) {
+                int64_t r = kk, off = 0;
+                int ok = 1;
+                for (int d = n - 1; d >= 0; d--) {
+                    const int64_t kd = r % g->k[d];
+                    r /= g->k[d];
+                    const int64_t id = o[d] * g->s[d] - g->pb[d] + kd * g->d[d];
+                    if (id < 0 || id >= g->in[d]) ok = 0;
+                    off += id * ist[d];
+                }
+                if (!ok) continue;
+                for (int64_t ci = 0; ci < Cg; ci++)
+                    acc += xb[ci * insz + off] * wm[ci * KK + kk];
+            }
+            yp[op] = acc;
+            for (int d = n - 1; d >= 0; d--) {
+                if (++o[d] < g->out[d]) break;
+                o[d] = 0;
+            }
+        }
+    }
+}
+
+void kw__nn_conv_direct(struct kw__op_ctx *c, const struct kw__nn_geom *g,
+                        int64_t N, int64_t C, int64_t M, int64_t group,
+                        const double *x, const double *w, const double *bias,
+                        double *y) {
+    struct direct_job j = {g, C, M, group, x, w, bias, y};
+    kw__nn_parallel(c, N * M, 1, direct_planes, &j);
+}
+
+/* ---- shape checks shared by the convolutions ---- */
+
+struct conv_shape {
+    struct kw__nn_geom g;
+    int64_t N, C, M, group;
+    int rank;
+    int64_t ydims[KW_ONNX_MAX_RANK];
+};
+
+static enum kw_status conv_shape(struct kw__op_ctx *c,
+                                 const struct kw_onnx_value *X,
+                                 const struct kw_onnx_value *W,
+                                 struct conv_shape *s) {
+    if (!kw__is_tensor(X) || !kw__is_tensor(W))
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT, "X and W are required");
+    if (X->rank < 3 || W->rank != X->rank)
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "X (rank %d) and W (rank %d) must be (N, C, ...) "
+                           "of the same rank >= 3",
+                           X->rank, W->rank);
+    s->N = X->dims[0];
+    s->C = X->dims[1];
+    s->M = W->dims[0];
+    s->group = kw__attr_i(c, "group", 1);
+    if (s->group < 1 || s->C % s->group || s->M % s->group ||
+        W->dims[1] != s->C / s->group)
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "channels do not match: C=%lld, W=(%lld, %lld), "
+                           "group=%lld",
+                           (long long)s->C, (long long)W->dims[0],
+                           (long long)W->dims[1], (long long)s->group);
+    enum kw_status st = kw__nn_geom_init(c, X, W->dims + 2, 0, &s->g);
+    if (st) return st;
+    for (int d = 0; d < s->g.nsp; d++)
+        if (s->g.k[d] != W->dims[d + 2])
+            return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                               "kernel_shape disagrees with W");
+    s->rank = X->rank;
+    s->ydims[0] = s->N;
+    s->ydims[1] = s->M;
+    for (int d = 0; d < s->g.nsp; d++) s->ydims[d + 2] = s->g.out[d];
+    /* every index product below must fit in int64 */
+    int64_t col = kw__nn_prod((int64_t[]){W->dims[1], kw__nn_prod(s->g.k,
+                                                                  s->g.nsp),
+                                          kw__nn_prod(s->g.out, s->g.nsp)},
+                              3);
+    if (col < 0 || kw__nn_prod(s->ydims, s->rank) < 0)
+        return kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED, "sizes too large");
+    return KW_STATUS_OK;
+}
+
+/* A tensor's values as doubles, minus a zero point per channel of axis
+ * dimension ch_dim (NULL zp: none). */
+static double *to_f64(const struct kw_onnx_value *v, const double *zp,
+                      int per_channel_outer) {
+    const int64_t n = kw_onnx_numel(v);
+    double *d = malloc((size_t)(n ? n : 1) * sizeof(double));
+    if (!d) return NULL;
+    const int64_t inner = per_channel_outer && v->dims[0]
+                              ? n / v->dims[0]
+                              : (n ? n : 1);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = kw__get_f64(v, i) - (zp ? zp[per_channel_outer ? i / inner : 0]
+                                       : 0.0);
+    return d;
+}
+
+enum kw_status kw__op_conv(struct kw__op_ctx *c) {
+    const struct kw_onnx_value *X = kw__in(c, 0), *W = kw__in(c, 1),
+                               *B = kw__in(c, 2);
+    struct conv_shape s;
+    enum kw_status st = conv_shape(c, X, W, &s);
+    if (st) return st;
+    if (!kw__dtype_is_float(X->dtype) || W->dtype != X->dtype ||
+        (B && (!kw__is_tensor(B) || B->dtype != X->dtype)))
+        return kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED,
+                           "unsupported dtype %s",
+                           kw_onnx_dtype_name(X->dtype));
+    if (B && (B->rank != 1 || B->dims[0] != s.M))
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "B must have %lld elements", (long long)s.M);
+    struct kw_onnx_value *Y = kw__out_tensor(c, 0, X->dtype, s.rank, s.ydims);
+    if (!Y) return KW_STATUS_ERR_NOMEM;
+    if (X->dtype == KW_ONNX_FLOAT)
+        return conv_f32(c, &s.g, s.N, s.C, s.M, s.group, X->data, W->data,
+                        B ? B->data : NULL, Y->data);
+    double *x = to_f64(X, NULL, 0), *w = to_f64(W, NULL, 0);
+    double *b = B ? to_f64(B, NULL, 0) : NULL;
+    double *y = malloc((size_t)(kw_onnx_numel(Y) + 1) * sizeof(double));
+    st = KW_STATUS_OK;
+    if (!x || !w || (B && !b) || !y) {
+        st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+    } else {
+        kw__nn_conv_direct(c, &s.g, s.N, s.C, s.M, s.group, x, w, b, y);
+        for (int64_t i = 0; i < kw_onnx_numel(Y); i++) kw__set_f64(Y, i, y[i]);
+    }
+    free(x);
+    free(w);
+    free(b);
+    free(y);
+    return st;
+}
+
+/* ConvInteger / QLinearConv: acc = conv(x - xzp, w - wzp[m]) (+ bias) in
+ * exact integer arithmetic carried in doubles. */
+static enum kw_status qconv_acc(struct kw__op_ctx *c,
+                                const struct kw_onnx_value *X,
+                                const struct kw_onnx_value *xzp_v,
+                                const struct kw_onnx_value *W,
+                                const struct kw_onnx_value *wzp_v,
+                                const struct kw_onnx_value *B,
+                                struct conv_shape *s, double **acc) {
+    *acc = NULL;
+    enum kw_status st = conv_shape(c, X, W, s);
+    if (st) return st;
+    if ((X->dtype != KW_ONNX_UINT8 && X->dtype != KW_ONNX_INT8) ||
+        (W->dtype != KW_ONNX_UINT8 && W->dtype != KW_ONNX_INT8))
+        return kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED,
+                           "x and w must be uint8 or int8");
+    if ((xzp_v && (!kw__is_tensor(xzp_v) || xzp_v->dtype != X->dtype)) ||
+        (wzp_v && (!kw__is_tensor(wzp_v) || wzp_v->dtype != W->dtype)))
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "zero points must match their input's dtype");
+    if (B && (!kw__is_tensor(B) || B->dtype != KW_ONNX_INT32 ||
+              B->rank != 1 || B->dims[0] != s->M))
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "B must be int32 with %lld elements",
+                           (long long)s->M);
+    double *xzp = NULL, *wzp = NULL, *x = NULL, *w = NULL, *b = NULL, *y = NULL;
+    if (!kw__nn_qparam(c, xzp_v, "x_zero_point", 0, 0, &xzp) ||
+        !kw__nn_qparam(c, wzp_v, "w_zero_point", s->M, 0, &wzp)) {
+        free(xzp);
+        return KW_STATUS_ERR_FORMAT;
+    }
+    x = to_f64(X, xzp, 0);
+    w = to_f64(W, wzp, 1);
+    b = B ? to_f64(B, NULL, 0) : NULL;
+    const int64_t ny = kw__nn_prod(s->ydims, s->rank);
+    y = malloc((size_t)(ny + 1) * sizeof(double));
+    if (!x || !w || (B && !b) || !y) {
+        st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+        free(y);
+        y = NULL;
+    } else {
+        kw__nn_conv_direct(c, &s->g, s->N, s->C, s->M, s->group, x, w, b, y);
+    }
+    free(xzp);
+    free(wzp);
+    free(x);
+    free(w);
+    free(b);
+    *acc = y;
+    return st;
+}
+
+enum kw_status kw__op_conv_integer(struct kw__op_ctx *c) {
+    struct conv_shape s;
+    double *acc;
+    enum kw_status st = qconv_acc(c, kw__in(c, 0), kw__in(c, 2), kw__in(c, 1),
+                                  kw__in(c, 3), NULL, &s, &acc);
+    if (st) return st;
+    struct kw_onnx_value *Y = kw__out_tensor(c, 0, KW_ONNX_INT32, s.rank,
+                                             s.ydims);
+    if (Y) {
+        int32_t *yd = Y->data;
+        for (int64_t i = 0; i < kw_onnx_numel(Y); i++)
+            yd[i] = (int32_t)(uint32_t)(int64_t)acc[i];
+    }
+    free(acc);
+    return Y ? KW_STATUS_OK : KW_STATUS_ERR_NOMEM;
+}
+
+enum kw_status kw__op_qlinear_conv(struct kw__op_ctx *c) {
+    const struct kw_onnx_value *yzp_v = kw__in(c, 7);
+    if (!kw__is_tensor(yzp_v) ||
+        (yzp_v->dtype != KW_ONNX_UINT8 && yzp_v->dtype != KW_ONNX_INT8))
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "y_zero_point must be a uint8/int8 tensor");
+    struct conv_shape s;
+    double *acc, *xs = NULL, *ws = NULL, *ys = NULL, *yzp = NULL;
+    enum kw_status st = qconv_acc(c, kw__in(c, 0), kw__in(c, 2), kw__in(c, 3),
+                                  kw__in(c, 5), kw__in(c, 8), &s, &acc);
+    if (st) return st;
+    struct kw_onnx_value *Y = NULL;
+    if (!kw__nn_qparam(c, kw__in(c, 1), "x_scale", 0, 1, &xs) ||
+        !kw__nn_qparam(c, kw__in(c, 4), "w_scale", s.M, 1, &ws) ||
+        !kw__nn_qparam(c, kw__in(c, 6), "y_scale", 0, 1, &ys) ||
+        !kw__nn_qparam(c, yzp_v, "y_zero_point", 0, 0, &yzp)) {
+        st = KW_STATUS_ERR_FORMAT;
+        goto done;
+    }
+    Y = kw__out_tensor(c, 0, yzp_v->dtype, s.rank, s.ydims);
+    if (!Y) {
+        st = KW_STATUS_ERR_NOMEM;
+        goto done;
+    }
+    const int64_t outsz = kw__nn_prod(s.g.out, s.g.nsp);
+    for (int64_t i = 0; i < kw_onnx_numel(Y); i++) {
+        const int64_t m = outsz ? (i / outsz) % s.M : 0;
+        const float mult = (float)xs[0] * (float)ws[m] / (float)ys[0];
+        const float v = (float)acc[i] * mult;
+        kw__set_i64(Y, i, kw__nn_saturate((double)v + yzp[0], Y->dtype));
+    }
+done:
+    free(xs);
+    free(ws);
+    free(ys);
+    free(yzp);
+    free(acc);
+    return st;
+}

@@ -1,0 +1,274 @@
+/*
+ * gemm_core.c — the packed float32 GEMM behind Gemm, MatMul and Conv:
+ * blocks of A (MC x KC, alpha folded in) and B (KC x NC) are packed into
+ * MR-row / NR-column panels and fed to an ISA micro-kernel; output tiles
+ * (MC x NC) are spread over threads, each packing its own blocks, so no
+ * synchronisation is needed. Entry points: kw__sgemm_run(_isa), and the
+ * scalar reference kw__sgemm_ref.
+ */
+#include "onnx/exec.h"
+#include "onnx/ops/nn_internal.h"
+
+#define KC 256
+
+int kw__nn_threads(struct kw__op_ctx *ctx) {
+    if (!ctx || !ctx->exec) return 1;
+    struct kw__pool *p = kw__exec_pool(ctx->exec);
+    return p ? kw__pool_size(p) : 1;
+}
+
+void kw__nn_parallel(struct kw__op_ctx *ctx, int64_t n, int64_t min_per_thread,
+                     kw__range_fn fn, void *arg) {
+    if (n <= 0) return;
+    if (!ctx) {
+        fn(arg, 0, n);
+        return;
+    }
+    kw__parallel_for(ctx, n, min_per_thread, fn, arg);
+}
+
+void kw__sgemm_ref(const struct kw__sgemm *g) {
+    for (int64_t i = 0; i < g->M; i++) {
+        float *crow = g->c + i * g->ldc;
+        for (int64_t j = 0; j < g->N; j++) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < g->K; k++)
+                acc += g->a[i * g->a_rs + k * g->a_cs] *
+                       g->b[k * g->b_rs + j * g->b_cs];
+            crow[j] += g->alpha * acc;
+        }
+    }
+}
+
+/* A rows [i0, i0+mc) x cols [k0, k0+kc) -> panels of mr rows, k-major. */
+static void pack_a(const struct kw__sgemm *g, int64_t i0, int64_t mc,
+                   int64_t k0, int64_t kc, int mr, float *dst) {
+    for (int64_t p = 0; p < mc; p += mr) {
+        const int64_t rows = KW_MIN((int64_t)mr, mc - p);
+        const float *src = g->a + (i0 + p) * g->a_rs + k0 * g->a_cs;
+        if (g->a_cs == 1) {
+            for (int64_t r = 0; r < rows; r++) {
+                const float *s = src + r * g->a_rs;
+                for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = g->alpha * s[k];
+            }
+        } else {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *s = src + k * g->a_cs;
+                for (int64_t r = 0; r < rows; r++)
+                    dst[k * mr + r] = g->alpha * s[r * g->a_rs];
+            }
+        }
+        for (int64_t r = rows; r < mr; r++)
+            for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
+        dst += kc * mr;
+    }
+}
+
+/* B rows [k0, k0+kc) x cols [j0, j0+nc) -> panels of nr columns. */
+static void pack_b(const struct kw__sgemm *g, int64_t k0, int64_t kc,
+                   int64_t j0, int64_t nc, int nr, float *dst) {
+    for (int64_t q = 0; q < nc; q += nr) {
+        const int64_t cols = KW_MIN((int64_t)nr, nc - q);
+        const float *src = g->b + k0 * g->b_rs + (j0 + q) * g->b_cs;
+        if (g->b_cs == 1) {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *s = src + k * g->b_rs;
+                float *d = dst + k * nr;
+                int64_t j = 0;
+                for (; j < cols; j++) d[j] = s[j];
+                for (; j < nr; j++) d[j] = 0.0f;
+            }
+        } else {
+            for (int64_t j = 0; j < cols; j++) {
+                const float *s = src + j * g->b_cs;
+                for (int64_t k = 0; k < kc; k++) dst[k * nr + j] = s[k * g->b_rs];
+            }
+            for (int64_t j = cols; j < nr; j++)
+                for (int64_t k = 0; k < kc; k++) dst[k * nr + j] = 0.0f;
+        }
+        dst += kc * nr;
+    }
+}
+
+struct sgemm_job {
+    const struct kw__sgemm *g;
+    kw__sgemm_ukr_fn ukr;
+    int mr, nr;
+    int64_t mc, nc;      /* block sizes */
+    int64_t m_blocks, n_blocks;
+};
+
+static void sgemm_tiles(void *arg, int64_t t0, int64_t t1) {
+    const struct sgemm_job *j = arg;
+    const struct kw__sgemm *g = j->g;
+    const int64_t kcmax = KW_MIN((int64_t)KC, g->K);
+    float *pa = kw__alloc_aligned((size_t)(j->mc * kcmax) * sizeof(float));
+    float *pb = kw__alloc_aligned((size_t)(j->nc * kcmax) * sizeof(float));
+    if (!pa || !pb) {
+        /* no scratch: these tiles take the slow path rather than fail */
+        kw__free_aligned(pa);
+        kw__free_aligned(pb);
+        for (int64_t t = t0; t < t1; t++) {
+            const int64_t i0 = (t / j->n_blocks) * j->mc;
+            const int64_t j0 = (t % j->n_blocks) * j->nc;
+            struct kw__sgemm s = *g;
+            s.M = KW_MIN(j->mc, g->M - i0);
+            s.N = KW_MIN(j->nc, g->N - j0);
+            s.a = g->a + i0 * g->a_rs;
+            s.b = g->b + j0 * g->b_cs;
+            s.c = g->c + i0 * g->ldc + j0;
+            kw__sgemm_ref(&s);
+        }
+        return;
+    }
+    for (int64_t t = t0; t < t1; t++) {
+        /* consecutive tiles share the A block: walk N fastest */
+        const int64_t i0 = (t / j->n_blocks) * j->mc;
+        const int64_t j0 = (t % j->n_blocks) * j->nc;
+        const int64_t mc = KW_MIN(j->mc, g->M - i0);
+        const int64_t nc = KW_MIN(j->nc, g->N - j0);
+        for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
+            const int64_t kc = KW_MIN((int64_t)KC, g->K - k0);
+            pack_a(g, i0, mc, k0, kc, j->mr, pa);
+            pack_b(g, k0, kc, j0, nc, j->nr, pb);
+            for (int64_t q = 0; q < nc; q += j->nr) {
+                const float *bp = pb + (q / j->nr) * kc * j->nr;
+                const int n = (int)KW_MIN((int64_t)j->nr, nc - q);
+                for (int64_t p = 0; p < mc; p += j->mr) {
+                    const float *ap = pa + (p / j->mr) * kc * j->mr;
+                    const int m = (int)KW_MIN((int64_t)j->mr, mc - p);
+                    j->ukr(kc, ap, bp, g->c + (i0 + p) * g->ldc + j0 + q,
+                           g->ldc, m, n);
+                }
+            }
+        }
+    }
+    kw__free_aligned(pa);
+    kw__free_aligned(pb);
+}
+
+/* Matrix-vector products (M == 1 or N == 1): packing would pad the vector
+ * to a whole panel, so these stream the matrix once instead. */
+struct gemv_job {
+    const struct kw__sgemm *g;
+};
+
+/* sum_k a[k*as] * b[k*bs]; the unit-stride case keeps 16 independent
+ * partial sums, which the compiler vectorises without reassociating. */
+static float dot(const float *a, int64_t as, const float *b, int64_t bs,
+                 int64_t K) {
+    float acc = 0.0f;
+    int64_t k = 0;
+    if (as == 1 && bs == 1) {
+        float part[16] = {0};
+        for (; k + 16 <= K; k += 16)
+            for (int t = 0; t < 16; t++) part[t] += a[k + t] * b[k + t];
+        for (int t = 0; t < 16; t++) acc += part[t];
+    }
+    for (; k < K; k++) acc += a[k * as] * b[k * bs];
+    return acc;
+}
+
+static void gemv_cols(void *arg, int64_t j0, int64_t j1) {
+    /* M == 1: c[j] += alpha * sum_k a[k] * B(k, j) */
+    const struct kw__sgemm *g = ((const struct gemv_job *)arg)->g;
+    if (g->b_cs == 1) {
+        for (int64_t k = 0; k < g->K; k++) {
+            const float s = g->alpha * g->a[k * g->a_cs];
+            const float *row = g->b + k * g->b_rs;
+            for (int64_t j = j0; j < j1; j++) g->c[j] += s * row[j];
+        }
+        return;
+    }
+    for (int64_t j = j0; j < j1; j++)
+        g->c[j] += g->alpha *
+                   dot(g->a, g->a_cs, g->b + j * g->b_cs, g->b_rs, g->K);
+}
+
+static void gemv_rows(void *arg, int64_t i0, int64_t i1) {
+    /* N == 1: c[i] += alpha * sum_k A(i, k) * b[k] */
+    const struct kw__sgemm *g = ((const struct gemv_job *)arg)->g;
+    if (g->a_rs == 1) {
+        for (int64_t k = 0; k < g->K; k++) {
+            const float s = g->alpha * g->b[k * g->b_rs];
+            const float *col = g->a + k * g->a_cs;
+            for (int64_t i = i0; i < i1; i++) g->c[i * g->ldc] += s * col[i];
+        }
+        return;
+    }
+    for (int64_t i = i0; i < i1; i++)
+        g->c[i * g->ldc] += g->alpha * dot(g->a + i * g->a_rs, g->a_cs, g->b,
+                                           g->b_rs, g->K);
+}
+
+struct ref_job {
+    const struct kw__sgemm *g;
+};
+
+static void ref_rows(void *arg, int64_t i0, int64_t i1) {
+    const struct ref_job *r = arg;
+    struct kw__sgemm s = *r->g;
+    s.M = i1 - i0;
+    s.a = r->g->a + i0 * r->g->a_rs;
+    s.c = r->g->c + i0 * r->g->ldc;
+    kw__sgemm_ref(&s);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
+                       enum kw__isa isa) {
+    if (g->M <= 0 || g->N <= 0 || g->K <= 0) return;
+    struct sgemm_job j = {.g = g};
+#if KW_HAVE_X86
+    kw__cpu_init();
+    if (isa == KW__ISA_AVX512 && kw__cpu_has(KW__ISA_AVX512)) {
+        j.ukr = kw__sgemm_ukr_avx512;
+        j.mr = KW_SGEMM_AVX512_MR;
+        j.nr = KW_SGEMM_AVX512_NR;
+    } else if (isa >= KW__ISA_AVX2 && kw__cpu_has(KW__ISA_AVX2)) {
+        j.ukr = kw__sgemm_ukr_avx2;
+        j.mr = KW_SGEMM_AVX2_MR;
+        j.nr = KW_SGEMM_AVX2_NR;
+    }
+#endif
+    const int nth = kw__nn_threads(ctx);
+    const double flops = (double)g->M * (double)g->N * (double)g->K;
+    if (!j.ukr) {
+        struct ref_job r = {g};
+        int64_t min_rows = (int64_t)(65536.0 / ((double)g->N * g->K)) + 1;
+        kw__nn_parallel(nth > 1 ? ctx : NULL, g->M, min_rows, ref_rows, &r);
+        return;
+    }
+    if (g->M == 1 || g->N == 1) {
+        struct gemv_job v = {g};
+        const int64_t len = g->M == 1 ? g->N : g->M;
+        const int64_t min = 32768 / (g->K + 1) + 16;
+        kw__nn_parallel(nth > 1 ? ctx : NULL, len, min,
+                        g->M == 1 ? gemv_cols : gemv_rows, &v);
+        return;
+    }
+    /* MC: a few dozen rows of A stay in L2 while B panels stream from L1 */
+    j.mc = (int64_t)j.mr * (j.mr == 8 ? 16 : 20);
+    if (j.mc > g->M) j.mc = ceil_div(g->M, j.mr) * j.mr;
+    j.nc = 512;
+    j.m_blocks = ceil_div(g->M, j.mc);
+    /* enough tiles that every thread gets work */
+    if (nth > 1 && flops > 2e5) {
+        int64_t want_n = ceil_div(4 * nth, j.m_blocks);
+        int64_t nc = ceil_div(ceil_div(g->N, want_n), j.nr) * j.nr;
+        if (nc < j.nc) j.nc = KW_MAX(nc, (int64_t)j.nr * 2);
+    }
+    if (j.nc > g->N) j.nc = ceil_div(g->N, j.nr) * j.nr;
+    j.n_blocks = ceil_div(g->N, j.nc);
+    const int64_t tiles = j.m_blocks * j.n_blocks;
+    if (nth <= 1 || flops < 2e5)
+        sgemm_tiles(&j, 0, tiles);
+    else
+        kw__nn_parallel(ctx, tiles, 1, sgemm_tiles, &j);
+}
+
+void kw__sgemm_run(struct kw__op_ctx *ctx, const struct kw__sgemm *g) {
+    kw__cpu_init();
+    kw__sgemm_run_isa(ctx, g, kw__cpu_isa());
+}

@@ -1,0 +1,124 @@
+/*
+ * nn_internal.h — what the NN operator files share: the packed float32 GEMM
+ * (gemm.c, micro-kernels in gemm_avx2.c / gemm_avx512.c), the operator
+ * entry points listed in nn.c's table, and small attribute helpers for the
+ * convolution and pooling geometry (auto_pad, pads, strides, dilations).
+ */
+#ifndef KW_ONNX_OPS_NN_INTERNAL_H
+#define KW_ONNX_OPS_NN_INTERNAL_H
+
+#include "cpu/kernels.h"
+#include "onnx/onnx_internal.h"
+
+/* ---- float32 GEMM ---- */
+
+/* C(i,j) += alpha * sum_k A(i,k) * B(k,j) for i < M, j < N, where
+ * A(i,k) = a[i*a_rs + k*a_cs], B(k,j) = b[k*b_rs + j*b_cs] and
+ * C(i,j) = c[i*ldc + j] (strides in elements, so transposes are free).
+ * The caller initialises C (zeros, bias or beta*C). */
+struct kw__sgemm {
+    int64_t M, N, K;
+    const float *a;
+    int64_t a_rs, a_cs;
+    const float *b;
+    int64_t b_rs, b_cs;
+    float *c;
+    int64_t ldc;
+    float alpha;
+};
+
+/* Runs on the chosen ISA (kw__cpu_isa(), so KW_FORCE_REF=1 gives the scalar
+ * reference), threaded over output tiles when ctx has threads (ctx may be
+ * NULL: one thread). */
+KW_HIDDEN void kw__sgemm_run(struct kw__op_ctx *ctx, const struct kw__sgemm *g);
+/* One ISA's path, for differential tests and benchmarks; an ISA the CPU or
+ * build lacks falls back to the reference. */
+KW_HIDDEN void kw__sgemm_run_isa(struct kw__op_ctx *ctx,
+                                 const struct kw__sgemm *g, enum kw__isa isa);
+/* The scalar reference, single-threaded. */
+KW_HIDDEN void kw__sgemm_ref(const struct kw__sgemm *g);
+
+/* Micro-kernels: C[m x n] (row stride ldc) += Ap * Bp over kc steps, Ap
+ * packed as kc groups of MR floats (one per row), Bp as kc groups of NR
+ * floats; m <= MR, n <= NR (the packed tails are zero). */
+typedef void (*kw__sgemm_ukr_fn)(int64_t kc, const float *ap, const float *bp,
+                                 float *c, int64_t ldc, int m, int n);
+#define KW_SGEMM_AVX2_MR 6
+#define KW_SGEMM_AVX2_NR 16
+#define KW_SGEMM_AVX512_MR 8
+#define KW_SGEMM_AVX512_NR 32
+KW_HIDDEN void kw__sgemm_ukr_avx2(int64_t kc, const float *ap,
+                                  const float *bp, float *c, int64_t ldc,
+                                  int m, int n);
+KW_HIDDEN void kw__sgemm_ukr_avx512(int64_t kc, const float *ap,
+                                    const float *bp, float *c, int64_t ldc,
+                                    int m, int n);
+
+/* Threads the runtime gives ctx's node (1 without a pool). */
+KW_HIDDEN int kw__nn_threads(struct kw__op_ctx *ctx);
+/* kw__parallel_for that also accepts ctx == NULL (inline). */
+KW_HIDDEN void kw__nn_parallel(struct kw__op_ctx *ctx, int64_t n,
+                               int64_t min_per_thread, kw__range_fn fn,
+                               void *arg);
+
+/* ---- convolution / pooling geometry ---- */
+
+#define KW_NN_MAX_SP (KW_ONNX_MAX_RANK - 2)
+
+struct kw__nn_geom {
+    int nsp;                    /* spatial dims */
+    int64_t in[KW_NN_MAX_SP];   /* input spatial sizes */
+    int64_t k[KW_NN_MAX_SP];    /* kernel */
+    int64_t s[KW_NN_MAX_SP];    /* strides */
+    int64_t d[KW_NN_MAX_SP];    /* dilations */
+    int64_t pb[KW_NN_MAX_SP];   /* pads at the beginning */
+    int64_t pe[KW_NN_MAX_SP];   /* pads at the end */
+    int64_t out[KW_NN_MAX_SP];  /* output spatial sizes */
+};
+
+/* Reads kernel_shape (or takes kshape when given), strides, dilations,
+ * pads / auto_pad and computes the output size for a convolution or
+ * pooling over x (N, C, spatial...). ceil: pooling's ceil_mode. */
+KW_HIDDEN enum kw_status kw__nn_geom_init(struct kw__op_ctx *c,
+                                          const struct kw_onnx_value *x,
+                                          const int64_t *kshape, int ceil,
+                                          struct kw__nn_geom *g);
+/* Product of n dims with overflow checks; -1 on overflow. */
+KW_HIDDEN int64_t kw__nn_prod(const int64_t *d, int n);
+
+/* ---- quantization (quant.c) ---- */
+
+/* x rounded half to even and saturated to the range of the integer dtype
+ * (uint8, int8, uint16, int16, int32). */
+KW_HIDDEN int64_t kw__nn_saturate(double x, int dtype);
+/* A quantization parameter: a scalar, or (per_len > 0) a 1-D tensor of
+ * per_len values; v NULL gives def. Element i is (*out)[i] (a scalar is
+ * repeated). Returns 0 after reporting a shape error. */
+KW_HIDDEN int kw__nn_qparam(struct kw__op_ctx *c, const struct kw_onnx_value *v,
+                            const char *what, int64_t per_len, double def,
+                            double **out);
+
+/* ---- direct convolution in double (conv.c): for the integer and rare
+ * dtype paths. x (N, C, in...), w (M, C/group, k...), y (N, M, out...);
+ * bias per output channel or NULL. Threaded over (n, m). */
+KW_HIDDEN void kw__nn_conv_direct(struct kw__op_ctx *c,
+                                  const struct kw__nn_geom *g, int64_t N,
+                                  int64_t C, int64_t M, int64_t group,
+                                  const double *x, const double *w,
+                                  const double *bias, double *y);
+
+/* ---- operators (table in nn.c) ---- */
+
+#define KW_NN_OPS(X)                                                          \
+    X(conv) X(conv_transpose) X(conv_integer) X(qlinear_conv) X(gemm)        \
+    X(matmul) X(matmul_integer) X(qlinear_matmul) X(max_pool)                \
+    X(average_pool) X(lp_pool) X(global_average_pool) X(global_max_pool)     \
+    X(global_lp_pool) X(max_unpool) X(quantize_linear)                       \
+    X(dequantize_linear) X(dynamic_quantize_linear) X(einsum) X(det)         \
+    X(non_max_suppression) X(roi_align)
+#define KW_NN_DECL_(name)                                                     \
+    KW_HIDDEN enum kw_status kw__op_##name(struct kw__op_ctx *c);
+KW_NN_OPS(KW_NN_DECL_)
+#undef KW_NN_DECL_
+
+#endif /* KW_ONNX_OPS_NN_INTERNAL_H */
