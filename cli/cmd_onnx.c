@@ -91,7 +91,7 @@ static int onnx_info(int argc, char **argv) {
         return 1;
     int n_in = kw_onnx_n_inputs(m), n_out = kw_onnx_n_outputs(m);
     int n_ops = kw_onnx_n_ops(m), n_sets = kw_onnx_n_opsets(m);
-    int n_unsup = 0;
+    int n_unsup = 0, n_run = 0, n_nodes = kw_onnx_n_nodes(m, &n_run);
     for (int i = 0; i < n_ops; i++) {
         const char *dom, *op;
         int sup = 0;
@@ -144,6 +144,8 @@ static int onnx_info(int argc, char **argv) {
         }
         jw_arr_end(&w);
         jw_key(&w, "all_supported"); jw_bool(&w, n_unsup == 0);
+        jw_key(&w, "nodes"); jw_int(&w, n_nodes);
+        jw_key(&w, "nodes_to_run"); jw_int(&w, n_run);
         jw_obj_end(&w);
         jw_end(&w);
     } else {
@@ -168,7 +170,9 @@ static int onnx_info(int argc, char **argv) {
                 printf(" %s %lld", dom && dom[0] ? dom : "ai.onnx",
                        (long long)ver);
         }
-        printf("\nops (%d, %d unsupported):\n", n_ops, n_unsup);
+        printf("\nnodes: %d (%d to run after constant folding and fusion)\n",
+               n_nodes, n_run);
+        printf("ops (%d, %d unsupported):\n", n_ops, n_unsup);
         for (int i = 0; i < n_ops; i++) {
             const char *dom = "", *op = "";
             int sup = 0;

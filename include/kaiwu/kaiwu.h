@@ -90,5 +90,7 @@ KW_API const char *kw_type_name(uint32_t type);
 #include "kaiwu/llm.h"
 #include "kaiwu/store.h"
 #include "kaiwu/onnx.h"
+#include "kaiwu/image.h"
+#include "kaiwu/vision.h"
 
 #endif /* KAIWU_H */

@@ -107,7 +107,9 @@ KW_API int kw_onnx_n_outputs(const struct kw_onnx_model *m);
 
 /* What the graph declares about input/output i. dims[k] is -1 for a
  * dynamic dimension, whose name (or "") goes to dim_names[k]; rank -1 when
- * unknown. kind is enum kw_onnx_kind. Strings are borrowed from m. */
+ * unknown. kind is enum kw_onnx_kind. Strings are borrowed from m.
+ * These getters (and kw_onnx_opset, kw_onnx_op) return 1, or 0 when i is
+ * out of range. */
 struct kw_onnx_io_info {
     const char *name;
     int kind;
@@ -125,6 +127,9 @@ KW_API int kw_onnx_output_info(const struct kw_onnx_model *m, int i,
 KW_API int kw_onnx_n_opsets(const struct kw_onnx_model *m);
 KW_API int kw_onnx_opset(const struct kw_onnx_model *m, int i,
                          const char **domain, int64_t *version);
+/* Nodes of the main graph as loaded, and how many remain to run after
+ * constant folding and fusions. */
+KW_API int kw_onnx_n_nodes(const struct kw_onnx_model *m, int *n_run);
 /* Distinct operators used (subgraphs included): domain, op type, and
  * whether kaiwu implements it at the model's opset. */
 KW_API int kw_onnx_n_ops(const struct kw_onnx_model *m);

@@ -18,6 +18,7 @@ struct kw_onnx_model {
      * indices */
     int *user_inputs, n_user_inputs;
     int n_opsets;
+    int n_nodes_loaded;
     /* distinct operators for kw_onnx_op */
     const char **op_domains, **op_types;
     int *op_supported, n_ops;
@@ -30,20 +31,33 @@ struct kw_onnx_model {
 
 struct kw__frame;
 
+#define KW_POOL_MIN_BYTES (64u << 10) /* smaller buffers go to malloc */
+#define KW_POOL_SLOTS 64
+
 struct kw__exec {
     const struct kw_onnx_model *model;
     const struct kw__frame *frame; /* of the node being run */
     size_t live_bytes, peak_bytes;
     char *err;
     size_t err_size;
+    /* buffers of freed intermediates, reused for later outputs */
+    void *pool_buf[KW_POOL_SLOTS];
+    size_t pool_size[KW_POOL_SLOTS];
+    int pool_n;
 };
 
 KW_HIDDEN struct kw__pool *kw__exec_pool(struct kw__exec *e);
 /* Counts v's bytes as live (peak report). */
 KW_HIDDEN void kw__exec_account(struct kw__exec *e,
                                 const struct kw_onnx_value *v);
-/* Frees v and stops counting it. */
+/* Frees v and stops counting it; a big tensor buffer is kept for reuse. */
 KW_HIDDEN void kw__exec_release(struct kw__exec *e, struct kw_onnx_value *v);
+/* A zeroed tensor, on a reused buffer when one fits; NULL like
+ * kw_onnx_tensor_new. */
+KW_HIDDEN struct kw_onnx_value *kw__exec_tensor(struct kw__exec *e, int dtype,
+                                               int rank, const int64_t *dims);
+/* Frees the reuse pool (end of a run). */
+KW_HIDDEN void kw__exec_pool_free(struct kw__exec *e);
 
 /* Runs nodes whose inputs are all constants once, at load (fold.c). */
 KW_HIDDEN void kw__fold_constants(struct kw_onnx_model *m);

@@ -31,18 +31,10 @@ static int foldable(const struct kw__graph *g, const struct kw__node *n) {
     return 1;
 }
 
-static int keep(struct kw__raw_model *raw, struct kw_onnx_value *v) {
-    void *p = realloc(raw->tensors, sizeof *raw->tensors * (raw->n_tensors + 1));
-    if (!p) return 0;
-    raw->tensors = p;
-    raw->tensors[raw->n_tensors++] = v;
-    return 1;
-}
-
 void kw__fold_constants(struct kw_onnx_model *m) {
     struct kw__graph *g = m->graph;
     struct kw__raw_model *raw = m->arena;
-    struct kw__exec e = {m, NULL, 0, 0, NULL, 0};
+    struct kw__exec e = {.model = m};
     int kept = 0;
     for (int k = 0; k < g->n_nodes; k++) {
         struct kw__node *n = &g->nodes[k];
@@ -59,7 +51,7 @@ void kw__fold_constants(struct kw_onnx_model *m) {
             for (int o = 0; ok && o < n->n_out; o++)
                 if (n->out[o] >= 0 && !out[o]) ok = 0;
             for (int o = 0; ok && o < n->n_out; o++)
-                if (out[o] && !keep(raw, out[o])) ok = 0;
+                if (out[o] && !kw__model_keep(raw, out[o])) ok = 0;
             if (ok) {
                 for (int o = 0; o < n->n_out; o++)
                     if (n->out[o] >= 0) g->init[n->out[o]] = out[o];
@@ -77,6 +69,7 @@ void kw__fold_constants(struct kw_onnx_model *m) {
         }
         if (!folded) g->nodes[kept++] = *n;
     }
+    kw__exec_pool_free(&e);
     if (kept == g->n_nodes) return;
     g->n_nodes = kept;
     kw__graph_liveness(g);

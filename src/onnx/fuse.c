@@ -13,26 +13,13 @@
 #include "onnx/exec.h"
 #include "onnx/model.h"
 
+static void count_one(void *ctx, int slot) { ((int *)ctx)[slot]++; }
+
 /* Readers of every slot: node inputs, subgraph references, graph outputs. */
 static int *count_readers(const struct kw__graph *g) {
     int *n = calloc((size_t)g->n_values + 1, sizeof *n);
     if (!n) return NULL;
-    for (int k = 0; k < g->n_nodes; k++) {
-        const struct kw__node *nd = &g->nodes[k];
-        for (int i = 0; i < nd->n_in; i++)
-            if (nd->in[i] >= 0) n[nd->in[i]]++;
-        for (int a = 0; a < nd->n_attrs; a++) {
-            const struct kw__attr *at = &nd->attrs[a];
-            size_t cnt = at->type == KW_ATTR_GRAPH ? 1
-                         : at->type == KW_ATTR_GRAPHS ? at->n : 0;
-            for (size_t q = 0; q < cnt; q++) {
-                const struct kw__graph *sg =
-                    at->type == KW_ATTR_GRAPH ? at->g : at->graphs[q];
-                for (int s = 0; sg && s < sg->n_values; s++)
-                    if (sg->outer[s] >= 0) n[sg->outer[s]]++;
-            }
-        }
-    }
+    for (int k = 0; k < g->n_nodes; k++) kw__node_reads(&g->nodes[k], count_one, n);
     for (int i = 0; i < g->n_outputs; i++) n[g->outputs[i]] += 2;
     return n;
 }
@@ -44,14 +31,6 @@ static int is_op(const struct kw__node *n, const char *op) {
 static const struct kw_onnx_value *const_f32(const struct kw__graph *g, int s) {
     const struct kw_onnx_value *v = s >= 0 ? g->init[s] : NULL;
     return v && v->kind == KW_ONNX_TENSOR && v->dtype == KW_ONNX_FLOAT ? v : NULL;
-}
-
-static int keep(struct kw__raw_model *raw, struct kw_onnx_value *v) {
-    void *p = realloc(raw->tensors, sizeof *raw->tensors * (raw->n_tensors + 1));
-    if (!p) return 0;
-    raw->tensors = p;
-    raw->tensors[raw->n_tensors++] = v;
-    return 1;
 }
 
 /* The node (index) that reads slot s as its input 0, or -1. */
@@ -88,7 +67,7 @@ static int fold_bn(struct kw__graph *g, struct kw__raw_model *raw,
     float eps = ea && ea->type == KW_ATTR_FLOAT ? ea->f : 1e-5f;
     struct kw_onnx_value *nw = kw__value_clone(w);
     struct kw_onnx_value *nb = kw_onnx_tensor_new(KW_ONNX_FLOAT, 1, &co);
-    if (!nw || !nb || !keep(raw, nw) || !keep(raw, nb)) {
+    if (!nw || !nb || !kw__model_keep(raw, nw) || !kw__model_keep(raw, nb)) {
         /* nw may already be kept; nb freed only when it is not */
         if (nb && (!raw->n_tensors || raw->tensors[raw->n_tensors - 1] != nb))
             kw_onnx_value_free(nb);
@@ -215,7 +194,7 @@ static float act1(int act, float x, float a, float b) {
 enum kw_status kw__node_epilogue(struct kw__op_ctx *c) {
     const struct kw__node *n = c->node;
     struct kw_onnx_value *v = c->n_out ? c->out[0] : NULL;
-    if (!n->fused_act || !v) return KW_STATUS_OK;
+    if (!n->fused_act || n->act_in_op || !v) return KW_STATUS_OK;
     if (!kw__is_tensor(v) || !kw__dtype_is_float(v->dtype))
         return kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED,
                            "fused activation on a non-float output");

@@ -256,6 +256,12 @@ static enum kw_status build(struct builder *b, struct kw__raw_graph *rg,
         const struct kw__raw_node *rn = &rg->nodes[order[j]];
         struct kw__node *n = &g->nodes[j];
         n->name = rn->name;
+        if (!n->name[0]) { /* messages need something to point at */
+            char tmp[32];
+            int len = snprintf(tmp, sizeof tmp, "#%d", order[j]);
+            n->name = kw__arena_str(b->arena, (const uint8_t *)tmp, (size_t)len);
+            if (!n->name) { st = NOMEM(); break; }
+        }
         n->op_type = rn->op_type;
         n->domain = rn->domain;
         n->n_in = rn->n_in;
@@ -331,26 +337,38 @@ out:
     return st;
 }
 
-void kw__graph_liveness(struct kw__graph *g) {
-    for (int s = 0; s < g->n_values; s++) g->last_use[s] = -1;
-    /* a node reads its inputs and whatever its subgraphs take from this
-     * scope */
-    for (int j = 0; j < g->n_nodes; j++) {
-        const struct kw__node *n = &g->nodes[j];
-        for (int i = 0; i < n->n_in; i++)
-            if (n->in[i] >= 0) g->last_use[n->in[i]] = j;
-        for (int a = 0; a < n->n_attrs; a++) {
-            const struct kw__attr *at = &n->attrs[a];
-            size_t cnt = at->type == KW_ATTR_GRAPH ? 1
-                         : at->type == KW_ATTR_GRAPHS ? at->n : 0;
-            for (size_t q = 0; q < cnt; q++) {
-                const struct kw__graph *sg =
-                    at->type == KW_ATTR_GRAPH ? at->g : at->graphs[q];
-                for (int s = 0; sg && s < sg->n_values; s++)
-                    if (sg->outer[s] >= 0) g->last_use[sg->outer[s]] = j;
-            }
+void kw__node_reads(const struct kw__node *n, void (*fn)(void *, int),
+                    void *ctx) {
+    for (int i = 0; i < n->n_in; i++)
+        if (n->in[i] >= 0) fn(ctx, n->in[i]);
+    for (int a = 0; a < n->n_attrs; a++) {
+        const struct kw__attr *at = &n->attrs[a];
+        size_t cnt = at->type == KW_ATTR_GRAPH ? 1
+                     : at->type == KW_ATTR_GRAPHS ? at->n : 0;
+        for (size_t q = 0; q < cnt; q++) {
+            const struct kw__graph *sg =
+                at->type == KW_ATTR_GRAPH ? at->g : at->graphs[q];
+            for (int s = 0; sg && s < sg->n_values; s++)
+                if (sg->outer[s] >= 0) fn(ctx, sg->outer[s]);
         }
     }
+}
+
+struct live_ctx {
+    int *last_use;
+    int node;
+};
+
+static void mark_live(void *ctx, int slot) {
+    struct live_ctx *l = ctx;
+    l->last_use[slot] = l->node;
+}
+
+void kw__graph_liveness(struct kw__graph *g) {
+    for (int s = 0; s < g->n_values; s++) g->last_use[s] = -1;
+    struct live_ctx l = {g->last_use, 0};
+    for (l.node = 0; l.node < g->n_nodes; l.node++)
+        kw__node_reads(&g->nodes[l.node], mark_live, &l);
 }
 
 enum kw_status kw__graph_build(struct kw__raw_model *m, struct kw__graph **out,

@@ -105,8 +105,30 @@ static void collect_ops(struct kw_onnx_model *m, const struct kw__graph *g,
     }
 }
 
+/* Operator states of g and its subgraphs: prepared once after the
+ * fusions (packed weights), freed with the model. */
+static void walk_states(struct kw__graph *g, int prepare, int depth) {
+    if (!g || depth > 40) return;
+    for (int k = 0; k < g->n_nodes; k++) {
+        struct kw__node *n = &g->nodes[k];
+        if (prepare && n->op) {
+            kw__node_prepare(n, g);
+        } else if (!prepare && n->state) {
+            if (n->state_free) n->state_free(n->state);
+            n->state = NULL;
+        }
+        for (int a = 0; a < n->n_attrs; a++) {
+            struct kw__attr *at = &n->attrs[a];
+            if (at->type == KW_ATTR_GRAPH) walk_states(at->g, prepare, depth + 1);
+            for (size_t q = 0; at->type == KW_ATTR_GRAPHS && q < at->n; q++)
+                walk_states(at->graphs[q], prepare, depth + 1);
+        }
+    }
+}
+
 void kw_onnx_free(struct kw_onnx_model *m) {
     if (!m) return;
+    walk_states(m->graph, 0, 0);
     kw__pool_free(m->pool);
     if (m->arena) {
         kw__raw_model_free(m->arena);
@@ -149,10 +171,12 @@ static enum kw_status finish_load(struct kw_onnx_model *m, const uint8_t *data,
     for (int i = 0; i < g->n_inputs; i++)
         if (!g->init[g->inputs[i]]) m->user_inputs[m->n_user_inputs++] = i;
     collect_ops(m, g, 0);
+    m->n_nodes_loaded = g->n_nodes;
     int threads = opts && opts->n_threads > 0 ? opts->n_threads : kw__cpu_count();
     if (kw__pool_new(threads, &m->pool) != KW_STATUS_OK) m->pool = NULL;
     kw__fold_constants(m);
     if (!getenv("KW_ONNX_NO_FUSE")) kw__fuse(m);
+    walk_states(m->graph, 1, 0);
     return KW_STATUS_OK;
 }
 
@@ -278,6 +302,11 @@ int kw_onnx_opset(const struct kw_onnx_model *m, int i, const char **domain,
 }
 
 int kw_onnx_n_ops(const struct kw_onnx_model *m) { return m ? m->n_ops : 0; }
+
+int kw_onnx_n_nodes(const struct kw_onnx_model *m, int *n_run) {
+    if (n_run) *n_run = m ? m->graph->n_nodes : 0;
+    return m ? m->n_nodes_loaded : 0;
+}
 
 int kw_onnx_op(const struct kw_onnx_model *m, int i, const char **domain,
                const char **op_type, int *supported) {

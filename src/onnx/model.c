@@ -238,35 +238,23 @@ static enum kw_status decode_tensor(struct dec *d, struct kw__pb *msg,
     return KW_STATUS_OK;
 }
 
+static int push_bits(void *ctx, uint64_t bits) {
+    struct vec *v = ctx;
+    void *slot = vec_push(v);
+    if (!slot) return 0;
+    if (v->elem == 4) {
+        uint32_t b = (uint32_t)bits;
+        memcpy(slot, &b, 4);
+    } else {
+        memcpy(slot, &bits, 8);
+    }
+    return 1;
+}
+
 /* Repeated scalars of an attribute (packed or not) appended to v. */
 static int attr_repeated(struct kw__pb *r, uint32_t wire, int is_float,
                          struct vec *v) {
-    struct kw__pb sub;
-    int packed = wire == KW_PB_LEN;
-    if (packed) {
-        if (!kw__pb_sub(r, &sub)) return 0;
-    } else {
-        sub = *r;
-    }
-    do {
-        if (is_float) {
-            uint32_t x;
-            if ((!packed && wire != KW_PB_I32) || !kw__pb_fixed32(&sub, &x))
-                return 0;
-            float *slot = vec_push(v);
-            if (!slot) return 0;
-            memcpy(slot, &x, 4);
-        } else {
-            uint64_t x;
-            if ((!packed && wire != KW_PB_VARINT) || !kw__pb_varint(&sub, &x))
-                return 0;
-            int64_t *slot = vec_push(v);
-            if (!slot) return 0;
-            *slot = (int64_t)x;
-        }
-    } while (packed && sub.p < sub.end);
-    if (!packed) *r = sub;
-    return 1;
+    return kw__pb_repeated(r, wire, is_float ? 4 : 0, push_bits, v);
 }
 
 static enum kw_status decode_attr(struct dec *d, struct kw__pb *msg,
@@ -617,6 +605,14 @@ enum kw_status kw__model_decode(const uint8_t *data, size_t size,
     if (!st && !m->opsets)
         st = kw__err(err, err_size, KW_STATUS_ERR_NOMEM, "out of memory");
     return st;
+}
+
+int kw__model_keep(struct kw__raw_model *raw, struct kw_onnx_value *v) {
+    void *p = realloc(raw->tensors, sizeof *raw->tensors * (raw->n_tensors + 1));
+    if (!p) return 0;
+    raw->tensors = p;
+    raw->tensors[raw->n_tensors++] = v;
+    return 1;
 }
 
 void kw__raw_model_free(struct kw__raw_model *m) {

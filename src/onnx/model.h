@@ -69,6 +69,13 @@ KW_HIDDEN enum kw_status kw__graph_build(struct kw__raw_model *m,
                                          struct kw__graph **out, char *err,
                                          size_t err_size);
 
+/* Calls fn for every slot node n reads: its inputs and the names its
+ * subgraphs take from the enclosing graph. */
+KW_HIDDEN void kw__node_reads(const struct kw__node *n,
+                              void (*fn)(void *, int), void *ctx);
+/* Keeps a tensor made at load until the model is freed; 0 when out of
+ * memory (the caller still owns it then). */
+KW_HIDDEN int kw__model_keep(struct kw__raw_model *raw, struct kw_onnx_value *v);
 /* Recomputes every slot's last reader (after nodes were removed). */
 KW_HIDDEN void kw__graph_liveness(struct kw__graph *g);
 

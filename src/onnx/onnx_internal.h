@@ -64,6 +64,13 @@ struct kw__node {
      * output 0 right after the operator ran */
     int fused_act;           /* enum kw__act */
     float act_alpha, act_beta;
+    /* what the operator's prepare hook derived at load (packed weights),
+     * freed with state_free; NULL: the operator works from its inputs */
+    void *state;
+    void (*state_free)(void *);
+    /* set at prepare: the operator applies fused_act itself (inside its
+     * own loops), so kw__node_epilogue leaves the output alone */
+    int act_in_op;
 };
 
 enum kw__act {
@@ -128,6 +135,10 @@ struct kw__op {
 /* The implementation of (domain, op_type) at opset, or NULL. */
 KW_HIDDEN const struct kw__op *kw__op_find(const char *domain,
                                            const char *op_type, int opset);
+/* Load-time preparation of one node of g after the fusions (ops/nn.c:
+ * packed convolution weights); may set n->state / n->state_free and
+ * n->act_in_op. Failing leaves the node as it was: run works without. */
+KW_HIDDEN void kw__node_prepare(struct kw__node *n, const struct kw__graph *g);
 
 /* ---- helpers for implementations (onnx_ophelp.c) ---- */
 

@@ -31,7 +31,7 @@ struct kw_onnx_value *kw__out_tensor(struct kw__op_ctx *c, int k, int dtype,
                         (long long)dims[i]);
             return NULL;
         }
-    struct kw_onnx_value *v = kw_onnx_tensor_new(dtype, rank, dims);
+    struct kw_onnx_value *v = kw__exec_tensor(c->exec, dtype, rank, dims);
     if (!v) {
         kw__op_fail(c, rank > KW_ONNX_MAX_RANK ? KW_STATUS_ERR_UNSUPPORTED
                                                : KW_STATUS_ERR_NOMEM,

@@ -96,4 +96,32 @@ static inline int kw__pb_skip(struct kw__pb *r, uint32_t wire) {
     }
 }
 
+/* One repeated scalar field, packed (wire LEN) or not: width 0 for varints,
+ * 4 or 8 for fixed32/fixed64; every value (raw bits) goes to emit, which
+ * returns 0 to stop. 0 when malformed or stopped. */
+static inline int kw__pb_repeated(struct kw__pb *r, uint32_t wire, int width,
+                                  int (*emit)(void *ctx, uint64_t bits),
+                                  void *ctx) {
+    static const uint32_t want[9] = {KW_PB_VARINT, 0, 0, 0, KW_PB_I32,
+                                     0, 0, 0, KW_PB_I64};
+    struct kw__pb sub;
+    int packed = wire == KW_PB_LEN;
+    if (packed) {
+        if (!kw__pb_sub(r, &sub)) return 0;
+    } else {
+        if (wire != want[width]) return 0;
+        sub = *r;
+    }
+    do {
+        uint64_t v = 0;
+        uint32_t v32;
+        int ok = width == 0   ? kw__pb_varint(&sub, &v)
+                 : width == 4 ? (kw__pb_fixed32(&sub, &v32) ? (v = v32, 1) : 0)
+                              : kw__pb_fixed64(&sub, &v);
+        if (!ok || !emit(ctx, v)) return 0;
+    } while (packed && sub.p < sub.end);
+    if (!packed) *r = sub;
+    return 1;
+}
+
 #endif /* KW_ONNX_PB_H */

@@ -11,10 +11,12 @@ extern const struct kw__op kw__ops_reduce[];
 extern const struct kw__op kw__ops_nn[];
 extern const struct kw__op kw__ops_control[];
 extern const struct kw__op kw__ops_signal[];
+extern const struct kw__op kw__ops_training[];
 
 static const struct kw__op *const tables[] = {
     kw__ops_elementwise, kw__ops_shape,   kw__ops_reduce,
     kw__ops_nn,          kw__ops_control, kw__ops_signal,
+    kw__ops_training,
 };
 
 const struct kw__op *kw__op_find(const char *domain, const char *op_type,

@@ -16,39 +16,33 @@ enum {
     T_UINT64 = 11, T_EXTERNAL = 13, T_LOCATION = 14
 };
 
-/* Reads a repeated scalar field, packed or not, into dst[*count++]
- * (int64 from varints, or 4/8-byte floats). kind: 'v' varint, 'f' float,
- * 'd' double. Counting pass when dst is NULL. */
+/* Collects repeated values into dst[*count++] (counting only when dst is
+ * NULL). kind: 'v' varint (int64), 'f' float, 'd' double. */
+struct collect {
+    void *dst;
+    size_t *count, cap;
+    int width;
+};
+
+static int collect_one(void *ctx, uint64_t bits) {
+    struct collect *c = ctx;
+    if (c->dst && *c->count < c->cap) {
+        if (c->width == 4) {
+            uint32_t b = (uint32_t)bits;
+            memcpy((char *)c->dst + *c->count * 4, &b, 4);
+        } else {
+            memcpy((char *)c->dst + *c->count * 8, &bits, 8);
+        }
+    }
+    (*c->count)++;
+    return 1;
+}
+
 static int read_repeated(struct kw__pb *r, uint32_t wire, char kind,
                          void *dst, size_t *count, size_t cap) {
-    struct kw__pb sub;
-    int packed = wire == KW_PB_LEN;
-    if (packed) {
-        if (!kw__pb_sub(r, &sub)) return 0;
-    } else {
-        sub = *r;
-    }
-    do {
-        if (kind == 'v') {
-            uint64_t v;
-            if ((!packed && wire != KW_PB_VARINT) || !kw__pb_varint(&sub, &v))
-                return 0;
-            if (dst && *count < cap) ((int64_t *)dst)[*count] = (int64_t)v;
-        } else if (kind == 'f') {
-            uint32_t v;
-            if ((!packed && wire != KW_PB_I32) || !kw__pb_fixed32(&sub, &v))
-                return 0;
-            if (dst && *count < cap) memcpy((float *)dst + *count, &v, 4);
-        } else {
-            uint64_t v;
-            if ((!packed && wire != KW_PB_I64) || !kw__pb_fixed64(&sub, &v))
-                return 0;
-            if (dst && *count < cap) memcpy((double *)dst + *count, &v, 8);
-        }
-        (*count)++;
-    } while (packed && sub.p < sub.end);
-    if (!packed) *r = sub;
-    return 1;
+    int width = kind == 'f' ? 4 : kind == 'd' ? 8 : 0;
+    struct collect c = {dst, count, cap, width};
+    return kw__pb_repeated(r, wire, width, collect_one, &c);
 }
 
 struct field_span {

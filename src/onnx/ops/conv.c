@@ -1,8 +1,11 @@
 /*
  * conv.c — Conv (1-D/2-D/3-D..., groups, dilations, pads/auto_pad),
  * ConvTranspose (output_padding, output_shape), ConvInteger, QLinearConv.
- * float32 Conv: 1x1 straight to the GEMM, depthwise 2-D by a direct loop,
- * everything else im2col in column chunks + GEMM. ConvTranspose: GEMM then
+ * float32 Conv, 1-D/2-D: weights packed for the GEMM micro-kernel (at load
+ * when constant), the input expanded straight into packed panels per
+ * output tile, bias and fused activation on the tile; depthwise 2-D by
+ * the SIMD kernel of nn_kern.h. The reference (KW_FORCE_REF, 3-D): 1x1
+ * straight to the GEMM, depthwise by a direct loop, else im2col + GEMM. ConvTranspose: GEMM then
  * col2im. Integer and rare dtypes: a direct convolution in double.
  */
 #include "onnx/ops/nn_internal.h"
@@ -121,9 +124,9 @@ static void dw_planes(void *arg, int64_t p0, int64_t p1) {
     }
 }
 
-/* ---- float32 Conv ---- */
+/* ---- float32 Conv: the reference (im2col + kw__sgemm_run) ---- */
 
-static enum kw_status conv_f32(struct kw__op_ctx *c,
+static enum kw_status conv_f32_ref(struct kw__op_ctx *c,
                                const struct kw__nn_geom *g, int64_t N,
                                int64_t C, int64_t M, int64_t group,
                                const float *x, const float *w,
@@ -184,6 +187,395 @@ static enum kw_status conv_f32(struct kw__op_ctx *c,
         }
     kw__free_aligned(col);
     return KW_STATUS_OK;
+}
+
+/* ---- float32 1-D / 2-D Conv on the packed GEMM micro-kernels ----
+ *
+ * The weights (M x Cg*KH*KW per group) are packed once into the
+ * micro-kernel's MR-row panels (at load when they are constant); the
+ * input is expanded straight into NR-column panels (im2col and packing in
+ * one pass), per output tile and K block, so each thread works on its own
+ * tiles of the output. Bias and the fused activation are applied on the
+ * tile while it is in cache. */
+
+#define CKC 256 /* K block */
+
+struct conv_pack {
+    enum kw__isa isa;
+    kw__sgemm_ukr_fn ukr;
+    int mr, nr;
+    int64_t group, Mg, Kdim, mgpad;
+    float *a; /* per group mgpad*Kdim floats: K blocks of CKC, each as
+                 mgpad/mr panels of (kc x mr) */
+};
+
+static void conv_pack_free(void *p) {
+    struct conv_pack *k = p;
+    if (!k) return;
+    kw__free_aligned(k->a);
+    free(k);
+}
+
+static int ukr_for(enum kw__isa isa, struct conv_pack *k) {
+#if KW_HAVE_X86
+    kw__cpu_init();
+    if (isa == KW__ISA_AVX512 && kw__cpu_has(KW__ISA_AVX512)) {
+        k->ukr = kw__sgemm_ukr_avx512;
+        k->mr = KW_SGEMM_AVX512_MR;
+        k->nr = KW_SGEMM_AVX512_NR;
+        k->isa = KW__ISA_AVX512;
+        return 1;
+    }
+    if (isa >= KW__ISA_AVX2 && kw__cpu_has(KW__ISA_AVX2)) {
+        k->ukr = kw__sgemm_ukr_avx2;
+        k->mr = KW_SGEMM_AVX2_MR;
+        k->nr = KW_SGEMM_AVX2_NR;
+        k->isa = KW__ISA_AVX2;
+        return 1;
+    }
+#endif
+    (void)isa;
+    (void)k;
+    return 0;
+}
+
+/* w: (M, Kdim) row-major, M = group * Mg. NULL when the ISA has no
+ * micro-kernel, on overflow or out of memory. */
+static struct conv_pack *conv_pack_new(const float *w, int64_t group,
+                                       int64_t Mg, int64_t Kdim,
+                                       enum kw__isa isa) {
+    struct conv_pack *k = calloc(1, sizeof *k);
+    if (!k || !ukr_for(isa, k) || group < 1 || Mg < 1 || Kdim < 1) {
+        free(k);
+        return NULL;
+    }
+    k->group = group;
+    k->Mg = Mg;
+    k->Kdim = Kdim;
+    k->mgpad = (Mg + k->mr - 1) / k->mr * k->mr;
+    const int64_t n = kw__nn_prod((int64_t[]){group, k->mgpad, Kdim}, 3);
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float) ||
+        !(k->a = kw__alloc_aligned((size_t)n * sizeof(float)))) {
+        free(k);
+        return NULL;
+    }
+    const int mr = k->mr;
+    for (int64_t gi = 0; gi < group; gi++) {
+        float *base = k->a + gi * k->mgpad * Kdim;
+        for (int64_t k0 = 0; k0 < Kdim; k0 += CKC) {
+            const int64_t kc = KW_MIN((int64_t)CKC, Kdim - k0);
+            for (int64_t p = 0; p < k->mgpad; p += mr) {
+                float *dst = base + k0 * k->mgpad + p * kc;
+                for (int r = 0; r < mr; r++) {
+                    const int64_t row = p + r;
+                    const float *src = w + (gi * Mg + row) * Kdim + k0;
+                    for (int64_t q = 0; q < kc; q++)
+                        dst[q * mr + r] = row < Mg ? src[q] : 0.0f;
+                }
+            }
+        }
+    }
+    return k;
+}
+
+/* 2-D view of the geometry (1-D: one row; pointwise: one long row) */
+struct cg_geom {
+    int64_t IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL;
+};
+
+/* a run of output columns on one output row inside one B panel */
+struct cg_run {
+    int64_t panel, col, len, oh, ow;
+};
+
+struct cg_job {
+    const struct conv_pack *pk;
+    struct cg_geom q;
+    const float *x;      /* (Cg, IH, IW) of this image and group */
+    const float *bias;   /* Mg values, or NULL */
+    const float *apack;  /* this group's panels */
+    float *y;            /* (Mg, ncols) */
+    int64_t ncols, mc, nc, n_blocks;
+    int act;
+    float aa, ab;
+    const struct kw__nn_kern *kern;
+    int failed;
+};
+
+/* Rows [k0, k0+kc) of the im2col matrix, columns of runs, into NR-column
+ * panels of kc rows (pb); the last panel's tail columns are zeroed. */
+static void cg_pack_b(const struct cg_job *j, const struct cg_run *runs,
+                      int nruns, int64_t k0, int64_t kc, int64_t ncur,
+                      float *pb) {
+    const struct cg_geom *q = &j->q;
+    const int nr = j->pk->nr;
+    const int64_t KK = q->KH * q->KW, plane = q->IH * q->IW;
+    const int64_t npan = (ncur + nr - 1) / nr, tail = ncur % nr;
+    for (int64_t r = k0; r < k0 + kc; r++) {
+        const int64_t ci = r / KK, kk = r % KK;
+        const int64_t kh = kk / q->KW, kw = kk % q->KW;
+        const float *xc = j->x + ci * plane;
+        const int64_t dh = kh * q->DH - q->PT, dwo = kw * q->DW - q->PL;
+        float *rowbase = pb + (r - k0) * nr;
+        for (int u = 0; u < nruns; u++) {
+            const struct cg_run *ru = &runs[u];
+            float *d = rowbase + ru->panel * kc * nr + ru->col;
+            const int64_t len = ru->len, ih = ru->oh * q->SH + dh;
+            if (ih < 0 || ih >= q->IH) {
+                for (int64_t i = 0; i < len; i++) d[i] = 0.0f;
+                continue;
+            }
+            const float *s = xc + ih * q->IW;
+            const int64_t iw0 = ru->ow * q->SW + dwo;
+            if (q->SW == 1) {
+                int64_t lo = iw0 < 0 ? -iw0 : 0, hi = q->IW - iw0;
+                if (lo > len) lo = len;
+                if (hi > len) hi = len;
+                if (hi < lo) hi = lo;
+                int64_t i = 0;
+                for (; i < lo; i++) d[i] = 0.0f;
+                for (; i < hi; i++) d[i] = s[iw0 + i];
+                for (; i < len; i++) d[i] = 0.0f;
+            } else {
+                for (int64_t i = 0; i < len; i++) {
+                    const int64_t iw = iw0 + i * q->SW;
+                    d[i] = iw >= 0 && iw < q->IW ? s[iw] : 0.0f;
+                }
+            }
+        }
+        if (tail) {
+            float *d = rowbase + (npan - 1) * kc * nr;
+            for (int64_t i = tail; i < nr; i++) d[i] = 0.0f;
+        }
+    }
+}
+
+static int cg_runs(const struct cg_job *j, int64_t j0, int64_t ncur,
+                   struct cg_run *runs) {
+    const int64_t OW = j->q.OW, nr = j->pk->nr;
+    int n = 0;
+    for (int64_t c = 0; c < ncur;) {
+        const int64_t col = j0 + c, oh = col / OW, ow = col % OW;
+        const int64_t in_panel = nr - c % nr, in_row = OW - ow;
+        const int64_t len = KW_MIN(KW_MIN(in_panel, in_row), ncur - c);
+        runs[n++] = (struct cg_run){c / nr, c % nr, len, oh, ow};
+        c += len;
+    }
+    return n;
+}
+
+static void cg_tiles(void *arg, int64_t t0, int64_t t1) {
+    struct cg_job *j = arg;
+    const struct conv_pack *pk = j->pk;
+    const int mr = pk->mr, nr = pk->nr;
+    const int64_t kcmax = KW_MIN((int64_t)CKC, pk->Kdim);
+    const int64_t ncpad = (j->nc + nr - 1) / nr * nr;
+    float *pb = kw__alloc_aligned((size_t)(kcmax * ncpad) * sizeof(float));
+    struct cg_run *runs = malloc((size_t)(j->nc + j->nc / nr + 2) * sizeof *runs);
+    if (!pb || !runs) {
+        kw__free_aligned(pb);
+        free(runs);
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (int64_t t = t0; t < t1; t++) {
+        const int64_t i0 = (t / j->n_blocks) * j->mc;
+        const int64_t j0 = (t % j->n_blocks) * j->nc;
+        const int64_t mcur = KW_MIN(j->mc, pk->Mg - i0);
+        const int64_t ncur = KW_MIN(j->nc, j->ncols - j0);
+        if (mcur <= 0 || ncur <= 0) continue;
+        const int nruns = cg_runs(j, j0, ncur, runs);
+        for (int64_t i = i0; i < i0 + mcur; i++) {
+            float *yr = j->y + i * j->ncols + j0;
+            const float b = j->bias ? j->bias[i] : 0.0f;
+            for (int64_t c = 0; c < ncur; c++) yr[c] = b;
+        }
+        for (int64_t k0 = 0; k0 < pk->Kdim; k0 += CKC) {
+            const int64_t kc = KW_MIN((int64_t)CKC, pk->Kdim - k0);
+            cg_pack_b(j, runs, nruns, k0, kc, ncur, pb);
+            const float *ablk = j->apack + k0 * pk->mgpad;
+            for (int64_t qc = 0; qc < ncur; qc += nr) {
+                const float *bp = pb + (qc / nr) * kc * nr;
+                const int n = (int)KW_MIN((int64_t)nr, ncur - qc);
+                for (int64_t p = i0; p < i0 + mcur; p += mr) {
+                    const int m = (int)KW_MIN((int64_t)mr, i0 + mcur - p);
+                    pk->ukr(kc, ablk + p * kc, bp, j->y + p * j->ncols + j0 + qc,
+                            j->ncols, m, n);
+                }
+            }
+        }
+        if (j->act)
+            for (int64_t i = i0; i < i0 + mcur; i++)
+                j->kern->act(j->y + i * j->ncols + j0, ncur, j->act, j->aa,
+                             j->ab);
+    }
+    kw__free_aligned(pb);
+    free(runs);
+}
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* 1 when done (or failed: *st set), 0 when this path does not apply */
+static int conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
+                           int64_t N, int64_t C, int64_t M, int64_t group,
+                           const float *x, const float *w, const float *bias,
+                           float *y, const struct kw__nn_kern *kern, int act,
+                           enum kw_status *st) {
+    const int n = g->nsp;
+    if ((n != 1 && n != 2) || !kern) return 0;
+    const int64_t Cg = C / group, Mg = M / group;
+    const int64_t KK = kw__nn_prod(g->k, n), Kdim = Cg * KK;
+    const struct conv_pack *pk = c->node->state;
+    struct conv_pack *tmp = NULL;
+    kw__cpu_init();
+    if (!pk || pk->isa != kw__cpu_isa() || pk->Kdim != Kdim ||
+        pk->group != group || pk->Mg != Mg) {
+        pk = tmp = conv_pack_new(w, group, Mg, Kdim, kw__cpu_isa());
+        if (!tmp) return 0;
+    }
+    struct cg_job j = {.pk = pk, .act = act, .kern = kern};
+    struct cg_geom *q = &j.q;
+    if (n == 2) {
+        *q = (struct cg_geom){g->in[0], g->in[1], g->out[0], g->out[1],
+                              g->k[0],  g->k[1],  g->s[0],   g->s[1],
+                              g->d[0],  g->d[1],  g->pb[0],  g->pb[1]};
+    } else {
+        *q = (struct cg_geom){1, g->in[0], 1, g->out[0], 1, g->k[0], 1,
+                              g->s[0], 1, g->d[0], 0, g->pb[0]};
+    }
+    if (q->KH == 1 && q->KW == 1 && q->SH == 1 && q->SW == 1 && !q->PT &&
+        !q->PL && q->OH == q->IH && q->OW == q->IW) {
+        /* pointwise: the image is one long row */
+        q->IW = q->OW = q->IH * q->IW;
+        q->IH = q->OH = 1;
+    }
+    if (c->node->fused_act) {
+        j.aa = c->node->act_alpha;
+        j.ab = c->node->act_beta;
+    }
+    j.ncols = q->OH * q->OW;
+    const int64_t insz = kw__nn_prod(g->in, n);
+    const int nth = kw__nn_threads(c);
+    const double flops = 2.0 * (double)Mg * (double)j.ncols * (double)Kdim;
+    const int64_t want = nth > 1 && flops > 4e5 ? 3 * (int64_t)nth : 1;
+    j.nc = KW_MIN((int64_t)256, cdiv(j.ncols, pk->nr) * pk->nr);
+    j.mc = pk->mgpad;
+    if (cdiv(j.ncols, j.nc) < want)
+        j.nc = KW_MAX(cdiv(cdiv(j.ncols, want), pk->nr) * pk->nr,
+                      (int64_t)2 * pk->nr);
+    j.n_blocks = cdiv(j.ncols, j.nc);
+    if (j.n_blocks < want) {
+        int64_t mb = KW_MIN(cdiv(want, j.n_blocks), pk->mgpad / pk->mr);
+        j.mc = cdiv(cdiv(pk->mgpad, mb), pk->mr) * pk->mr;
+    }
+    const int64_t tiles = cdiv(pk->Mg, j.mc) * j.n_blocks;
+    for (int64_t b = 0; b < N && !j.failed; b++)
+        for (int64_t gi = 0; gi < group && !j.failed; gi++) {
+            j.x = x + (b * C + gi * Cg) * insz;
+            j.y = y + (b * M + gi * Mg) * j.ncols;
+            j.bias = bias ? bias + gi * Mg : NULL;
+            j.apack = pk->a + gi * pk->mgpad * Kdim;
+            if (want > 1)
+                kw__nn_parallel(c, tiles, 1, cg_tiles, &j);
+            else
+                cg_tiles(&j, 0, tiles);
+        }
+    conv_pack_free(tmp);
+    *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
+                   : KW_STATUS_OK;
+    return 1;
+}
+
+/* ---- float32 depthwise 2-D with the SIMD kernel ---- */
+
+struct dwk_job {
+    const struct kw__nn_geom *g;
+    const float *x, *w, *bias;
+    float *y;
+    int64_t C, M, Mg;
+    const struct kw__nn_kern *kern;
+    int act;
+    float aa, ab;
+    int failed;
+};
+
+static void dwk_planes(void *arg, int64_t p0, int64_t p1) {
+    struct dwk_job *j = arg;
+    const struct kw__nn_geom *g = j->g;
+    float *zero = calloc((size_t)g->in[1] + 1, sizeof(float));
+    if (!zero) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    struct kw__dw2d d = {g->in[0], g->in[1], g->out[0], g->out[1],
+                         g->k[0],  g->k[1],  g->s[0],   g->s[1],
+                         g->d[0],  g->d[1],  g->pb[0],  g->pb[1],
+                         NULL,     0.0f,     j->act,    j->aa,
+                         j->ab,    zero};
+    const int64_t insz = g->in[0] * g->in[1], outsz = g->out[0] * g->out[1];
+    for (int64_t p = p0; p < p1; p++) {
+        const int64_t n = p / j->M, oc = p % j->M, ic = oc / j->Mg;
+        d.w = j->w + oc * g->k[0] * g->k[1];
+        d.bias = j->bias ? j->bias[oc] : 0.0f;
+        j->kern->dw2d(&d, j->x + (n * j->C + ic) * insz, j->y + p * outsz);
+    }
+    free(zero);
+}
+
+static enum kw_status conv_f32(struct kw__op_ctx *c,
+                               const struct kw__nn_geom *g, int64_t N,
+                               int64_t C, int64_t M, int64_t group,
+                               const float *x, const float *w,
+                               const float *bias, float *y) {
+    const struct kw__node *nd = c->node;
+    const int act = nd->act_in_op ? nd->fused_act : KW_ACT_NONE;
+    const int n = g->nsp;
+    const int64_t Cg = C / group, Mg = M / group;
+    const int64_t outsz = kw__nn_prod(g->out, n), KK = kw__nn_prod(g->k, n);
+    const struct kw__nn_kern *kern = kw__nn_kern();
+    enum kw_status st = KW_STATUS_OK;
+    if (kern && outsz > 0 && N > 0 && M > 0 && Cg * KK > 0) {
+        if (Cg == 1 && n == 2 && g->k[0] <= KW_NN_DW_MAXK) {
+            struct dwk_job j = {g, x, w, bias, y, C, M, Mg, kern, act,
+                                nd->act_alpha, nd->act_beta, 0};
+            kw__nn_parallel(c, N * M, 1, dwk_planes, &j);
+            return j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM,
+                                          "out of memory")
+                            : KW_STATUS_OK;
+        }
+        if (conv_f32_packed(c, g, N, C, M, group, x, w, bias, y, kern, act,
+                            &st))
+            return st;
+    }
+    st = conv_f32_ref(c, g, N, C, M, group, x, w, bias, y);
+    if (!st && act)
+        kw__nn_act_ref(y, N * M * outsz, act, nd->act_alpha, nd->act_beta);
+    return st;
+}
+
+void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g) {
+    if (n->n_in < 2 || n->in[1] < 0 || n->in[1] >= g->n_values) return;
+    const struct kw_onnx_value *W = g->init[n->in[1]];
+    if (!W || W->kind != KW_ONNX_TENSOR || W->dtype != KW_ONNX_FLOAT ||
+        W->rank < 3)
+        return;
+    /* X must be float32 too (or the node fails), and every float32 path
+     * of conv_f32 applies the activation */
+    if (n->fused_act) n->act_in_op = 1;
+    const struct kw__attr *ga = kw__attr(n, "group");
+    const int64_t group = ga && ga->type == KW_ATTR_INT ? ga->i : 1;
+    const int64_t M = W->dims[0], Cg = W->dims[1];
+    const int64_t KK = kw__nn_prod(W->dims + 2, W->rank - 2);
+    if (group < 1 || M < 1 || M % group || Cg < 1 || KK < 1 ||
+        W->rank > 4 || (Cg == 1 && W->rank == 4) ||
+        kw__nn_prod((int64_t[]){M, Cg, KK}, 3) != kw_onnx_numel(W))
+        return;
+    kw__cpu_init();
+    struct conv_pack *pk =
+        conv_pack_new(W->data, group, M / group, Cg * KK, kw__cpu_isa());
+    if (!pk) return;
+    n->state = pk;
+    n->state_free = conv_pack_free;
 }
 
 /* ---- direct convolution in double ---- */

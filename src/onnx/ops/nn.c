@@ -32,6 +32,53 @@ const struct kw__op kw__ops_nn[] = {
     {0},
 };
 
+void kw__node_prepare(struct kw__node *n, const struct kw__graph *g) {
+    if (!n->op || n->state) return;
+    if (n->op->run == kw__op_conv) kw__conv_prepare(n, g);
+}
+
+const struct kw__nn_kern *kw__nn_kern_isa(enum kw__isa isa) {
+#if KW_HAVE_X86
+    kw__cpu_init();
+    if (isa == KW__ISA_AVX512 && kw__cpu_has(KW__ISA_AVX512))
+        return &kw__nn_kern_avx512;
+    if (isa >= KW__ISA_AVX2 && kw__cpu_has(KW__ISA_AVX2))
+        return &kw__nn_kern_avx2;
+#endif
+    (void)isa;
+    return NULL;
+}
+
+const struct kw__nn_kern *kw__nn_kern(void) {
+    kw__cpu_init();
+    return kw__nn_kern_isa(kw__cpu_isa());
+}
+
+void kw__nn_act_ref(float *y, int64_t n, int act, float a, float b) {
+    for (int64_t i = 0; i < n; i++) {
+        const float x = y[i];
+        float r = x;
+        switch (act) {
+        case KW_ACT_RELU: r = x > 0 ? x : 0; break;
+        case KW_ACT_CLIP: r = x < a ? a : x > b ? b : x; break;
+        case KW_ACT_LEAKY_RELU: r = x >= 0 ? x : a * x; break;
+        case KW_ACT_SIGMOID: r = 1.0f / (1.0f + expf(-x)); break;
+        case KW_ACT_HARD_SIGMOID: {
+            const float t = a * x + b;
+            r = t < 0 ? 0 : t > 1 ? 1 : t;
+            break;
+        }
+        case KW_ACT_HARD_SWISH: {
+            const float t = x / 6.0f + 0.5f;
+            r = x * (t < 0 ? 0 : t > 1 ? 1 : t);
+            break;
+        }
+        default: break;
+        }
+        y[i] = r;
+    }
+}
+
 /* Geometry values beyond this are refused: they keep every product of a
  * few of them far from int64 overflow. */
 #define GEOM_LIMIT ((int64_t)1 << 30)

@@ -86,6 +86,48 @@ KW_HIDDEN enum kw_status kw__nn_geom_init(struct kw__op_ctx *c,
 /* Product of n dims with overflow checks; -1 on overflow. */
 KW_HIDDEN int64_t kw__nn_prod(const int64_t *d, int n);
 
+/* ---- SIMD kernels (nn_kern.h, built as nn_kern_avx2.c and
+ * nn_kern_avx512.c); the scalar references stay in pool.c / conv.c ---- */
+
+/* One plane of a 2-D pooling without dilation: input ih x iw, output
+ * oh x ow, kernel kh x kw, strides sh, sw, pads pt (top), pl (left),
+ * pb (bottom), pr (right). */
+struct kw__pool2d {
+    int64_t ih, iw, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr;
+    int is_max, count_pad;
+};
+
+/* One plane of a depthwise 2-D convolution (kh <= KW_NN_DW_MAXK), bias
+ * and the fused activation included; zero: iw zeros (scratch). */
+#define KW_NN_DW_MAXK 16
+struct kw__dw2d {
+    int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
+    const float *w; /* kh x kw */
+    float bias;
+    int act; /* enum kw__act */
+    float act_a, act_b;
+    const float *zero;
+};
+
+struct kw__nn_kern {
+    void (*pool2d)(const struct kw__pool2d *p, const float *x, float *y);
+    float (*sum)(const float *x, int64_t n);
+    void (*dw2d)(const struct kw__dw2d *p, const float *x, float *y);
+    /* y = act(y) as fuse.c defines the activations */
+    void (*act)(float *y, int64_t n, int act, float a, float b);
+    float (*dot)(const float *a, const float *b, int64_t n);
+    void (*axpy)(float *y, const float *x, float s, int64_t n);
+};
+KW_HIDDEN extern const struct kw__nn_kern kw__nn_kern_avx2;
+KW_HIDDEN extern const struct kw__nn_kern kw__nn_kern_avx512;
+/* The table for isa; NULL for the reference (or an ISA not built/usable). */
+KW_HIDDEN const struct kw__nn_kern *kw__nn_kern_isa(enum kw__isa isa);
+/* The table for the ISA in use (NULL under KW_FORCE_REF). */
+KW_HIDDEN const struct kw__nn_kern *kw__nn_kern(void);
+/* The fused activation of ctx's node applied to y, for the operators
+ * that take it over from kw__node_epilogue (node->act_in_op). */
+KW_HIDDEN void kw__nn_act_ref(float *y, int64_t n, int act, float a, float b);
+
 /* ---- quantization (quant.c) ---- */
 
 /* x rounded half to even and saturated to the range of the integer dtype
@@ -106,6 +148,12 @@ KW_HIDDEN void kw__nn_conv_direct(struct kw__op_ctx *c,
                                   int64_t C, int64_t M, int64_t group,
                                   const double *x, const double *w,
                                   const double *bias, double *y);
+
+/* ---- load-time preparation (conv.c) ---- */
+
+/* Packs a float32 Conv's constant weights for the GEMM micro-kernel of the
+ * ISA in use (n->state) and takes over the fused activation. */
+KW_HIDDEN void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g);
 
 /* ---- operators (table in nn.c) ---- */
 
