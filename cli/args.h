@@ -71,5 +71,9 @@ int cmd_models(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 /* cmd_onnx.c: ONNX models (info, run, test, bench) */
 int cmd_onnx(int argc, char **argv);
+/* cmd_vision.c: image recognition with ONNX models */
+int cmd_classify(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
+int cmd_ocr(int argc, char **argv);
 
 #endif /* KW_CLI_ARGS_H */

@@ -25,6 +25,9 @@ static const struct {
     {"models", cmd_models, "list the models in the local store"},
     {"rm", cmd_rm, "remove a model from the local store"},
     {"onnx", cmd_onnx, "run, test and time ONNX models"},
+    {"classify", cmd_classify, "label images with an ONNX classifier"},
+    {"detect", cmd_detect, "find objects in an image (YOLOX ONNX model)"},
+    {"ocr", cmd_ocr, "read a line of text in an image (CTC ONNX model)"},
 };
 
 static void print_version(void) {

@@ -59,6 +59,27 @@ def parse(text):
     return results, totals
 
 
+# Why a test cannot pass, where the cause is outside kaiwu (prefix match).
+KNOWN = {
+    "test_bernoulli": "expected values are draws from numpy's global random "
+                      "generator; kaiwu draws its own, correctly distributed values",
+    "test_training_dropout": "training-mode dropout: the expected mask comes from "
+                             "numpy's random generator",
+    "test_adam_multiple": "bad test data: the expected values were made with "
+                          "epsilon=1e-2 but the model omits epsilon, so the "
+                          "spec's 1e-6 applies (onnx/onnx#7749); ONNX's own "
+                          "reference evaluator gives kaiwu's numbers",
+    "test_gradient_of_add": "the training-only Gradient operator is not implemented",
+}
+
+
+def known_cause(name):
+    for prefix, why in KNOWN.items():
+        if name.startswith(prefix):
+            return why
+    return ""
+
+
 def suite_of(r):
     parent = os.path.basename(os.path.dirname(r["dir"].rstrip("/")))
     return parent if parent in SUITES else "other"
@@ -140,11 +161,12 @@ def render(results, source):
         if not bad:
             out.append("All %d tests pass." % len(rs))
             continue
-        out += ["| test | result | reason |", "|---|---|---|"]
+        out += ["| test | result | reason | cause |", "|---|---|---|---|"]
         for r in sorted(bad, key=lambda r: r["name"]):
-            out.append("| %s | %s | %s |" % (md_cell(r["name"]),
-                                              r["status"].upper(),
-                                              md_cell(r["message"])))
+            out.append("| %s | %s | %s | %s |" % (md_cell(r["name"]),
+                                                   r["status"].upper(),
+                                                   md_cell(r["message"]),
+                                                   md_cell(known_cause(r["name"]))))
     return "\n".join(out) + "\n"
 
 

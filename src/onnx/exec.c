@@ -163,6 +163,8 @@ static enum kw_status run_graph(struct kw__exec *e, const struct kw__graph *g,
             drop_slot(e, &f, s); /* SSA: only a malformed graph rewrites */
             f.vals[s] = out[o];
             f.owned[s] = 1;
+            /* an output nobody reads goes right away */
+            if (g->last_use[s] < 0 && !is_graph_output(g, s)) drop_slot(e, &f, s);
         }
         /* free what no later node (nor a graph output) reads */
         for (int i = 0; !st && i < n->n_in; i++) {

@@ -5,8 +5,8 @@
  * when constant), the input expanded straight into packed panels per
  * output tile, bias and fused activation on the tile; depthwise 2-D by
  * the SIMD kernel of nn_kern.h. The reference (KW_FORCE_REF, 3-D): 1x1
- * straight to the GEMM, depthwise by a direct loop, else im2col + GEMM. ConvTranspose: GEMM then
- * col2im. Integer and rare dtypes: a direct convolution in double.
+ * straight to the GEMM, depthwise by a direct loop, else im2col + GEMM.
+ * ConvTranspose: GEMM then col2im. Integer and rare dtypes: a direct convolution in double.
  */
 #include "onnx/ops/nn_internal.h"
 
@@ -198,7 +198,7 @@ static enum kw_status conv_f32_ref(struct kw__op_ctx *c,
  * tiles of the output. Bias and the fused activation are applied on the
  * tile while it is in cache. */
 
-#define CKC 256 /* K block */
+#define CKC 128 /* K block */
 
 struct conv_pack {
     enum kw__isa isa;
@@ -283,82 +283,41 @@ struct cg_geom {
     int64_t IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL;
 };
 
-/* a run of output columns on one output row inside one B panel */
-struct cg_run {
-    int64_t panel, col, len, oh, ow;
-};
-
 struct cg_job {
     const struct conv_pack *pk;
     struct cg_geom q;
-    const float *x;      /* (Cg, IH, IW) of this image and group */
+    /* flat mode (stride 1): B row r is xp + roff[r] + column, the output
+     * computed on a grid of OH x wp columns (wp - OW garbage columns per
+     * row, dropped when the tile is stored) */
+    int flat;
+    int64_t wp;
+    const int64_t *roff; /* Kdim row offsets (flat mode) */
+    const float *x;      /* (Cg, ...) of this image and group (padded in
+                            flat mode) */
     const float *bias;   /* Mg values, or NULL */
     const float *apack;  /* this group's panels */
-    float *y;            /* (Mg, ncols) */
-    int64_t ncols, mc, nc, n_blocks;
+    float *y;            /* (Mg, OH*OW) */
+    int64_t ncols;       /* GEMM columns: OH*OW, or OH*wp (flat) */
+    int64_t mc, nc, n_blocks;
     int act;
     float aa, ab;
     const struct kw__nn_kern *kern;
     int failed;
 };
 
-/* Rows [k0, k0+kc) of the im2col matrix, columns of runs, into NR-column
- * panels of kc rows (pb); the last panel's tail columns are zeroed. */
-static void cg_pack_b(const struct cg_job *j, const struct cg_run *runs,
-                      int nruns, int64_t k0, int64_t kc, int64_t ncur,
-                      float *pb) {
-    const struct cg_geom *q = &j->q;
-    const int nr = j->pk->nr;
-    const int64_t KK = q->KH * q->KW, plane = q->IH * q->IW;
-    const int64_t npan = (ncur + nr - 1) / nr, tail = ncur % nr;
-    for (int64_t r = k0; r < k0 + kc; r++) {
-        const int64_t ci = r / KK, kk = r % KK;
-        const int64_t kh = kk / q->KW, kw = kk % q->KW;
-        const float *xc = j->x + ci * plane;
-        const int64_t dh = kh * q->DH - q->PT, dwo = kw * q->DW - q->PL;
-        float *rowbase = pb + (r - k0) * nr;
-        for (int u = 0; u < nruns; u++) {
-            const struct cg_run *ru = &runs[u];
-            float *d = rowbase + ru->panel * kc * nr + ru->col;
-            const int64_t len = ru->len, ih = ru->oh * q->SH + dh;
-            if (ih < 0 || ih >= q->IH) {
-                for (int64_t i = 0; i < len; i++) d[i] = 0.0f;
-                continue;
-            }
-            const float *s = xc + ih * q->IW;
-            const int64_t iw0 = ru->ow * q->SW + dwo;
-            if (q->SW == 1) {
-                int64_t lo = iw0 < 0 ? -iw0 : 0, hi = q->IW - iw0;
-                if (lo > len) lo = len;
-                if (hi > len) hi = len;
-                if (hi < lo) hi = lo;
-                int64_t i = 0;
-                for (; i < lo; i++) d[i] = 0.0f;
-                for (; i < hi; i++) d[i] = s[iw0 + i];
-                for (; i < len; i++) d[i] = 0.0f;
-            } else {
-                for (int64_t i = 0; i < len; i++) {
-                    const int64_t iw = iw0 + i * q->SW;
-                    d[i] = iw >= 0 && iw < q->IW ? s[iw] : 0.0f;
-                }
-            }
-        }
-        if (tail) {
-            float *d = rowbase + (npan - 1) * kc * nr;
-            for (int64_t i = tail; i < nr; i++) d[i] = 0.0f;
-        }
-    }
-}
-
+/* Output columns [j0, j0+ncur) as runs on one output row and one panel. */
 static int cg_runs(const struct cg_job *j, int64_t j0, int64_t ncur,
-                   struct cg_run *runs) {
-    const int64_t OW = j->q.OW, nr = j->pk->nr;
+                   struct kw__im2col_run *runs) {
+    const struct cg_geom *q = &j->q;
+    const int64_t OW = q->OW, nr = j->pk->nr;
     int n = 0;
     for (int64_t c = 0; c < ncur;) {
         const int64_t col = j0 + c, oh = col / OW, ow = col % OW;
         const int64_t in_panel = nr - c % nr, in_row = OW - ow;
         const int64_t len = KW_MIN(KW_MIN(in_panel, in_row), ncur - c);
-        runs[n++] = (struct cg_run){c / nr, c % nr, len, oh, ow};
+        runs[n++] = (struct kw__im2col_run){c / nr, c % nr, len,
+                                            oh * q->SH - q->PT,
+                                            ow * q->SW - q->PL};
         c += len;
     }
     return n;
@@ -370,50 +329,112 @@ static void cg_tiles(void *arg, int64_t t0, int64_t t1) {
     const int mr = pk->mr, nr = pk->nr;
     const int64_t kcmax = KW_MIN((int64_t)CKC, pk->Kdim);
     const int64_t ncpad = (j->nc + nr - 1) / nr * nr;
+    const int direct = !j->flat || j->wp == j->q.OW;
     float *pb = kw__alloc_aligned((size_t)(kcmax * ncpad) * sizeof(float));
-    struct cg_run *runs = malloc((size_t)(j->nc + j->nc / nr + 2) * sizeof *runs);
-    if (!pb || !runs) {
+    float *ct = direct ? NULL
+                       : kw__alloc_aligned((size_t)(j->mc * ncpad) *
+                                           sizeof(float));
+    struct kw__im2col_run *runs =
+        j->flat ? NULL : malloc((size_t)(j->nc + j->nc / nr + 2) * sizeof *runs);
+    if (!pb || (!direct && !ct) || (!j->flat && !runs)) {
         kw__free_aligned(pb);
+        kw__free_aligned(ct);
         free(runs);
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         return;
     }
+    const struct cg_geom *q = &j->q;
+    const struct kw__im2col im = {j->x, q->IH, q->IW, q->KH, q->KW,
+                                  q->DH, q->DW, q->SW, nr};
+    const int64_t OW = q->OW;
     for (int64_t t = t0; t < t1; t++) {
         const int64_t i0 = (t / j->n_blocks) * j->mc;
         const int64_t j0 = (t % j->n_blocks) * j->nc;
         const int64_t mcur = KW_MIN(j->mc, pk->Mg - i0);
         const int64_t ncur = KW_MIN(j->nc, j->ncols - j0);
         if (mcur <= 0 || ncur <= 0) continue;
-        const int nruns = cg_runs(j, j0, ncur, runs);
-        for (int64_t i = i0; i < i0 + mcur; i++) {
-            float *yr = j->y + i * j->ncols + j0;
-            const float b = j->bias ? j->bias[i] : 0.0f;
-            for (int64_t c = 0; c < ncur; c++) yr[c] = b;
+        const int nruns = j->flat ? 0 : cg_runs(j, j0, ncur, runs);
+        /* C tile: straight in y, or a scratch tile (ldc ncur) */
+        float *cbase = direct ? j->y + i0 * j->ncols + j0 : ct;
+        const int64_t ldc = direct ? j->ncols : ncur;
+        for (int64_t i = 0; i < mcur; i++) {
+            float *cr = cbase + i * ldc;
+            const float b = j->bias ? j->bias[i0 + i] : 0.0f;
+            for (int64_t c = 0; c < ncur; c++) cr[c] = b;
         }
         for (int64_t k0 = 0; k0 < pk->Kdim; k0 += CKC) {
             const int64_t kc = KW_MIN((int64_t)CKC, pk->Kdim - k0);
-            cg_pack_b(j, runs, nruns, k0, kc, ncur, pb);
+            if (j->flat)
+                j->kern->pack_rows(j->x + j0, j->roff + k0, kc, ncur, nr, pb);
+            else
+                j->kern->im2col(&im, runs, nruns, k0, kc, ncur, pb);
             const float *ablk = j->apack + k0 * pk->mgpad;
             for (int64_t qc = 0; qc < ncur; qc += nr) {
                 const float *bp = pb + (qc / nr) * kc * nr;
                 const int n = (int)KW_MIN((int64_t)nr, ncur - qc);
-                for (int64_t p = i0; p < i0 + mcur; p += mr) {
-                    const int m = (int)KW_MIN((int64_t)mr, i0 + mcur - p);
-                    pk->ukr(kc, ablk + p * kc, bp, j->y + p * j->ncols + j0 + qc,
-                            j->ncols, m, n);
+                for (int64_t p = 0; p < mcur; p += mr) {
+                    const int m = (int)KW_MIN((int64_t)mr, mcur - p);
+                    pk->ukr(kc, ablk + (i0 + p) * kc, bp,
+                            cbase + p * ldc + qc, ldc, m, n);
                 }
             }
         }
-        if (j->act)
-            for (int64_t i = i0; i < i0 + mcur; i++)
-                j->kern->act(j->y + i * j->ncols + j0, ncur, j->act, j->aa,
-                             j->ab);
+        if (direct) {
+            if (j->act)
+                for (int64_t i = 0; i < mcur; i++)
+                    j->kern->act(cbase + i * ldc, ncur, j->act, j->aa, j->ab);
+            continue;
+        }
+        /* drop the garbage columns: flat column c is (c / wp, c % wp) */
+        for (int64_t i = 0; i < mcur; i++) {
+            const float *cr = ct + i * ldc;
+            float *yr = j->y + (i0 + i) * q->OH * OW;
+            for (int64_t c = 0; c < ncur;) {
+                const int64_t col = j0 + c, oh = col / j->wp, ow = col % j->wp;
+                const int64_t len = KW_MIN(j->wp - ow, ncur - c);
+                if (ow < OW) {
+                    const int64_t keep = KW_MIN(len, OW - ow);
+                    memcpy(yr + oh * OW + ow, cr + c, (size_t)keep * sizeof(float));
+                    if (j->act)
+                        j->kern->act(yr + oh * OW + ow, keep, j->act, j->aa,
+                                     j->ab);
+                }
+                c += len;
+            }
+        }
     }
     kw__free_aligned(pb);
+    kw__free_aligned(ct);
     free(runs);
 }
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* The Cg planes of x (ih x iw) into xp with the padding as zeros:
+ * (ih + pt + pb) x wp each, wp = iw + pl + pr. */
+struct pad_job {
+    const float *x;
+    float *xp;
+    int64_t ih, iw, hp, wp, pt, pl;
+};
+
+static void pad_planes(void *arg, int64_t c0, int64_t c1) {
+    const struct pad_job *p = arg;
+    for (int64_t ci = c0; ci < c1; ci++) {
+        const float *s = p->x + ci * p->ih * p->iw;
+        float *d = p->xp + ci * p->hp * p->wp;
+        memset(d, 0, (size_t)(p->pt * p->wp) * sizeof(float));
+        for (int64_t h = 0; h < p->ih; h++) {
+            float *dr = d + (p->pt + h) * p->wp;
+            memset(dr, 0, (size_t)p->pl * sizeof(float));
+            memcpy(dr + p->pl, s + h * p->iw, (size_t)p->iw * sizeof(float));
+            memset(dr + p->pl + p->iw, 0,
+                   (size_t)(p->wp - p->pl - p->iw) * sizeof(float));
+        }
+        memset(d + (p->pt + p->ih) * p->wp, 0,
+               (size_t)((p->hp - p->pt - p->ih) * p->wp) * sizeof(float));
+    }
+}
 
 /* 1 when done (or failed: *st set), 0 when this path does not apply */
 static int conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
@@ -428,33 +449,68 @@ static int conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     const struct conv_pack *pk = c->node->state;
     struct conv_pack *tmp = NULL;
     kw__cpu_init();
-    if (!pk || pk->isa != kw__cpu_isa() || pk->Kdim != Kdim ||
+    if (!pk || pk->isa != kw__nn_isa() || pk->Kdim != Kdim ||
         pk->group != group || pk->Mg != Mg) {
-        pk = tmp = conv_pack_new(w, group, Mg, Kdim, kw__cpu_isa());
+        pk = tmp = conv_pack_new(w, group, Mg, Kdim, kw__nn_isa());
         if (!tmp) return 0;
     }
     struct cg_job j = {.pk = pk, .act = act, .kern = kern};
     struct cg_geom *q = &j.q;
+    int64_t pb_h = 0, pe_h = 0, pe_w;
     if (n == 2) {
         *q = (struct cg_geom){g->in[0], g->in[1], g->out[0], g->out[1],
                               g->k[0],  g->k[1],  g->s[0],   g->s[1],
                               g->d[0],  g->d[1],  g->pb[0],  g->pb[1]};
+        pb_h = g->pb[0];
+        pe_h = g->pe[0];
+        pe_w = g->pe[1];
     } else {
         *q = (struct cg_geom){1, g->in[0], 1, g->out[0], 1, g->k[0], 1,
                               g->s[0], 1, g->d[0], 0, g->pb[0]};
-    }
-    if (q->KH == 1 && q->KW == 1 && q->SH == 1 && q->SW == 1 && !q->PT &&
-        !q->PL && q->OH == q->IH && q->OW == q->IW) {
-        /* pointwise: the image is one long row */
-        q->IW = q->OW = q->IH * q->IW;
-        q->IH = q->OH = 1;
+        pe_w = g->pe[0];
     }
     if (c->node->fused_act) {
         j.aa = c->node->act_alpha;
         j.ab = c->node->act_beta;
     }
-    j.ncols = q->OH * q->OW;
     const int64_t insz = kw__nn_prod(g->in, n);
+    float *xp = NULL;
+    int64_t *roff = NULL, hp = q->IH, xp_plane = 0;
+    j.flat = q->SH == 1 && q->SW == 1;
+    j.ncols = q->OH * q->OW;
+    if (j.flat) {
+        const int pad = pb_h || pe_h || q->PL || pe_w;
+        j.wp = q->IW + q->PL + pe_w;
+        hp = q->IH + pb_h + pe_h;
+        j.ncols = q->OH * j.wp;
+        /* reading x in place would run (KW-1)*DW past the last plane */
+        if (pad || q->KW > 1) {
+            xp_plane = hp * j.wp;
+            const int64_t tot = kw__nn_prod((int64_t[]){Cg, xp_plane}, 2);
+            if (tot >= 0 && tot < ((int64_t)1 << 40))
+                xp = kw__alloc_aligned((size_t)(tot + (q->KW - 1) * q->DW + 64) *
+                                       sizeof(float));
+            if (xp)
+                memset(xp + tot, 0,
+                       (size_t)((q->KW - 1) * q->DW + 64) * sizeof(float));
+        } else {
+            xp_plane = insz;
+        }
+        roff = malloc((size_t)Kdim * sizeof *roff);
+        if (!roff || (xp_plane != insz && !xp)) {
+            free(roff);
+            kw__free_aligned(xp);
+            conv_pack_free(tmp);
+            *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+            return 1;
+        }
+        for (int64_t r = 0; r < Kdim; r++) {
+            const int64_t kk = r % KK;
+            roff[r] = (r / KK) * xp_plane + (kk / q->KW) * q->DH * j.wp +
+                      (kk % q->KW) * q->DW;
+        }
+        j.roff = roff;
+    }
     const int nth = kw__nn_threads(c);
     const double flops = 2.0 * (double)Mg * (double)j.ncols * (double)Kdim;
     const int64_t want = nth > 1 && flops > 4e5 ? 3 * (int64_t)nth : 1;
@@ -472,7 +528,13 @@ static int conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     for (int64_t b = 0; b < N && !j.failed; b++)
         for (int64_t gi = 0; gi < group && !j.failed; gi++) {
             j.x = x + (b * C + gi * Cg) * insz;
-            j.y = y + (b * M + gi * Mg) * j.ncols;
+            if (xp) {
+                struct pad_job pj = {j.x, xp, q->IH, q->IW, hp, j.wp, pb_h,
+                                     q->PL};
+                kw__nn_parallel(want > 1 ? c : NULL, Cg, 8, pad_planes, &pj);
+                j.x = xp;
+            }
+            j.y = y + (b * M + gi * Mg) * q->OH * q->OW;
             j.bias = bias ? bias + gi * Mg : NULL;
             j.apack = pk->a + gi * pk->mgpad * Kdim;
             if (want > 1)
@@ -481,6 +543,8 @@ static int conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                 cg_tiles(&j, 0, tiles);
         }
     conv_pack_free(tmp);
+    kw__free_aligned(xp);
+    free(roff);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
                    : KW_STATUS_OK;
     return 1;
@@ -572,7 +636,7 @@ void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g) {
         return;
     kw__cpu_init();
     struct conv_pack *pk =
-        conv_pack_new(W->data, group, M / group, Cg * KK, kw__cpu_isa());
+        conv_pack_new(W->data, group, M / group, Cg * KK, kw__nn_isa());
     if (!pk) return;
     n->state = pk;
     n->state_free = conv_pack_free;

@@ -151,6 +151,7 @@ static void sgemm_tiles(void *arg, int64_t t0, int64_t t1) {
  * to a whole panel, so these stream the matrix once instead. */
 struct gemv_job {
     const struct kw__sgemm *g;
+    const struct kw__nn_kern *k; /* SIMD dot / axpy, or NULL */
 };
 
 /* sum_k a[k*as] * b[k*bs]; the unit-stride case keeps 16 independent
@@ -171,13 +172,23 @@ static float dot(const float *a, int64_t as, const float *b, int64_t bs,
 
 static void gemv_cols(void *arg, int64_t j0, int64_t j1) {
     /* M == 1: c[j] += alpha * sum_k a[k] * B(k, j) */
-    const struct kw__sgemm *g = ((const struct gemv_job *)arg)->g;
+    const struct gemv_job *v = arg;
+    const struct kw__sgemm *g = v->g;
     if (g->b_cs == 1) {
         for (int64_t k = 0; k < g->K; k++) {
             const float s = g->alpha * g->a[k * g->a_cs];
             const float *row = g->b + k * g->b_rs;
+            if (v->k) {
+                v->k->axpy(g->c + j0, row + j0, s, j1 - j0);
+                continue;
+            }
             for (int64_t j = j0; j < j1; j++) g->c[j] += s * row[j];
         }
+        return;
+    }
+    if (v->k && g->a_cs == 1 && g->b_rs == 1) {
+        for (int64_t j = j0; j < j1; j++)
+            g->c[j] += g->alpha * v->k->dot(g->a, g->b + j * g->b_cs, g->K);
         return;
     }
     for (int64_t j = j0; j < j1; j++)
@@ -187,7 +198,14 @@ static void gemv_cols(void *arg, int64_t j0, int64_t j1) {
 
 static void gemv_rows(void *arg, int64_t i0, int64_t i1) {
     /* N == 1: c[i] += alpha * sum_k A(i, k) * b[k] */
-    const struct kw__sgemm *g = ((const struct gemv_job *)arg)->g;
+    const struct gemv_job *v = arg;
+    const struct kw__sgemm *g = v->g;
+    if (v->k && g->a_cs == 1 && g->b_rs == 1) {
+        for (int64_t i = i0; i < i1; i++)
+            g->c[i * g->ldc] +=
+                g->alpha * v->k->dot(g->a + i * g->a_rs, g->b, g->K);
+        return;
+    }
     if (g->a_rs == 1) {
         for (int64_t k = 0; k < g->K; k++) {
             const float s = g->alpha * g->b[k * g->b_rs];
@@ -241,7 +259,7 @@ void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
         return;
     }
     if (g->M == 1 || g->N == 1) {
-        struct gemv_job v = {g};
+        struct gemv_job v = {g, kw__nn_kern_isa(isa)};
         const int64_t len = g->M == 1 ? g->N : g->M;
         const int64_t min = 32768 / (g->K + 1) + 16;
         kw__nn_parallel(nth > 1 ? ctx : NULL, len, min,
@@ -249,7 +267,7 @@ void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
         return;
     }
     /* MC: a few dozen rows of A stay in L2 while B panels stream from L1 */
-    j.mc = (int64_t)j.mr * (j.mr == 8 ? 16 : 20);
+    j.mc = (int64_t)j.mr * (j.mr == 12 ? 12 : 20);
     if (j.mc > g->M) j.mc = ceil_div(g->M, j.mr) * j.mr;
     j.nc = 512;
     j.m_blocks = ceil_div(g->M, j.mc);

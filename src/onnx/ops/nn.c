@@ -49,9 +49,20 @@ const struct kw__nn_kern *kw__nn_kern_isa(enum kw__isa isa) {
     return NULL;
 }
 
-const struct kw__nn_kern *kw__nn_kern(void) {
+static int g_force_isa = -1;
+
+void kw__nn_force_isa(int isa) { g_force_isa = isa; }
+
+enum kw__isa kw__nn_isa(void) {
     kw__cpu_init();
-    return kw__nn_kern_isa(kw__cpu_isa());
+    if (g_force_isa >= 0 && g_force_isa < KW__ISA_COUNT &&
+        (g_force_isa == KW__ISA_REF || kw__cpu_has((enum kw__isa)g_force_isa)))
+        return (enum kw__isa)g_force_isa;
+    return kw__cpu_isa();
+}
+
+const struct kw__nn_kern *kw__nn_kern(void) {
+    return kw__nn_kern_isa(kw__nn_isa());
 }
 
 void kw__nn_act_ref(float *y, int64_t n, int act, float a, float b) {

@@ -45,7 +45,7 @@ typedef void (*kw__sgemm_ukr_fn)(int64_t kc, const float *ap, const float *bp,
                                  float *c, int64_t ldc, int m, int n);
 #define KW_SGEMM_AVX2_MR 6
 #define KW_SGEMM_AVX2_NR 16
-#define KW_SGEMM_AVX512_MR 8
+#define KW_SGEMM_AVX512_MR 12
 #define KW_SGEMM_AVX512_NR 32
 KW_HIDDEN void kw__sgemm_ukr_avx2(int64_t kc, const float *ap,
                                   const float *bp, float *c, int64_t ldc,
@@ -109,7 +109,27 @@ struct kw__dw2d {
     const float *zero;
 };
 
+/* im2col straight into the GEMM's NR-column B panels: rows [k0, k0+kc)
+ * (ci, kh, kw) of x (C planes of ih x iw), for the output columns given
+ * as runs; a run lies on one output row within one panel and starts at
+ * input row ih0 = oh*sh - pt, column iw0 = ow*sw - pl. */
+struct kw__im2col {
+    const float *x;
+    int64_t ih, iw, kh, kw, dh, dw, sw;
+    int nr;
+};
+struct kw__im2col_run {
+    int64_t panel, col, len, ih0, iw0;
+};
+
 struct kw__nn_kern {
+    /* panels of kc rows x nr floats; the last panel's tail zeroed */
+    void (*im2col)(const struct kw__im2col *p,
+                   const struct kw__im2col_run *runs, int nruns, int64_t k0,
+                   int64_t kc, int64_t ncols, float *pb);
+    /* the same panels from kc rows x + roff[r] (contiguous columns) */
+    void (*pack_rows)(const float *x, const int64_t *roff, int64_t kc,
+                      int64_t ncols, int nr, float *pb);
     void (*pool2d)(const struct kw__pool2d *p, const float *x, float *y);
     float (*sum)(const float *x, int64_t n);
     void (*dw2d)(const struct kw__dw2d *p, const float *x, float *y);
@@ -122,7 +142,12 @@ KW_HIDDEN extern const struct kw__nn_kern kw__nn_kern_avx2;
 KW_HIDDEN extern const struct kw__nn_kern kw__nn_kern_avx512;
 /* The table for isa; NULL for the reference (or an ISA not built/usable). */
 KW_HIDDEN const struct kw__nn_kern *kw__nn_kern_isa(enum kw__isa isa);
-/* The table for the ISA in use (NULL under KW_FORCE_REF). */
+/* The ISA the NN kernels use: kw__cpu_isa() (so KW_FORCE_REF=1 gives the
+ * references) unless a test forced one with kw__nn_force_isa (-1: none;
+ * not thread-safe, for tests only). */
+KW_HIDDEN enum kw__isa kw__nn_isa(void);
+KW_HIDDEN void kw__nn_force_isa(int isa);
+/* The table for kw__nn_isa() (NULL for the reference). */
 KW_HIDDEN const struct kw__nn_kern *kw__nn_kern(void);
 /* The fused activation of ctx's node applied to y, for the operators
  * that take it over from kw__node_epilogue (node->act_in_op). */

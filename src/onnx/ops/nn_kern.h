@@ -77,34 +77,126 @@ static void k_act(float *restrict y, int64_t n, int act, float a, float b) {
 
 /* ---- 2-D max / average pooling of one plane ---- */
 
-/* One output cell with every bound checked (the border cells), in the
- * reference's order. */
+/* One output cell (the border cells): the window clipped to the input
+ * first, then the taps in the reference's order. */
 static float pool_cell(const struct kw__pool2d *p, const float *x, int64_t oh,
                        int64_t ow) {
     const int64_t hs = oh * p->sh - p->pt, ws = ow * p->sw - p->pl;
-    float best = 0.0f, acc = 0.0f;
-    int64_t cnt = 0;
-    int any = 0;
-    for (int64_t kh = 0; kh < p->kh; kh++) {
-        const int64_t ih = hs + kh;
-        const int hin = ih >= 0 && ih < p->ih;
-        const int hpad = ih >= -p->pt && ih < p->ih + p->pb;
-        for (int64_t kw = 0; kw < p->kw; kw++) {
-            const int64_t iw = ws + kw;
-            if (!hin || iw < 0 || iw >= p->iw) {
-                if (p->count_pad && hpad && iw >= -p->pl && iw < p->iw + p->pr)
-                    cnt++;
-                continue;
+    const int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + p->kh < p->ih ? hs + p->kh : p->ih;
+    const int64_t w0 = ws < 0 ? 0 : ws, w1 = ws + p->kw < p->iw ? ws + p->kw : p->iw;
+    if (h0 >= h1 || w0 >= w1) return 0.0f;
+    if (p->is_max) {
+        float best = x[h0 * p->iw + w0];
+        for (int64_t h = h0; h < h1; h++)
+            for (int64_t w = h == h0 ? w0 + 1 : w0; w < w1; w++) {
+                const float v = x[h * p->iw + w];
+                if (v > best) best = v; /* NaN never wins */
             }
-            const float v = x[ih * p->iw + iw];
-            cnt++;
-            if (!any || v > best) best = v; /* NaN never wins */
-            any = 1;
-            acc += v;
-        }
+        return best;
     }
-    if (p->is_max) return any ? best : 0.0f;
-    return cnt ? acc / (float)cnt : 0.0f;
+    float acc = 0.0f;
+    for (int64_t h = h0; h < h1; h++)
+        for (int64_t w = w0; w < w1; w++) acc += x[h * p->iw + w];
+    int64_t cnt = (h1 - h0) * (w1 - w0);
+    if (p->count_pad) {
+        const int64_t a = hs < -p->pt ? -p->pt : hs;
+        const int64_t b = hs + p->kh > p->ih + p->pb ? p->ih + p->pb : hs + p->kh;
+        const int64_t c = ws < -p->pl ? -p->pl : ws;
+        const int64_t d = ws + p->kw > p->iw + p->pr ? p->iw + p->pr : ws + p->kw;
+        cnt = (b - a) * (d - c);
+    }
+    return acc / (float)cnt;
+}
+
+/* VL (16) floats as one zmm or two ymm */
+#include <immintrin.h>
+#ifdef __AVX512F__
+typedef __m512 vf;
+static inline vf vf_set1(float a) { return _mm512_set1_ps(a); }
+static inline vf vf_load(const float *p) { return _mm512_loadu_ps(p); }
+/* p[0], p[2], ..., p[30] (p[31] is not read) */
+static inline vf vf_load_s2(const float *p) {
+    const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                          20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx,
+                                  _mm512_maskz_loadu_ps(0x7fff, p + 16));
+}
+static inline void vf_store(float *p, vf a) { _mm512_storeu_ps(p, a); }
+static inline vf vf_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+/* a > b ? a : b, as MAXPS: a NaN in either keeps b */
+static inline vf vf_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+static inline vf vf_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+#else
+typedef struct { __m256 lo, hi; } vf;
+static inline vf vf_set1(float a) {
+    return (vf){_mm256_set1_ps(a), _mm256_set1_ps(a)};
+}
+static inline vf vf_load(const float *p) {
+    return (vf){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+}
+static inline __m256 even8(__m256 a, __m256 b) {
+    /* a0 a2 b0 b2 | a4 a6 b4 b6 -> a0 a2 a4 a6 b0 b2 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xd8));
+}
+static inline vf vf_load_s2(const float *p) {
+    const __m256i m7 = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, -1, 0);
+    return (vf){even8(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)),
+                even8(_mm256_loadu_ps(p + 16), _mm256_maskload_ps(p + 24, m7))};
+}
+static inline void vf_store(float *p, vf a) {
+    _mm256_storeu_ps(p, a.lo);
+    _mm256_storeu_ps(p + 8, a.hi);
+}
+static inline vf vf_add(vf a, vf b) {
+    return (vf){_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)};
+}
+static inline vf vf_max(vf a, vf b) {
+    return (vf){_mm256_max_ps(a.lo, b.lo), _mm256_max_ps(a.hi, b.hi)};
+}
+static inline vf vf_mul(vf a, vf b) {
+    return (vf){_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)};
+}
+#endif
+
+/* VL inputs from p with stride sw */
+static inline vf vf_load_s(const float *p, int64_t sw) {
+    if (sw == 1) return vf_load(p);
+    if (sw == 2) return vf_load_s2(p);
+    float t[VL];
+    for (int i = 0; i < VL; i++) t[i] = p[i * sw];
+    return vf_load(t);
+}
+
+/* nb (1..4) blocks of VL outputs from input column c0 over rows
+ * [r0, r1), held in registers (independent chains, so the adds overlap);
+ * taps in the reference's order; the average multiplies by 1/cnt */
+static inline __attribute__((always_inline)) void
+pool_blocks(const int nb, const struct kw__pool2d *p, const float *x,
+            int64_t r0, int64_t r1, int64_t c0, float cnt, float *yo) {
+    const int64_t IW = p->iw, KW = p->kw, sw = p->sw;
+    vf acc[4];
+    if (p->is_max) {
+        for (int b = 0; b < nb; b++)
+            acc[b] = vf_load_s(x + r0 * IW + c0 + b * VL * sw, sw);
+        for (int64_t r = r0; r < r1; r++)
+            for (int64_t kw = r == r0 ? 1 : 0; kw < KW; kw++) {
+                const float *xs = x + r * IW + c0 + kw;
+                for (int b = 0; b < nb; b++)
+                    acc[b] = vf_max(vf_load_s(xs + b * VL * sw, sw), acc[b]);
+            }
+    } else {
+        for (int b = 0; b < nb; b++) acc[b] = vf_set1(0.0f);
+        for (int64_t r = r0; r < r1; r++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const float *xs = x + r * IW + c0 + kw;
+                for (int b = 0; b < nb; b++)
+                    acc[b] = vf_add(acc[b], vf_load_s(xs + b * VL * sw, sw));
+            }
+        const vf inv = vf_set1(1.0f / cnt);
+        for (int b = 0; b < nb; b++) acc[b] = vf_mul(acc[b], inv);
+    }
+    for (int b = 0; b < nb; b++) vf_store(yo + b * VL, acc[b]);
 }
 
 static void k_pool2d(const struct kw__pool2d *p, const float *restrict x,
@@ -129,50 +221,29 @@ static void k_pool2d(const struct kw__pool2d *p, const float *restrict x,
             for (int64_t ow = lo; ow < hi; ow++) yr[ow] = 0.0f;
             continue;
         }
+        int64_t rows = r1 - r0;
+        if (p->count_pad) {
+            const int64_t a = hs < -p->pt ? -p->pt : hs;
+            const int64_t b = hs + p->kh > IH + p->pb ? IH + p->pb : hs + p->kh;
+            rows = b - a;
+        }
+        const float cnt = (float)(rows * KW);
         const int64_t n = hi - lo;
-        float *restrict yo = yr + lo;
-        const int64_t c0 = lo * SW - p->pl;
-        if (p->is_max) {
-            const float *xr = x + r0 * IW + c0;
-            for (int64_t i = 0; i < n; i++) yo[i] = xr[i * SW];
-            for (int64_t r = r0; r < r1; r++) {
-                xr = x + r * IW + c0;
-                for (int64_t kw = r == r0 ? 1 : 0; kw < KW; kw++) {
-                    const float *xs = xr + kw;
-                    if (SW == 1)
-                        for (int64_t i = 0; i < n; i++)
-                            yo[i] = xs[i] > yo[i] ? xs[i] : yo[i];
-                    else if (SW == 2)
-                        for (int64_t i = 0; i < n; i++)
-                            yo[i] = xs[2 * i] > yo[i] ? xs[2 * i] : yo[i];
-                    else
-                        for (int64_t i = 0; i < n; i++)
-                            yo[i] = xs[i * SW] > yo[i] ? xs[i * SW] : yo[i];
-                }
-            }
-        } else {
-            for (int64_t i = 0; i < n; i++) yo[i] = 0.0f;
-            for (int64_t r = r0; r < r1; r++) {
-                const float *xr = x + r * IW + c0;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    const float *xs = xr + kw;
-                    if (SW == 1)
-                        for (int64_t i = 0; i < n; i++) yo[i] += xs[i];
-                    else if (SW == 2)
-                        for (int64_t i = 0; i < n; i++) yo[i] += xs[2 * i];
-                    else
-                        for (int64_t i = 0; i < n; i++) yo[i] += xs[i * SW];
-                }
-            }
-            int64_t rows = r1 - r0;
-            if (p->count_pad) {
-                const int64_t a = hs < -p->pt ? -p->pt : hs;
-                const int64_t b = hs + p->kh > IH + p->pb ? IH + p->pb
-                                                          : hs + p->kh;
-                rows = b - a;
-            }
-            const float cnt = (float)(rows * KW);
-            for (int64_t i = 0; i < n; i++) yo[i] = yo[i] / cnt;
+        if (n < VL) {
+            for (int64_t ow = lo; ow < hi; ow++)
+                yr[ow] = pool_cell(p, x, oh, ow);
+            continue;
+        }
+        /* blocks of VL; the last one overlaps the one before (outputs are
+         * recomputed from x, so writing them twice is harmless) */
+        int64_t i = 0;
+        for (; i + 4 * VL <= n; i += 4 * VL)
+            pool_blocks(4, p, x, r0, r1, (lo + i) * SW - p->pl, cnt,
+                        yr + lo + i);
+        for (; i < n; i += VL) {
+            const int64_t b = i + VL <= n ? i : n - VL;
+            pool_blocks(1, p, x, r0, r1, (lo + b) * SW - p->pl, cnt,
+                        yr + lo + b);
         }
     }
 }
@@ -293,5 +364,120 @@ static void k_dw2d(const struct kw__dw2d *p, const float *restrict x,
     }
 }
 
-const struct kw__nn_kern KW_NN_KERN_NAME = {k_pool2d, k_sum, k_dw2d, k_act,
+/* ---- im2col into packed panels ---- */
+
+/* d[0..len) = s[i] for i in [lo, hi), 0 elsewhere (len <= 32); masked
+ * lanes are never read */
+static inline void copy_seg(float *d, const float *s, int64_t lo, int64_t hi,
+                            int64_t len) {
+#ifdef __AVX512F__
+    for (int64_t i = 0; i < len; i += 16) {
+        const int64_t n = len - i < 16 ? len - i : 16;
+        int64_t a = lo - i, b = hi - i;
+        a = a < 0 ? 0 : a > 16 ? 16 : a;
+        b = b < a ? a : b > 16 ? 16 : b;
+        const __mmask16 st = (__mmask16)((1u << n) - 1);
+        const __mmask16 ld = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
+        _mm512_mask_storeu_ps(d + i, st, _mm512_maskz_loadu_ps(ld, s + i));
+    }
+#else
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int64_t i = 0; i < len; i += 8) {
+        const __m256i ix = _mm256_add_epi32(iota, _mm256_set1_epi32((int)i));
+        const __m256i ld = _mm256_and_si256(
+            _mm256_cmpgt_epi32(ix, _mm256_set1_epi32((int)lo - 1)),
+            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), ix));
+        const __m256i st = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)len), ix);
+        _mm256_maskstore_ps(d + i, st, _mm256_maskload_ps(s + i, ld));
+    }
+#endif
+}
+
+static void k_im2col(const struct kw__im2col *p,
+                     const struct kw__im2col_run *runs, int nruns, int64_t k0,
+                     int64_t kc, int64_t ncols, float *pb) {
+    const int nr = p->nr;
+    const int64_t KK = p->kh * p->kw, plane = p->ih * p->iw, IW = p->iw;
+    const int64_t npan = (ncols + nr - 1) / nr, tail = ncols % nr;
+    /* per row of the block: channel offset and kernel offsets */
+    int64_t coff[256], rdh[256], rdw[256];
+    for (int64_t r0 = k0; r0 < k0 + kc; r0 += 256) {
+        const int64_t rn = k0 + kc - r0 < 256 ? k0 + kc - r0 : 256;
+        for (int64_t t = 0; t < rn; t++) {
+            const int64_t r = r0 + t, kk = r % KK;
+            coff[t] = (r / KK) * plane;
+            rdh[t] = (kk / p->kw) * p->dh;
+            rdw[t] = (kk % p->kw) * p->dw;
+        }
+        /* panel by panel, so the stores stream through one panel */
+        for (int u = 0; u < nruns; u++) {
+            const struct kw__im2col_run *ru = &runs[u];
+            const int64_t len = ru->len;
+            float *d = pb + ru->panel * kc * nr + (r0 - k0) * nr + ru->col;
+            for (int64_t t = 0; t < rn; t++, d += nr) {
+                const int64_t ih = ru->ih0 + rdh[t], iw0 = ru->iw0 + rdw[t];
+                if (ih < 0 || ih >= p->ih) {
+                    copy_seg(d, p->x, 0, 0, len);
+                    continue;
+                }
+                const float *s = p->x + coff[t] + ih * IW;
+                if (p->sw == 1) {
+                    copy_seg(d, s + iw0, -iw0, IW - iw0, len);
+                } else {
+                    for (int64_t i = 0; i < len; i++) {
+                        const int64_t iw = iw0 + i * p->sw;
+                        d[i] = iw >= 0 && iw < IW ? s[iw] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+    if (tail) {
+        float *d = pb + (npan - 1) * kc * nr;
+        for (int64_t r = 0; r < kc; r++)
+            for (int64_t i = tail; i < nr; i++) d[r * nr + i] = 0.0f;
+    }
+}
+
+static void k_pack_rows(const float *x, const int64_t *roff, int64_t kc,
+                        int64_t ncols, int nr, float *pb) {
+    const int64_t full = ncols / nr, tail = ncols % nr;
+#ifdef __AVX512F__
+    if (nr == 32) {
+        for (int64_t pn = 0; pn < full; pn++) {
+            float *d = pb + pn * kc * 32;
+            const float *xs = x + pn * 32;
+            for (int64_t r = 0; r < kc; r++, d += 32) {
+                const float *s = xs + roff[r];
+                _mm512_store_ps(d, _mm512_loadu_ps(s));
+                _mm512_store_ps(d + 16, _mm512_loadu_ps(s + 16));
+            }
+        }
+    } else
+#endif
+    if (nr == 16) {
+        for (int64_t pn = 0; pn < full; pn++) {
+            float *d = pb + pn * kc * 16;
+            const float *xs = x + pn * 16;
+            for (int64_t r = 0; r < kc; r++, d += 16) {
+                const float *s = xs + roff[r];
+                _mm256_store_ps(d, _mm256_loadu_ps(s));
+                _mm256_store_ps(d + 8, _mm256_loadu_ps(s + 8));
+            }
+        }
+    } else {
+        for (int64_t pn = 0; pn < full; pn++)
+            for (int64_t r = 0; r < kc; r++)
+                for (int i = 0; i < nr; i++)
+                    pb[(pn * kc + r) * nr + i] = x[pn * nr + roff[r] + i];
+    }
+    if (tail) {
+        float *d = pb + full * kc * nr;
+        const float *xs = x + full * nr;
+        for (int64_t r = 0; r < kc; r++, d += nr)
+            copy_seg(d, xs + roff[r], 0, tail, nr);
+    }
+}
+
+const struct kw__nn_kern KW_NN_KERN_NAME = {k_im2col, k_pack_rows, k_pool2d, k_sum, k_dw2d, k_act,
                                             k_dot, k_axpy};

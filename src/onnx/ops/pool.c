@@ -2,7 +2,9 @@
  * pool.c — MaxPool (indices output, storage_order, dilations, ceil_mode),
  * AveragePool (count_include_pad), LpPool, their Global forms, and
  * MaxUnpool. Any spatial rank; planes (n, c) are spread over threads and
- * read through a double copy, so every numeric dtype shares one loop.
+ * read through a double copy, so every numeric dtype shares one loop;
+ * float32 2-D max/average and global average pooling take the SIMD
+ * kernels of nn_kern.h (KW_FORCE_REF=1: the reference loops).
  */
 #include "onnx/ops/nn_internal.h"
 
@@ -13,7 +15,8 @@ struct pool_job {
     enum pool_kind kind;
     const struct kw_onnx_value *x;
     struct kw_onnx_value *y, *ind;
-    int count_pad, col_major;
+    int count_pad, col_major, global;
+    const struct kw__nn_kern *kern; /* NULL: the reference loops */
     double p;
     int64_t insz, outsz;
     int failed;
@@ -84,8 +87,33 @@ static void pool2d_f32(const struct pool_job *j, int64_t p) {
     }
 }
 
+/* The SIMD kernels (nn_kern.h) take float32 2-D max/average pooling
+ * without dilation or indices output; global average pooling sums each
+ * plane. */
+static int pool_simd(struct pool_job *j, int64_t p0, int64_t p1) {
+    const struct kw__nn_geom *g = &j->g;
+    if (!j->kern || j->x->dtype != KW_ONNX_FLOAT || j->kind == POOL_LP ||
+        j->ind || g->nsp != 2 || g->d[0] != 1 || g->d[1] != 1)
+        return 0;
+    const float *x = j->x->data;
+    float *y = j->y->data;
+    if (j->global && j->kind == POOL_AVG) {
+        for (int64_t p = p0; p < p1; p++)
+            y[p] = j->kern->sum(x + p * j->insz, j->insz) / (float)j->insz;
+        return 1;
+    }
+    const struct kw__pool2d q = {g->in[0], g->in[1], g->out[0], g->out[1],
+                                 g->k[0],  g->k[1],  g->s[0],   g->s[1],
+                                 g->pb[0], g->pb[1], g->pe[0],  g->pe[1],
+                                 j->kind == POOL_MAX, j->count_pad};
+    for (int64_t p = p0; p < p1; p++)
+        j->kern->pool2d(&q, x + p * j->insz, y + p * j->outsz);
+    return 1;
+}
+
 static void pool_planes(void *arg, int64_t p0, int64_t p1) {
     struct pool_job *j = arg;
+    if (pool_simd(j, p0, p1)) return;
     if (j->x->dtype == KW_ONNX_FLOAT && j->g.nsp == 2 && j->kind != POOL_LP) {
         for (int64_t p = p0; p < p1; p++) pool2d_f32(j, p);
         return;
@@ -180,7 +208,10 @@ static enum kw_status run_pool(struct kw__op_ctx *c, struct pool_job *j) {
         j->ind = kw__out_tensor(c, 1, KW_ONNX_INT64, x->rank, ydims);
         if (!j->ind) return KW_STATUS_ERR_NOMEM;
     }
-    kw__nn_parallel(c, planes, 1, pool_planes, j);
+    j->kern = kw__nn_kern();
+    const int64_t per = j->outsz * kw__nn_prod(j->g.k, n);
+    kw__nn_parallel(c, planes, per > 65536 ? 1 : 65536 / (per + 1) + 1,
+                    pool_planes, j);
     if (j->failed) return kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
     return KW_STATUS_OK;
 }
@@ -226,6 +257,7 @@ static enum kw_status global_op(struct kw__op_ctx *c, enum pool_kind kind) {
             return kw__op_fail(c, KW_STATUS_ERR_FORMAT, "empty spatial dim");
     }
     j.p = kw__attr_f(c, "p", 2.0f);
+    j.global = 1;
     return run_pool(c, &j);
 }
 

@@ -313,6 +313,10 @@ static void f2_run(void *ctx, int64_t r0, int64_t r1) {
         return;
     }
     for (int64_t k = 0; k < ow * tx->n; k++) wx[k] = (float)tx->w[k];
+    /* 32-bit source columns: a narrower gather */
+    int32_t *xi32 = iw <= INT32_MAX ? malloc((size_t)(ow * tx->n) * sizeof *xi32)
+                                    : NULL;
+    for (int64_t k = 0; xi32 && k < ow * tx->n; k++) xi32[k] = (int32_t)tx->idx[k];
     for (int64_t r = r0; r < r1; r++) {
         int64_t plane = r / oh, oy = r % oh;
         const float *s = j->src + plane * ih * iw;
@@ -322,6 +326,12 @@ static void f2_run(void *ctx, int64_t r0, int64_t r1) {
             continue;
         }
         const float *sr;
+        if (ty->n == 1 && r > r0 && oy > 0 && ty->idx[oy - 1] == ty->idx[oy] &&
+            !ty->ext[oy - 1]) {
+            /* nearest upscale: the same source row as the row above */
+            memcpy(d, d - ow, (size_t)ow * sizeof *d);
+            continue;
+        }
         if (ty->n == 1) {
             sr = s + ty->idx[oy] * iw;
         } else {
@@ -334,8 +344,14 @@ static void f2_run(void *ctx, int64_t r0, int64_t r1) {
             }
             sr = row;
         }
-        if (tx->n == 1) {
+        if (tx->n == 1 && xi32) {
+            for (int64_t ox = 0; ox < ow; ox++) d[ox] = sr[xi32[ox]];
+        } else if (tx->n == 1) {
             for (int64_t ox = 0; ox < ow; ox++) d[ox] = sr[tx->idx[ox]];
+        } else if (tx->n == 2 && xi32) {
+            for (int64_t ox = 0; ox < ow; ox++)
+                d[ox] = wx[ox * 2] * sr[xi32[ox * 2]] +
+                        wx[ox * 2 + 1] * sr[xi32[ox * 2 + 1]];
         } else if (tx->n == 2) {
             for (int64_t ox = 0; ox < ow; ox++) {
                 const int64_t *xi = tx->idx + ox * 2;
@@ -355,6 +371,7 @@ static void f2_run(void *ctx, int64_t r0, int64_t r1) {
     }
     free(row);
     free(wx);
+    free(xi32);
 }
 
 /* ---- parameters ---- */
