@@ -299,7 +299,7 @@ int cmd_classify(int argc, char **argv) {
         int64_t n_cls = kw_onnx_numel(out);
         if (out->dtype != KW_ONNX_FLOAT || n_cls <= 0 || n_cls > INT32_MAX ||
             out->nbytes < (size_t)n_cls * sizeof(float) ||
-            (out->rank >= 1 && out->dims[0] != 1)) {
+            (out->rank >= 2 && out->dims[0] != 1)) {
             cli_err("%s: expected float scores [1, classes] from the model",
                     path);
             kw_onnx_value_free(out);
@@ -754,32 +754,54 @@ static int pil_resize_lanczos(const uint8_t *src, int sw, int sh,
 }
 
 /* ddddocr's text-line input: height H, width (int)(w * (H / h)), Lanczos
- * on RGB, then Pillow's luma (299, 587, 114 per mille in 16-bit fixed
- * point), then / 255: a [1, 1, H, W] tensor. */
-static struct kw_onnx_value *ocr_tensor(const struct kw_image *img, int th,
+ * on the image as stored (gray, RGB, or RGBA premultiplied by alpha for
+ * the resize and divided again after it, as Pillow does), then Pillow's
+ * luma (299, 587, 114 per mille in 16-bit fixed point; alpha ignored),
+ * then / 255: a [1, 1, H, W] tensor. */
+static struct kw_onnx_value *ocr_tensor(struct kw_image *img, int th,
                                         const char *path) {
     double tw_d = img->width * ((double)th / img->height);
-    if (!(tw_d >= 1.0) || tw_d > 1048576.0) {
+    int c = img->channels;
+    if (!(tw_d >= 1.0) || tw_d > 16384.0 || c < 1 || c > 4 || c == 2) {
         cli_err("%s: a %dx%d image cannot become a text line of height %d",
                 path, img->width, img->height, th);
         return NULL;
     }
     int tw = (int)tw_d;
-    uint8_t *px = malloc((size_t)tw * th * 3);
+    size_t n_in = (size_t)img->width * img->height, n_out = (size_t)tw * th;
+    if (c == 4) /* RGBA -> RGBa: channel * alpha / 255, rounded */
+        for (size_t i = 0; i < n_in; i++) {
+            uint8_t *p = img->data + i * 4;
+            for (int k = 0; k < 3; k++) {
+                unsigned t = (unsigned)p[k] * p[3] + 128;
+                p[k] = (uint8_t)(((t >> 8) + t) >> 8);
+            }
+        }
+    uint8_t *px = malloc(n_out * c);
     int64_t dims[4] = {1, 1, th, tw};
     struct kw_onnx_value *t = kw_onnx_tensor_new(KW_ONNX_FLOAT, 4, dims);
     if (!px || !t || pil_resize_lanczos(img->data, img->width, img->height,
-                                        px, tw, th, 3)) {
+                                        px, tw, th, c)) {
         cli_err("out of memory");
         free(px);
         kw_onnx_value_free(t);
         return NULL;
     }
     float *f = t->data;
-    for (size_t i = 0; i < (size_t)tw * th; i++) {
-        const uint8_t *p = px + i * 3;
-        uint32_t l = ((uint32_t)p[0] * 19595 + (uint32_t)p[1] * 38470 +
-                      (uint32_t)p[2] * 7471 + 0x8000) >> 16;
+    for (size_t i = 0; i < n_out; i++) {
+        uint8_t *p = px + i * c;
+        uint32_t l;
+        if (c == 1) {
+            l = p[0];
+        } else {
+            if (c == 4 && p[3] != 0 && p[3] != 255) /* RGBa -> RGBA */
+                for (int k = 0; k < 3; k++) {
+                    unsigned v = 255u * p[k] / p[3];
+                    p[k] = (uint8_t)(v > 255 ? 255 : v);
+                }
+            l = ((uint32_t)p[0] * 19595 + (uint32_t)p[1] * 38470 +
+                 (uint32_t)p[2] * 7471 + 0x8000) >> 16;
+        }
         f[i] = (float)l / 255.0f;
     }
     free(px);
@@ -850,7 +872,7 @@ int cmd_ocr(int argc, char **argv) {
     int failed = 0, warned = 0;
     for (size_t i = 0; i < n_pos; i++) {
         const char *path = pos[i];
-        struct kw_image *img = load_image(path, 3);
+        struct kw_image *img = load_image(path, 0);
         if (!img) {
             failed = 1;
             continue;

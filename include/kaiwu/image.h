@@ -29,14 +29,20 @@ struct kw_image {
 };
 
 struct kw_image_limits {
-    uint64_t max_pixels; /* width * height; 0: 64 Mpx */
+    uint64_t max_pixels; /* width * height; 0: 64 Mpx (2^26) */
     uint64_t max_bytes;  /* encoded file size; 0: 256 MiB */
 };
 
 /* Decodes JPEG (grayscale, RGB, CMYK, YCCK; EXIF orientation applied) or
- * PNG (any bit depth, palette, alpha; 16-bit reduced to 8) found by the
- * magic bytes. channels: 0 keeps the stored layout (1, 3 or 4), 1 / 3 / 4
- * converts. limits may be NULL. name is for messages only. */
+ * PNG (any bit depth, palette, alpha; 16-bit reduced to 8 by keeping the
+ * high byte; an eXIf orientation applied too) found by the magic bytes.
+ * channels: 0 keeps the stored layout (1 gray, 3 RGB, 4 when there is
+ * alpha, gray+alpha included), 1 / 3 / 4 converts as PIL's convert does
+ * (gray = 601-2 luma; alpha dropped without compositing). Pixels equal
+ * PIL's Image.open + ImageOps.exif_transpose + convert. A truncated JPEG
+ * is an error (libjpeg's other recoverable warnings are ignored, as PIL
+ * does). limits may be NULL. name is for messages only: every error
+ * message starts with it. */
 KW_API enum kw_status kw_image_decode(const void *bytes, size_t n,
                                       const char *name, int channels,
                                       const struct kw_image_limits *limits,
@@ -49,26 +55,36 @@ KW_API enum kw_status kw_image_load(const char *path, int channels,
 KW_API void kw_image_free(struct kw_image *img);
 
 enum kw_resize_method {
-    KW_RESIZE_BILINEAR = 0, /* like PIL's BILINEAR (with antialias when
-                               shrinking) */
-    KW_RESIZE_AREA = 1      /* box average; exact for integer factors */
+    KW_RESIZE_BILINEAR = 0, /* PIL's Image.resize(BILINEAR), bit for bit
+                               (antialiased when shrinking) */
+    KW_RESIZE_AREA = 1      /* box average = PIL's BOX; exact for integer
+                               factors */
 };
 
 /* How an image becomes one CHW slice of the input tensor. Steps in order:
- * resize (shorter side to resize_shorter, or to resize_w x resize_h —
- * with letterbox keeping the aspect ratio and padding with pad_value),
- * centre crop to crop_w x crop_h, then per channel
- * (pixel * scale - mean[c]) / std[c]. */
+ * resize (shorter side to resize_shorter with the longer side truncated
+ * as torchvision's Resize(int); or to resize_w x resize_h — with letterbox
+ * keeping the aspect ratio, the image int(side * r) with r the smaller
+ * ratio, padding with pad_value; or only resize_h (resize_w) set: that
+ * side fixed, the other int(side * ratio)), centre crop to crop_w x crop_h
+ * (offset round((size - crop) / 2) with halves to even, as torchvision's
+ * CenterCrop; a crop larger than the image pads), conversion to the
+ * output channels (after the resize, so gray matches resizing RGB then
+ * convert("L")), then per output channel (pixel * scale - mean[c]) /
+ * std[c]. A zero scale or std counts as 1 (so a zeroed struct gives raw
+ * 0..255 values). Only the kept window is resampled. */
 struct kw_preprocess {
     int resize_shorter;           /* 0: off */
     int resize_w, resize_h;       /* 0: off */
-    int letterbox;                /* with resize_w/h: keep aspect, pad */
+    int letterbox;                /* with resize_w/h: keep aspect, pad;
+                                     1 centred, 2 top-left (YOLOX) */
     int crop_w, crop_h;           /* 0: no crop */
     enum kw_resize_method method;
     float scale;                  /* typically 1/255 */
-    float mean[4], std[4];
+    float mean[4], std[4];        /* in output channel order (B, G, R
+                                     with bgr) */
     float pad_value;              /* letterbox border, in pixel units */
-    int channels;                 /* 1 or 3 (gray or RGB) */
+    int channels;                 /* 1 or 3 (gray or RGB); 0: 3 */
     int bgr;                      /* 1: channel order B, G, R */
     int nhwc;                     /* 1: NHWC instead of NCHW */
 };
@@ -78,7 +94,8 @@ struct kw_preprocess {
 KW_API void kw_preprocess_imagenet(struct kw_preprocess *p);
 
 /* Where a processed pixel (x, y) came from in the original image:
- * x_orig = (x - dx) / sx, y_orig = (y - dy) / sy. */
+ * x_orig = (x - dx) / sx, y_orig = (y - dy) / sy, in continuous
+ * coordinates (pixel edges, so box corners map directly). */
 struct kw_image_xform {
     float sx, sy, dx, dy;
 };

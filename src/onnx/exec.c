@@ -35,9 +35,9 @@ void kw__exec_release(struct kw__exec *e, struct kw_onnx_value *v) {
     if (e) e->live_bytes = e->live_bytes > b ? e->live_bytes - b : 0;
     if (e && v && v->kind == KW_ONNX_TENSOR && v->owns_data &&
         v->dtype != KW_ONNX_STRING && v->nbytes >= KW_POOL_MIN_BYTES &&
-        e->pool_n < KW_POOL_SLOTS) {
-        e->pool_buf[e->pool_n] = v->data;
-        e->pool_size[e->pool_n++] = v->nbytes;
+        e->pool.n < KW_POOL_SLOTS) {
+        e->pool.buf[e->pool.n] = v->data;
+        e->pool.size[e->pool.n++] = v->nbytes;
         free(v);
         return;
     }
@@ -54,9 +54,9 @@ struct kw_onnx_value *kw__exec_tensor(struct kw__exec *e, int dtype, int rank,
     /* best fit among kept buffers, wasting at most half */
     if (e && dtype != KW_ONNX_STRING && rank <= KW_ONNX_MAX_RANK &&
         bytes >= KW_POOL_MIN_BYTES)
-        for (int i = 0; i < e->pool_n; i++)
-            if (e->pool_size[i] >= bytes && e->pool_size[i] <= bytes + bytes / 2 &&
-                (best < 0 || e->pool_size[i] < e->pool_size[best]))
+        for (int i = 0; i < e->pool.n; i++)
+            if (e->pool.size[i] >= bytes && e->pool.size[i] <= bytes + bytes / 2 &&
+                (best < 0 || e->pool.size[i] < e->pool.size[best]))
                 best = i;
     struct kw_onnx_value *v = best >= 0 ? calloc(1, sizeof *v) : NULL;
     if (!v) return kw_onnx_tensor_new(dtype, rank, dims);
@@ -65,17 +65,17 @@ struct kw_onnx_value *kw__exec_tensor(struct kw__exec *e, int dtype, int rank,
     v->rank = rank;
     for (int i = 0; i < rank; i++) v->dims[i] = dims[i];
     v->owns_data = 1;
-    v->data = e->pool_buf[best];
+    v->data = e->pool.buf[best];
     v->nbytes = bytes;
-    e->pool_buf[best] = e->pool_buf[--e->pool_n];
-    e->pool_size[best] = e->pool_size[e->pool_n];
+    e->pool.buf[best] = e->pool.buf[--e->pool.n];
+    e->pool.size[best] = e->pool.size[e->pool.n];
     memset(v->data, 0, bytes);
     return v;
 }
 
 void kw__exec_pool_free(struct kw__exec *e) {
-    for (int i = 0; i < e->pool_n; i++) free(e->pool_buf[i]);
-    e->pool_n = 0;
+    for (int i = 0; i < e->pool.n; i++) free(e->pool.buf[i]);
+    e->pool.n = 0;
 }
 
 /* The value of slot s as seen from frame f (outer scopes included). */
@@ -272,11 +272,15 @@ enum kw_status kw_onnx_run(const struct kw_onnx_model *m,
         bind[gi] = (struct kw_onnx_value *)v;
     }
     struct kw__exec e = {.model = m, .err = err, .err_size = err_size};
-    pthread_mutex_lock((pthread_mutex_t *)&m->run_lock);
+    /* the model is immutable but for its buffer cache, guarded by run_lock */
+    struct kw_onnx_model *mm = (struct kw_onnx_model *)m;
+    pthread_mutex_lock(&mm->run_lock);
+    e.pool = mm->kept;
+    mm->kept.n = 0;
     enum kw_status st =
         run_graph(&e, g, NULL, bind, g->n_inputs, outputs, g->n_outputs);
-    pthread_mutex_unlock((pthread_mutex_t *)&m->run_lock);
-    kw__exec_pool_free(&e);
+    mm->kept = e.pool;
+    pthread_mutex_unlock(&mm->run_lock);
     free(bind);
     free(views);
     if (peak_bytes) *peak_bytes = e.peak_bytes;

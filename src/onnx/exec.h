@@ -12,6 +12,17 @@
 
 struct kw__raw_model;
 
+#define KW_POOL_MIN_BYTES (64u << 10) /* smaller buffers go to malloc */
+#define KW_POOL_SLOTS 64
+
+/* Freed intermediate buffers, reused by later outputs (and kept by the
+ * model between runs, so steady-state runs allocate nothing big). */
+struct kw__buf_pool {
+    void *buf[KW_POOL_SLOTS];
+    size_t size[KW_POOL_SLOTS];
+    int n;
+};
+
 struct kw_onnx_model {
     struct kw__graph *graph;
     /* non-initializer graph inputs (what callers bind), as graph input
@@ -24,6 +35,7 @@ struct kw_onnx_model {
     int *op_supported, n_ops;
     struct kw__pool *pool;
     pthread_mutex_t run_lock; /* the pool serves one run at a time */
+    struct kw__buf_pool kept;  /* buffers kept between runs (run_lock) */
     struct kw__raw_model *arena; /* everything the decoder allocated */
     void *map;                /* the file mapping */
     size_t map_size;
@@ -31,19 +43,13 @@ struct kw_onnx_model {
 
 struct kw__frame;
 
-#define KW_POOL_MIN_BYTES (64u << 10) /* smaller buffers go to malloc */
-#define KW_POOL_SLOTS 64
-
 struct kw__exec {
     const struct kw_onnx_model *model;
     const struct kw__frame *frame; /* of the node being run */
     size_t live_bytes, peak_bytes;
     char *err;
     size_t err_size;
-    /* buffers of freed intermediates, reused for later outputs */
-    void *pool_buf[KW_POOL_SLOTS];
-    size_t pool_size[KW_POOL_SLOTS];
-    int pool_n;
+    struct kw__buf_pool pool;
 };
 
 KW_HIDDEN struct kw__pool *kw__exec_pool(struct kw__exec *e);

@@ -128,6 +128,7 @@ static void walk_states(struct kw__graph *g, int prepare, int depth) {
 
 void kw_onnx_free(struct kw_onnx_model *m) {
     if (!m) return;
+    for (int i = 0; i < m->kept.n; i++) free(m->kept.buf[i]);
     walk_states(m->graph, 0, 0);
     kw__pool_free(m->pool);
     if (m->arena) {

@@ -2,7 +2,8 @@
  * yolox.c — YOLOX detection heads: one prediction per grid cell of every
  * stride level, (x, y) offsets in cells and log sizes, objectness and
  * class scores. Decoded to corner boxes in network-input pixels, kept when
- * objectness * best class score passes the threshold, then NMS. Entry
+ * objectness * best class score passes the threshold (each anchor gives
+ * one box, of its best class, as in the YOLOX demo), then NMS. Entry
  * point: kw_yolox_decode.
  */
 #include <math.h>

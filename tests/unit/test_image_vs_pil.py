@@ -92,6 +92,10 @@ lib.kw_image_to_tensor.argtypes = [C.POINTER(C.POINTER(KwImage)), C.c_int,
                                    C.POINTER(C.POINTER(KwValue)),
                                    C.POINTER(KwXform), C.c_char_p, C.c_size_t]
 lib.kw_onnx_value_free.argtypes = [C.POINTER(KwValue)]
+_probe = C.POINTER(KwImage)()
+if lib.kw_image_decode(b"\x89PNG\r\n\x1a\n", 8, b"probe", 0, None,
+                       C.byref(_probe), None, 0) == 5:
+    skip("libkaiwu was built without image support (KW_IMAGE=OFF)")
 
 failures = 0
 

@@ -3,7 +3,8 @@
  * through fake nodes: Resize's float32 2-D path (1 and 2 threads) against
  * its double reference on odd shapes and every mode, known Resize/GridSample
  * values, DFT round trips against a direct sum, RNN/GRU/LSTM direction and
- * sequence_lens consistency, TfIdf/StringNormalizer cases, random ops'
+ * sequence_lens consistency and their float32 path against the double one,
+ * TfIdf/StringNormalizer cases, random ops'
  * ranges and seeds, and malformed inputs that must fail cleanly.
  */
 #include <math.h>
@@ -426,6 +427,66 @@ static void rnn_run(const char *op, const char *dir, int64_t T, int64_t B, int64
     fake_free(&f);
 }
 
+/* A float tensor's values as a new double tensor. */
+static struct kw_onnx_value *to_double(const struct kw_onnx_value *v) {
+    if (!v) return NULL;
+    struct kw_onnx_value *d = kw_onnx_tensor_new(KW_ONNX_DOUBLE, v->rank, v->dims);
+    for (int64_t i = 0; i < kw_onnx_numel(v); i++)
+        ((double *)d->data)[i] = ((const float *)v->data)[i];
+    return d;
+}
+
+/* The float32 path (GEMM + float gates) against the double reference on
+ * the same values: odd sizes, both directions, sequence_lens with a zero
+ * length, initial states and (LSTM) peepholes and clip. */
+static void rnn_f32_vs_f64(const char *op, int lbr, int layout, int64_t B, int threads) {
+    const int64_t T = 7, I = 5, H = 9, D = 2;
+    int G = !strcmp(op, "GRU") ? 3 : 4, lstm = G == 4;
+    int64_t xd[3] = {T, B, I}, xdl[3] = {B, T, I}, wd[3] = {D, G * H, I};
+    int64_t rd[3] = {D, G * H, H}, bd[2] = {D, 2 * G * H}, sld[1] = {B};
+    int64_t hd[3] = {D, B, H}, hdl[3] = {B, D, H}, pd[2] = {D, 3 * H};
+    struct kw_onnx_value *in[8] = {
+        tensor_f(3, layout ? xdl : xd, NULL), tensor_f(3, wd, NULL), tensor_f(3, rd, NULL),
+        tensor_f(2, bd, NULL), tensor_i64(1, sld, (int64_t[]){7, 4, 0}),
+        tensor_f(3, layout ? hdl : hd, NULL), lstm ? tensor_f(3, layout ? hdl : hd, NULL) : NULL,
+        lstm ? tensor_f(2, pd, NULL) : NULL};
+    struct kw_onnx_value *out[2][3] = {{NULL}};
+    for (int pass = 0; pass < 2; pass++) {
+        struct fake f;
+        fake_init(&f, op, 14);
+        if (threads) f.ctx.exec = &g_exec2;
+        attr_i(&f, "hidden_size", H);
+        attr_s(&f, "direction", "bidirectional");
+        if (layout) attr_i(&f, "layout", 1);
+        if (lbr) attr_i(&f, "linear_before_reset", 1);
+        if (lstm) attr_f(&f, "clip", 1.5f);
+        for (int k = 0; k < (lstm ? 8 : 6); k++)
+            fake_in(&f, k == 4 ? tensor_i64(1, sld, in[4]->data)
+                        : pass ? to_double(in[k]) : tensor_f(in[k]->rank, in[k]->dims, in[k]->data));
+        fake_outs(&f, lstm ? 3 : 2);
+        CHECKF(fake_run(&f) == KW_STATUS_OK, "%s: %s", op, f.err);
+        for (int k = 0; k < f.node.n_out; k++) {
+            out[pass][k] = f.out[k];
+            f.out[k] = NULL;
+        }
+        fake_free(&f);
+    }
+    for (int k = 0; k < (lstm ? 3 : 2); k++) {
+        const struct kw_onnx_value *a = out[0][k], *b = out[1][k];
+        if (!a || !b) continue;
+        CHECK(a->dtype == KW_ONNX_FLOAT && b->dtype == KW_ONNX_DOUBLE);
+        double want[7 * 2 * 3 * 9];
+        int64_t n = kw_onnx_numel(b);
+        CHECK(n <= 7 * 2 * 3 * 9 && n == kw_onnx_numel(a));
+        for (int64_t i = 0; i < n && i < 7 * 2 * 3 * 9; i++) want[i] = ((double *)b->data)[i];
+        CHECKF(all_near(a, want, n, 1e-5, op), "%s f32 == f64 (output %d lbr %d layout %d)",
+               op, k, lbr, layout);
+    }
+    for (int k = 0; k < 8; k++) kw_onnx_value_free(in[k]);
+    for (int p = 0; p < 2; p++)
+        for (int k = 0; k < 3; k++) kw_onnx_value_free(out[p][k]);
+}
+
 static void test_rnn(void) {
     static const char *const ops[] = {"RNN", "GRU", "LSTM", "GRU"};
     const int64_t T = 5, B = 3, I = 4, H = 6;
@@ -481,6 +542,14 @@ static void test_rnn(void) {
     kw_onnx_value_free(h1);
     kw_onnx_value_free(y2);
     kw_onnx_value_free(h2);
+
+    /* float path vs double reference: the GEMM (3 rows) and GEMV (1, 2)
+     * recurrences, batch-first layout, two threads */
+    rnn_f32_vs_f64("LSTM", 0, 0, 3, 0);
+    rnn_f32_vs_f64("LSTM", 0, 1, 1, 1);
+    rnn_f32_vs_f64("GRU", 0, 0, 3, 1);
+    rnn_f32_vs_f64("GRU", 1, 1, 2, 0);
+    rnn_f32_vs_f64("GRU", 0, 0, 1, 0);
 
     /* W of the wrong shape, sequence_lens past T */
     struct fake f;

@@ -2,7 +2,8 @@
 """`kaiwu ocr` against ddddocr (DdddOcr(), its preprocessing and CTC
 decoding, running the same ONNX file and charset through onnxruntime) on
 60 text lines rendered by tools/render_ocr_lines.py (Latin, digits,
-Chinese, mixed; light noise): the text must be identical for every line.
+Chinese, mixed; light noise; some saved gray or RGBA with a partly
+transparent background): the text must be identical for every line.
 Also prints how many lines both read exactly as rendered. Exit 77 when
 models/ddddocr_ocr.onnx, models/ddddocr_charset.txt, the font or ddddocr
 are missing (a failure for the models when KW_REQUIRE_MODELS=1)."""
@@ -32,6 +33,22 @@ def read_charset(path):
     return [l[:-1] if l.endswith("\r") else l for l in lines]
 
 
+def restore_modes(paths):
+    """Saves some lines as gray PNGs and some as RGBA with a partly
+    transparent background, so those decoding paths are compared too."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(5)
+    for i, p in enumerate(paths):
+        if i % 10 == 3:
+            Image.open(p).convert("L").save(p)
+        elif i % 10 == 7:
+            a = np.asarray(Image.open(p).convert("RGBA")).copy()
+            light = a[..., :3].mean(axis=2) > 150
+            a[..., 3] = np.where(light, rng.integers(0, 256, light.shape), 255)
+            Image.fromarray(a.astype(np.uint8), "RGBA").save(p)
+
+
 def main():
     model = need_model("ddddocr_ocr.onnx")
     charset_path = need_model("ddddocr_charset.txt")
@@ -46,6 +63,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         lines = render_lines(tmp, N_LINES, seed=1234)
         paths = [p for p, _ in lines]
+        restore_modes(paths)
         out = kaiwu_json(["ocr", "-m", model, "--charset", charset_path] + paths)
         assert len(out) == len(paths), "one JSON line per image"
         same = exact = 0

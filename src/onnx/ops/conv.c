@@ -566,16 +566,19 @@ struct dwk_job {
 static void dwk_planes(void *arg, int64_t p0, int64_t p1) {
     struct dwk_job *j = arg;
     const struct kw__nn_geom *g = j->g;
-    float *zero = calloc((size_t)g->in[1] + 1, sizeof(float));
-    if (!zero) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
     struct kw__dw2d d = {g->in[0], g->in[1], g->out[0], g->out[1],
                          g->k[0],  g->k[1],  g->s[0],   g->s[1],
                          g->d[0],  g->d[1],  g->pb[0],  g->pb[1],
                          NULL,     0.0f,     j->act,    j->aa,
-                         j->ab,    zero};
+                         j->ab,    NULL,     0,         0};
+    d.hp = KW_MAX(d.ih + d.pt, (d.oh - 1) * d.sh + (d.kh - 1) * d.dh + 1);
+    d.wp = KW_MAX(d.iw + d.pl, (d.ow - 1) * d.sw + (d.kw - 1) * d.dw + 1);
+    const int64_t padn = kw__nn_prod((int64_t[]){d.hp, d.wp}, 2);
+    if (padn < 0 || padn > ((int64_t)1 << 40) ||
+        !(d.pad = calloc((size_t)padn + 32, sizeof(float)))) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
     const int64_t insz = g->in[0] * g->in[1], outsz = g->out[0] * g->out[1];
     for (int64_t p = p0; p < p1; p++) {
         const int64_t n = p / j->M, oc = p % j->M, ic = oc / j->Mg;
@@ -583,7 +586,7 @@ static void dwk_planes(void *arg, int64_t p0, int64_t p1) {
         d.bias = j->bias ? j->bias[oc] : 0.0f;
         j->kern->dw2d(&d, j->x + (n * j->C + ic) * insz, j->y + p * outsz);
     }
-    free(zero);
+    free(d.pad);
 }
 
 static enum kw_status conv_f32(struct kw__op_ctx *c,
@@ -599,7 +602,7 @@ static enum kw_status conv_f32(struct kw__op_ctx *c,
     const struct kw__nn_kern *kern = kw__nn_kern();
     enum kw_status st = KW_STATUS_OK;
     if (kern && outsz > 0 && N > 0 && M > 0 && Cg * KK > 0) {
-        if (Cg == 1 && n == 2 && g->k[0] <= KW_NN_DW_MAXK) {
+        if (Cg == 1 && n == 2) {
             struct dwk_job j = {g, x, w, bias, y, C, M, Mg, kern, act,
                                 nd->act_alpha, nd->act_beta, 0};
             kw__nn_parallel(c, N * M, 1, dwk_planes, &j);

@@ -97,16 +97,19 @@ struct kw__pool2d {
     int is_max, count_pad;
 };
 
-/* One plane of a depthwise 2-D convolution (kh <= KW_NN_DW_MAXK), bias
- * and the fused activation included; zero: iw zeros (scratch). */
-#define KW_NN_DW_MAXK 16
+/* One plane of a depthwise 2-D convolution, bias and the fused
+ * activation included. pad: scratch of hp x wp floats (+ 32) whose border
+ * stays zero, hp = max(ih + pt, (oh-1)*sh + (kh-1)*dh + 1) and likewise
+ * wp: the plane is copied in at (pt, pl) so every output is computed
+ * without bounds checks. */
 struct kw__dw2d {
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
     const float *w; /* kh x kw */
     float bias;
     int act; /* enum kw__act */
     float act_a, act_b;
-    const float *zero;
+    float *pad;
+    int64_t hp, wp;
 };
 
 /* im2col straight into the GEMM's NR-column B panels: rows [k0, k0+kc)

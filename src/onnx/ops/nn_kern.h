@@ -288,59 +288,193 @@ static void k_axpy(float *restrict y, const float *restrict x, float s,
  * kh inner, starting from the bias). */
 static float dw_cell(const struct kw__dw2d *p, const float *x, int64_t oh,
                      int64_t ow) {
+    /* taps inside the input: kh in [h0, h1), kw in [w0, w1) */
+    const int64_t hs = oh * p->sh - p->pt, ws = ow * p->sw - p->pl;
+    int64_t h0 = hs < 0 ? (-hs + p->dh - 1) / p->dh : 0;
+    int64_t w0 = ws < 0 ? (-ws + p->dw - 1) / p->dw : 0;
+    int64_t h1 = p->ih - hs <= 0 ? 0 : (p->ih - hs - 1) / p->dh + 1;
+    int64_t w1 = p->iw - ws <= 0 ? 0 : (p->iw - ws - 1) / p->dw + 1;
+    if (h1 > p->kh) h1 = p->kh;
+    if (w1 > p->kw) w1 = p->kw;
     float acc = p->bias;
-    for (int64_t kw = 0; kw < p->kw; kw++) {
-        const int64_t iw = ow * p->sw - p->pl + kw * p->dw;
-        if (iw < 0 || iw >= p->iw) continue;
-        for (int64_t kh = 0; kh < p->kh; kh++) {
-            const int64_t ih = oh * p->sh - p->pt + kh * p->dh;
-            if (ih < 0 || ih >= p->ih) continue;
-            acc += p->w[kh * p->kw + kw] * x[ih * p->iw + iw];
-        }
+    for (int64_t kw = w0; kw < w1; kw++) {
+        const float *xc = x + ws + kw * p->dw;
+        for (int64_t kh = h0; kh < h1; kh++)
+            acc += p->w[kh * p->kw + kw] * xc[(hs + kh * p->dh) * p->iw];
     }
     return acc;
 }
 
+/* nb (1 or 2) blocks of VL outputs of one row from the padded plane
+ * (row pointers rows[kh]), independent chains so the adds overlap */
+static inline __attribute__((always_inline)) void
+dw_blocks(const int nb, const struct kw__dw2d *p, const float *const *rows,
+          int64_t ow, float *yo) {
+    const int64_t KH = p->kh, KW = p->kw, sw = p->sw;
+    vf acc[2];
+    for (int b = 0; b < nb; b++) acc[b] = vf_set1(p->bias);
+    for (int64_t kw = 0; kw < KW; kw++)
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const vf wv = vf_set1(p->w[kh * KW + kw]);
+            const float *xs = rows[kh] + ow * sw + kw * p->dw;
+            for (int b = 0; b < nb; b++)
+                acc[b] = vf_add(acc[b], vf_mul(wv, vf_load_s(xs + b * VL * sw, sw)));
+        }
+    for (int b = 0; b < nb; b++) vf_store(yo + b * VL, acc[b]);
+}
+
+/* ---- depthwise fast path: 3x3 / 5x5, stride 1 / 2, no dilation ----
+ * One native vector (DV lanes) of outputs per accumulator, R output rows
+ * at once so each input row vector loaded feeds up to K accumulators, the
+ * K*K weights broadcast once per plane, FMA. For stride 2 the padded rows
+ * are stored split (even columns, then odd columns from column `half`) so
+ * every tap is a unit-stride load. Summation order differs from the
+ * reference (FMA, rows interleaved): rounding only. */
+#ifdef __AVX512F__
+typedef __m512 dv;
+#define DV 16
+static inline dv dv_set1(float a) { return _mm512_set1_ps(a); }
+static inline dv dv_load(const float *p) { return _mm512_loadu_ps(p); }
+static inline void dv_store(float *p, dv a) { _mm512_storeu_ps(p, a); }
+static inline dv dv_fma(dv a, dv b, dv c) { return _mm512_fmadd_ps(a, b, c); }
+#else
+typedef __m256 dv;
+#define DV 8
+static inline dv dv_set1(float a) { return _mm256_set1_ps(a); }
+static inline dv dv_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void dv_store(float *p, dv a) { _mm256_storeu_ps(p, a); }
+static inline dv dv_fma(dv a, dv b, dv c) { return _mm256_fmadd_ps(a, b, c); }
+#endif
+
+/* R output rows [oh, oh+R) x DV columns from ow; rows: padded plane rows
+ * (row stride wp); half: start of the odd columns when S == 2; out rows
+ * y + o*ys. */
+static inline __attribute__((always_inline)) void
+dwf_tile(const int K, const int S, const int R, const dv *wv, dv bias,
+         const float *pad, int64_t wp, int64_t half, int64_t oh, int64_t ow,
+         float *y, int64_t ys) {
+    dv acc[4];
+    for (int o = 0; o < R; o++) acc[o] = bias;
+    const float *base = pad + oh * S * wp;
+    for (int r = 0; r < (R - 1) * S + K; r++) {
+        const float *row = base + r * wp;
+        for (int kw = 0; kw < K; kw++) {
+            const float *src = S == 1 ? row + ow + kw
+                               : (kw & 1) ? row + half + ow + (kw >> 1)
+                                          : row + ow + (kw >> 1);
+            const dv xv = dv_load(src);
+            for (int o = 0; o < R; o++) {
+                const int kh = r - o * S;
+                if (kh >= 0 && kh < K)
+                    acc[o] = dv_fma(wv[kh * K + kw], xv, acc[o]);
+            }
+        }
+    }
+    for (int o = 0; o < R; o++) dv_store(y + o * ys, acc[o]);
+}
+
+/* all columns of R output rows; the last block overlaps the one before
+ * (outputs are recomputed, so writing twice is harmless); OW < DV goes
+ * through a scratch row (the pad buffer's slack covers the reads) */
+static inline __attribute__((always_inline)) void
+dwf_rows(const int K, const int S, const int R, const dv *wv, dv bias,
+         const float *pad, int64_t wp, int64_t half, int64_t oh, int64_t OW,
+         float *y) {
+    if (OW < DV) {
+        float t[4 * DV];
+        dwf_tile(K, S, R, wv, bias, pad, wp, half, oh, 0, t, DV);
+        for (int o = 0; o < R; o++)
+            memcpy(y + o * OW, t + o * DV, (size_t)OW * sizeof(float));
+        return;
+    }
+    for (int64_t ow = 0; ow < OW; ow += DV) {
+        if (ow + DV > OW) ow = OW - DV;
+        dwf_tile(K, S, R, wv, bias, pad, wp, half, oh, ow, y + ow, OW);
+    }
+}
+
+static inline __attribute__((always_inline)) void
+dwf_plane(const int K, const int S, const struct kw__dw2d *p, float *y) {
+    dv wv[25];
+    for (int i = 0; i < K * K; i++) wv[i] = dv_set1(p->w[i]);
+    const dv bias = dv_set1(p->bias);
+    const int64_t OH = p->oh, OW = p->ow, wp = p->wp, half = (wp + 1) / 2;
+    int64_t oh = 0;
+    for (; oh + 4 <= OH; oh += 4)
+        dwf_rows(K, S, 4, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
+    for (; oh < OH; oh++)
+        dwf_rows(K, S, 1, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
+}
+
+/* 1 when the fast path handled the plane */
+static int dw_fast(const struct kw__dw2d *p, const float *restrict x,
+                   float *restrict y) {
+    const int64_t K = p->kh, S = p->sw;
+    if (!p->pad || K != p->kw || (K != 3 && K != 5) || S != p->sh ||
+        (S != 1 && S != 2) || p->dh != 1 || p->dw != 1)
+        return 0;
+    const int64_t wp = p->wp, half = (wp + 1) / 2;
+    float *pad = p->pad;
+    for (int64_t h = 0; h < p->ih; h++) {
+        float *dr = pad + (p->pt + h) * wp;
+        const float *sr = x + h * p->iw;
+        if (S == 1) {
+            memcpy(dr + p->pl, sr, (size_t)p->iw * sizeof(float));
+        } else {
+            /* padded column c = pl + w goes to c/2 (even) or half + c/2 */
+            for (int64_t w = 0; w < p->iw; w++) {
+                const int64_t c = p->pl + w;
+                dr[(c & 1) ? half + (c >> 1) : (c >> 1)] = sr[w];
+            }
+        }
+    }
+    if (K == 3 && S == 1) dwf_plane(3, 1, p, y);
+    else if (K == 3) dwf_plane(3, 2, p, y);
+    else if (S == 1) dwf_plane(5, 1, p, y);
+    else dwf_plane(5, 2, p, y);
+    k_act(y, p->oh * p->ow, p->act, p->act_a, p->act_b);
+    return 1;
+}
+
 static void k_dw2d(const struct kw__dw2d *p, const float *restrict x,
                    float *restrict y) {
-    const int64_t IH = p->ih, IW = p->iw, OW = p->ow, KH = p->kh,
-                  KW = p->kw, SW = p->sw;
+    if (dw_fast(p, x, y)) return;
+    const int64_t OW = p->ow, KH = p->kh, KW = p->kw, SW = p->sw;
+    if (OW < VL || KH > 64) {
+        for (int64_t oh = 0; oh < p->oh; oh++) {
+            for (int64_t ow = 0; ow < OW; ow++)
+                y[oh * OW + ow] = dw_cell(p, x, oh, ow);
+            k_act(y + oh * OW, OW, p->act, p->act_a, p->act_b);
+        }
+        return;
+    }
+    /* the plane inside its zero border */
+    const int64_t wp = p->wp;
+    float *pad = p->pad;
+    for (int64_t h = 0; h < p->ih; h++)
+        memcpy(pad + (p->pt + h) * wp + p->pl, x + h * p->iw,
+               (size_t)p->iw * sizeof(float));
+    const float *rows[64];
     const float *w = p->w;
-    /* columns whose taps all lie inside the row: [lo, hi) */
-    int64_t lo = (p->pl + SW - 1) / SW, hi;
-    const int64_t ext = (KW - 1) * p->dw + 1;
-    if (IW - ext + p->pl < 0) hi = 0;
-    else hi = (IW - ext + p->pl) / SW + 1;
-    if (hi > OW) hi = OW;
-    if (lo > hi) lo = hi;
-    const float *rows[KW_NN_DW_MAXK];
-    const float *zero = p->zero; /* IW zeros: rows in the padding */
     for (int64_t oh = 0; oh < p->oh; oh++) {
         float *restrict yr = y + oh * OW;
-        for (int64_t kh = 0; kh < KH; kh++) {
-            const int64_t ih = oh * p->sh - p->pt + kh * p->dh;
-            rows[kh] = ih >= 0 && ih < IH ? x + ih * IW : zero;
-        }
-        for (int64_t ow = 0; ow < lo; ow++) yr[ow] = dw_cell(p, x, oh, ow);
-        for (int64_t ow = hi; ow < OW; ow++) yr[ow] = dw_cell(p, x, oh, ow);
-        int64_t ow = lo;
-        const int64_t c0 = -p->pl;
-        if (KH == 3 && KW == 3 && p->dw == 1) {
+        for (int64_t kh = 0; kh < KH; kh++)
+            rows[kh] = pad + (oh * p->sh + kh * p->dh) * wp;
+        int64_t ow = 0;
+        if (KH == 3 && KW == 3 && p->dw == 1 && SW <= 2) {
             const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
             const float w00 = w[0], w01 = w[1], w02 = w[2], w10 = w[3],
                         w11 = w[4], w12 = w[5], w20 = w[6], w21 = w[7],
                         w22 = w[8], b = p->bias;
             if (SW == 1) {
-                for (; ow < hi; ow++) {
-                    const int64_t c = ow + c0;
-                    yr[ow] = b + w00 * r0[c] + w10 * r1[c] + w20 * r2[c] +
-                             w01 * r0[c + 1] + w11 * r1[c + 1] +
-                             w21 * r2[c + 1] + w02 * r0[c + 2] +
-                             w12 * r1[c + 2] + w22 * r2[c + 2];
-                }
-            } else if (SW == 2) {
-                for (; ow < hi; ow++) {
-                    const int64_t c = 2 * ow + c0;
+                for (; ow < OW; ow++)
+                    yr[ow] = b + w00 * r0[ow] + w10 * r1[ow] + w20 * r2[ow] +
+                             w01 * r0[ow + 1] + w11 * r1[ow + 1] +
+                             w21 * r2[ow + 1] + w02 * r0[ow + 2] +
+                             w12 * r1[ow + 2] + w22 * r2[ow + 2];
+            } else {
+                for (; ow < OW; ow++) {
+                    const int64_t c = 2 * ow;
                     yr[ow] = b + w00 * r0[c] + w10 * r1[c] + w20 * r2[c] +
                              w01 * r0[c + 1] + w11 * r1[c + 1] +
                              w21 * r2[c + 1] + w02 * r0[c + 2] +
@@ -348,18 +482,12 @@ static void k_dw2d(const struct kw__dw2d *p, const float *restrict x,
                 }
             }
         }
-        for (; ow + VL <= hi; ow += VL) {
-            float acc[VL];
-            for (int t = 0; t < VL; t++) acc[t] = p->bias;
-            for (int64_t kw = 0; kw < KW; kw++)
-                for (int64_t kh = 0; kh < KH; kh++) {
-                    const float wv = w[kh * KW + kw];
-                    const float *xs = rows[kh] + ow * SW + c0 + kw * p->dw;
-                    for (int t = 0; t < VL; t++) acc[t] += wv * xs[t * SW];
-                }
-            for (int t = 0; t < VL; t++) yr[ow + t] = acc[t];
+        for (; ow + 2 * VL <= OW; ow += 2 * VL) dw_blocks(2, p, rows, ow, yr + ow);
+        /* the last block overlaps the one before: outputs are recomputed */
+        for (; ow < OW; ow += VL) {
+            if (ow + VL > OW) ow = OW - VL;
+            dw_blocks(1, p, rows, ow, yr + ow);
         }
-        for (; ow < hi; ow++) yr[ow] = dw_cell(p, x, oh, ow);
         k_act(yr, OW, p->act, p->act_a, p->act_b);
     }
 }

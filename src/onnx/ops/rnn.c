@@ -2,13 +2,15 @@
  * rnn.c — the recurrent operators RNN, GRU and LSTM (opset 7..22):
  * forward/reverse/bidirectional, custom activations with alpha/beta, clip,
  * sequence_lens, initial states, GRU linear_before_reset, LSTM peepholes
- * and input_forget, and the batch-first layout (opset 14). Computed in
+ * and input_forget, and the batch-first layout (opset 14). float32 inputs
+ * take a float path built on the packed GEMM; other dtypes are computed in
  * double precision. Entry points: kw__op_rnn, kw__op_gru, kw__op_lstm.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "onnx/ops/nn_internal.h"
 #include "onnx/ops/signal_ops.h"
 
 enum { K_RNN, K_GRU, K_LSTM };
@@ -211,6 +213,307 @@ static enum kw_status emit(struct kw__op_ctx *c, int k, int dtype,
     return KW_STATUS_OK;
 }
 
+/* ---- float32 path ----
+ * The input projection X W^T + biases for every step at once with the
+ * packed GEMM, then per step only R h (a GEMV for one or two batch rows,
+ * the GEMM otherwise) and the gates, in float with the activation chosen
+ * once per vector rather than per element. */
+
+static float act_f(const struct act *a, float x) {
+    float al = (float)a->alpha, be = (float)a->beta;
+    switch (a->kind) {
+    case A_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case A_TANH: return tanhf(x);
+    case A_RELU: return x > 0 ? x : 0;
+    case A_AFFINE: return al * x + be;
+    case A_LEAKY_RELU: return x >= 0 ? x : al * x;
+    case A_THRESHOLDED_RELU: return x > al ? x : 0;
+    case A_SCALED_TANH: return al * tanhf(be * x);
+    case A_HARD_SIGMOID: {
+        float v = al * x + be;
+        return v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    case A_ELU: return x >= 0 ? x : al * (expf(x) - 1);
+    case A_SOFTSIGN: return x / (1 + fabsf(x));
+    default: return log1pf(expf(-fabsf(x))) + (x > 0 ? x : 0); /* softplus */
+    }
+}
+
+/* x[0..n) = act(clip(x)) in place (clip only when clip > 0); the common
+ * activations get their own loops. */
+static void act_vec(const struct act *a, float clip, float *x, int64_t n) {
+    if (clip > 0)
+        for (int64_t i = 0; i < n; i++)
+            x[i] = x[i] < -clip ? -clip : x[i] > clip ? clip : x[i];
+    switch (a->kind) {
+    case A_SIGMOID:
+        for (int64_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
+        return;
+    case A_TANH:
+        for (int64_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
+        return;
+    case A_RELU:
+        for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
+        return;
+    default:
+        for (int64_t i = 0; i < n; i++) x[i] = act_f(a, x[i]);
+    }
+}
+
+struct rnnf {
+    const struct rnn *m;
+    struct kw__op_ctx *c;
+    const float *x;          /* [T, B, I] */
+    const float *w, *r, *b;  /* [D, GH, I], [D, GH, H], [D, 2 GH] or NULL */
+    const float *p;          /* [D, 3 H] or NULL */
+    const float *h0, *c0;    /* [D, B, H] or NULL */
+    float *y, *yh, *yc;      /* [T, D, B, H], [D, B, H], [D, B, H] */
+    float *xw;               /* [T, B, GH]: projections, then gate values */
+    float *gh;               /* [B, GH]: R h (+ Rb where not folded) */
+    float *rh, *tmp;         /* [B, H] */
+    float *wt;               /* [I, GH]: one direction's W^T */
+};
+
+/* gh[:, n0 .. n0+n) = init + h' R[n0 .. n0+n)^T for the B rows of h
+ * ([B, H]); Rd is one direction's R. */
+static void rec_gemm(const struct rnnf *f, const float *Rd, const float *h,
+                     int64_t n0, int64_t n, const float *init) {
+    const struct rnn *m = f->m;
+    int64_t H = m->H, GH = m->G * m->H;
+    for (int64_t bi = 0; bi < m->B; bi++) {
+        float *row = f->gh + bi * GH + n0;
+        if (init) memcpy(row, init, (size_t)n * sizeof *row);
+        else memset(row, 0, (size_t)n * sizeof *row);
+    }
+    /* one or two rows: streaming R per row beats packing it every step */
+    int64_t rows = m->B <= 2 ? 1 : m->B;
+    for (int64_t b0 = 0; b0 < m->B; b0 += rows) {
+        struct kw__sgemm g = {rows, n, H, h + b0 * H, H, 1, Rd + n0 * H, 1, H,
+                              f->gh + b0 * GH + n0, GH, 1.0f};
+        kw__sgemm_run(f->c, &g);
+    }
+}
+
+static void rnn_dir_f32(const struct rnnf *f, int d, int reverse) {
+    const struct rnn *m = f->m;
+    int64_t T = m->T, B = m->B, I = m->I, H = m->H, G = m->G, GH = G * H;
+    const float *Wd = f->w + d * GH * I, *Rd = f->r + d * GH * H;
+    const float *Wb = f->b ? f->b + d * 2 * GH : NULL, *Rb = Wb ? Wb + GH : NULL;
+    const float *P = f->p ? f->p + d * 3 * H : NULL;
+    const struct act *a = m->acts[d];
+    float clip = (float)m->clip;
+    int gru_split = m->kind == K_GRU; /* h gate's Rb stays out of xw */
+    /* xw = Wb + Rb (folded) + X W^T */
+    for (int64_t tb = 0; tb < T * B; tb++) {
+        float *row = f->xw + tb * GH;
+        for (int64_t g = 0; g < GH; g++)
+            row[g] = Wb ? Wb[g] + (gru_split && g >= 2 * H ? 0 : Rb[g]) : 0;
+    }
+    if (T * B > 0 && I > 0) {
+        /* W^T [I, GH] so that the GEMM packs contiguous rows of B */
+        for (int64_t g = 0; g < GH; g++)
+            for (int64_t i = 0; i < I; i++) f->wt[i * GH + g] = Wd[g * I + i];
+        struct kw__sgemm g = {T * B, GH, I, f->x, I, 1, f->wt, GH, 1, f->xw, GH, 1.0f};
+        kw__sgemm_run(f->c, &g);
+    }
+    float *h = f->yh + d * B * H, *cs = f->yc + d * B * H;
+    for (int64_t i = 0; i < B * H; i++) {
+        h[i] = f->h0 ? f->h0[d * B * H + i] : 0;
+        cs[i] = f->c0 ? f->c0[d * B * H + i] : 0;
+    }
+    int64_t steps = 0;
+    for (int64_t bi = 0; bi < B; bi++) {
+        int64_t len = m->seqlen ? m->seqlen[bi] : T;
+        steps = len > steps ? len : steps;
+    }
+    const float *rbh = Rb ? Rb + 2 * H : NULL;
+    for (int64_t s = 0; s < steps; s++) {
+        if (m->kind == K_GRU && !m->lbr) rec_gemm(f, Rd, h, 0, 2 * H, NULL);
+        else if (m->kind == K_GRU) {
+            rec_gemm(f, Rd, h, 0, 2 * H, NULL);
+            rec_gemm(f, Rd, h, 2 * H, H, rbh);
+        } else rec_gemm(f, Rd, h, 0, GH, NULL);
+        /* the first phase: everything that needs only R h */
+        for (int64_t bi = 0; bi < B; bi++) {
+            int64_t len = m->seqlen ? m->seqlen[bi] : T;
+            if (s >= len) continue;
+            int64_t t = reverse ? len - 1 - s : s;
+            float *g = f->xw + (t * B + bi) * GH;
+            const float *q = f->gh + bi * GH;
+            float *hb = h + bi * H, *cb = cs + bi * H, *tmp = f->tmp + bi * H;
+            if (m->kind == K_RNN) {
+                for (int64_t j = 0; j < H; j++) g[j] += q[j];
+                act_vec(&a[0], clip, g, H);
+                memcpy(hb, g, (size_t)H * sizeof *hb);
+            } else if (m->kind == K_GRU) {
+                for (int64_t j = 0; j < 2 * H; j++) g[j] += q[j];
+                act_vec(&a[0], clip, g, 2 * H); /* z, r */
+                float *rh = f->rh + bi * H;
+                for (int64_t j = 0; j < H; j++) rh[j] = g[H + j] * hb[j];
+            } else {
+                /* gates i, o, f, c; peepholes i, o, f */
+                float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
+                for (int64_t j = 0; j < GH; j++) g[j] += q[j];
+                if (P)
+                    for (int64_t j = 0; j < H; j++) {
+                        gi[j] += P[j] * cb[j];
+                        gf[j] += P[2 * H + j] * cb[j];
+                    }
+                act_vec(&a[0], clip, gi, H);
+                if (m->input_forget)
+                    for (int64_t j = 0; j < H; j++) gf[j] = 1 - gi[j];
+                else act_vec(&a[0], clip, gf, H);
+                act_vec(&a[1], clip, gc, H);
+                for (int64_t j = 0; j < H; j++) {
+                    float cn = gf[j] * cb[j] + gi[j] * gc[j];
+                    cb[j] = tmp[j] = cn;
+                    if (P) go[j] += P[H + j] * cn;
+                }
+                act_vec(&a[0], clip, go, H);
+                act_vec(&a[2], 0, tmp, H);
+                for (int64_t j = 0; j < H; j++) hb[j] = go[j] * tmp[j];
+            }
+        }
+        if (m->kind == K_GRU) {
+            /* h gate: linear_before_reset applies r after R h + Rb */
+            if (!m->lbr) rec_gemm(f, Rd, f->rh, 2 * H, H, rbh);
+            for (int64_t bi = 0; bi < B; bi++) {
+                int64_t len = m->seqlen ? m->seqlen[bi] : T;
+                if (s >= len) continue;
+                int64_t t = reverse ? len - 1 - s : s;
+                float *g = f->xw + (t * B + bi) * GH, *hb = h + bi * H;
+                const float *q = f->gh + bi * GH + 2 * H;
+                float *hh = g + 2 * H;
+                if (m->lbr)
+                    for (int64_t j = 0; j < H; j++) hh[j] += g[H + j] * q[j];
+                else
+                    for (int64_t j = 0; j < H; j++) hh[j] += q[j];
+                act_vec(&a[1], clip, hh, H);
+                for (int64_t j = 0; j < H; j++)
+                    hb[j] = (1 - g[j]) * hh[j] + g[j] * hb[j];
+            }
+        }
+        if (f->y)
+            for (int64_t bi = 0; bi < B; bi++) {
+                int64_t len = m->seqlen ? m->seqlen[bi] : T;
+                if (s >= len) continue;
+                int64_t t = reverse ? len - 1 - s : s;
+                memcpy(f->y + ((t * m->D + d) * B + bi) * H, h + bi * H,
+                       (size_t)H * sizeof *h);
+            }
+    }
+}
+
+/* out[k] from a float buffer in the default layout [A, D, B, H] (see
+ * emit). */
+static enum kw_status emit_f32(struct kw__op_ctx *c, int k, const struct rnn *m,
+                               const float *buf, int has_t) {
+    if (!kw__out_wanted(c, k)) return KW_STATUS_OK;
+    int64_t dims[4];
+    int rank = 0;
+    if (m->layout) {
+        dims[rank++] = m->B;
+        if (has_t) dims[rank++] = m->T;
+        dims[rank++] = m->D;
+    } else {
+        if (has_t) dims[rank++] = m->T;
+        dims[rank++] = m->D;
+        dims[rank++] = m->B;
+    }
+    dims[rank++] = m->H;
+    struct kw_onnx_value *v = kw__out_tensor(c, k, KW_ONNX_FLOAT, rank, dims);
+    if (!v) return KW_STATUS_ERR_NOMEM;
+    float *out = v->data;
+    int64_t A = has_t ? m->T : 1;
+    for (int64_t t = 0; t < A; t++)
+        for (int64_t d = 0; d < m->D; d++)
+            for (int64_t b = 0; b < m->B; b++) {
+                int64_t o = m->layout ? ((b * A + t) * m->D + d) * m->H
+                                      : ((t * m->D + d) * m->B + b) * m->H;
+                memcpy(out + o, buf + ((t * m->D + d) * m->B + b) * m->H,
+                       (size_t)m->H * sizeof *out);
+            }
+    return KW_STATUS_OK;
+}
+
+static int is_f32(const struct kw_onnx_value *v) {
+    return !v || v->dtype == KW_ONNX_FLOAT;
+}
+
+/* [D, B, H] from a state input in either layout; NULL on allocation
+ * failure. */
+static float *state_f32(const struct rnn *m, const struct kw_onnx_value *v) {
+    float *dst = malloc((size_t)(m->D * m->B * m->H) * sizeof *dst + 1);
+    const float *src = v->data;
+    if (dst)
+        for (int64_t d = 0; d < m->D; d++)
+            for (int64_t b = 0; b < m->B; b++)
+                memcpy(dst + (d * m->B + b) * m->H,
+                       src + (m->layout ? b * m->D + d : d * m->B + b) * m->H,
+                       (size_t)m->H * sizeof *dst);
+    return dst;
+}
+
+/* The whole operator for float32 inputs (shapes already checked). */
+static enum kw_status rnn_run_f32(struct kw__op_ctx *c, const struct rnn *m, int rev,
+                                  const struct kw_onnx_value *const in[8]) {
+    const struct kw_onnx_value *X = in[0];
+    int64_t GH = m->G * m->H;
+    size_t tb, nxw, ny, ns = (size_t)(m->D * m->B * m->H);
+    if (!kw__mul_size((size_t)m->T, (size_t)m->B, &tb) ||
+        !kw__mul_size(tb, (size_t)GH, &nxw) || !kw__mul_size(nxw, sizeof(float), &nxw) ||
+        !kw__mul_size(tb, (size_t)(m->D * m->H), &ny) || !kw__mul_size(ny, sizeof(float), &ny))
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT, "sequence too long");
+    struct rnnf f = {.m = m, .c = c, .w = in[1]->data, .r = in[2]->data};
+    f.b = in[3] ? in[3]->data : NULL;
+    f.p = in[7] ? in[7]->data : NULL;
+    float *xt = NULL, *h0 = NULL, *c0 = NULL;
+    enum kw_status st = KW_STATUS_OK;
+    if (m->layout) {
+        /* [B, T, I] -> [T, B, I] */
+        xt = malloc((size_t)(m->T * m->B * m->I) * sizeof *xt + 1);
+        if (!xt) goto nomem;
+        const float *src = X->data;
+        for (int64_t t = 0; t < m->T; t++)
+            for (int64_t b = 0; b < m->B; b++)
+                memcpy(xt + (t * m->B + b) * m->I, src + (b * m->T + t) * m->I,
+                       (size_t)m->I * sizeof *xt);
+        f.x = xt;
+    } else f.x = X->data;
+    if (in[5] && !(f.h0 = h0 = state_f32(m, in[5]))) goto nomem;
+    if (in[6] && !(f.c0 = c0 = state_f32(m, in[6]))) goto nomem;
+    f.y = calloc(1, ny + 1);
+    f.yh = calloc(ns + 1, sizeof *f.yh);
+    f.yc = calloc(ns + 1, sizeof *f.yc);
+    f.xw = malloc(nxw + 1);
+    f.gh = malloc((size_t)(m->B * GH) * sizeof *f.gh + 1);
+    f.rh = calloc((size_t)(m->B * m->H) + 1, sizeof *f.rh);
+    f.tmp = malloc((size_t)(m->B * m->H) * sizeof *f.tmp + 1);
+    f.wt = malloc((size_t)(GH * m->I) * sizeof *f.wt + 1);
+    if (!f.y || !f.yh || !f.yc || !f.xw || !f.gh || !f.rh || !f.tmp || !f.wt) goto nomem;
+    /* the directions share the GEMM's threads rather than one each */
+    for (int d = 0; d < m->D; d++) rnn_dir_f32(&f, d, rev || d == 1);
+    if ((st = emit_f32(c, 0, m, f.y, 1)) != KW_STATUS_OK) goto done;
+    if ((st = emit_f32(c, 1, m, f.yh, 0)) != KW_STATUS_OK) goto done;
+    if (m->kind == K_LSTM) st = emit_f32(c, 2, m, f.yc, 0);
+    goto done;
+nomem:
+    st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+done:
+    free(xt);
+    free(h0);
+    free(c0);
+    free(f.y);
+    free(f.yh);
+    free(f.yc);
+    free(f.xw);
+    free(f.gh);
+    free(f.rh);
+    free(f.tmp);
+    free(f.wt);
+    return st;
+}
+
 static enum kw_status rnn_run(struct kw__op_ctx *c, int kind) {
     static const char *const op_names[] = {"RNN", "GRU", "LSTM"};
     struct rnn m;
@@ -299,6 +602,12 @@ static enum kw_status rnn_run(struct kw__op_ctx *c, int kind) {
                 goto done;
             }
         }
+    }
+    if (is_f32(X) && is_f32(W) && is_f32(R) && is_f32(B) && is_f32(H0) && is_f32(C0) &&
+        is_f32(P)) {
+        const struct kw_onnx_value *const in[8] = {X, W, R, B, SL, H0, C0, P};
+        st = rnn_run_f32(c, &m, rev, in);
+        goto done;
     }
     /* X in time-major order [T, B, I] */
     m.x = malloc((size_t)(m.T * m.B * m.I > 0 ? m.T * m.B * m.I : 1) * sizeof *m.x);
