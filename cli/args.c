@@ -170,3 +170,23 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
     }
     return 0;
 }
+
+const char **cli_parse_alloc(const struct cli_cmd *cmd, int argc, char **argv,
+                             size_t *n_pos, int *rc) {
+    /* argc + 1 slots: never fewer than the positional arguments there are */
+    const char **pos = calloc((size_t)(argc > 0 ? argc : 0) + 1, sizeof *pos);
+    if (!pos) {
+        cli_err("out of memory");
+        *rc = 1;
+        return NULL;
+    }
+    *n_pos = 0;
+    int r = cli_parse(cmd, argc, argv, pos, n_pos);
+    if (r) {
+        free(pos);
+        *rc = r < 0 ? 0 : r;
+        return NULL;
+    }
+    *rc = 0;
+    return pos;
+}

@@ -37,6 +37,11 @@ struct cli_cmd {
  * (exit 0), 2 after a usage error was printed (exit 2). */
 int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
               const char **pos, size_t *n_pos);
+/* cli_parse into a new array of positional arguments (free it). NULL when
+ * the command should end at once, with *rc its exit code: 0 after --help,
+ * 1 out of memory (printed), 2 after a usage error. */
+const char **cli_parse_alloc(const struct cli_cmd *cmd, int argc, char **argv,
+                             size_t *n_pos, int *rc);
 void cli_usage(const struct cli_cmd *cmd);
 
 /* "kaiwu: " + message on stderr. */

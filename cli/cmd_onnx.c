@@ -253,6 +253,49 @@ static void free_values(struct kw_onnx_value **v, int n) {
     free(v);
 }
 
+/* cli_parse_alloc, then MODEL.onnx must be the first positional argument. */
+static const char **parse_model_args(const struct cli_cmd *cmd, int argc,
+                                     char **argv, size_t *n_pos, int *rc) {
+    const char **pos = cli_parse_alloc(cmd, argc, argv, n_pos, rc);
+    if (pos && *n_pos < 1) {
+        free(pos);
+        *rc = cli_usage_err(cmd, "missing MODEL.onnx");
+        return NULL;
+    }
+    return pos;
+}
+
+/* A loaded model with arrays for its input and output values. */
+struct session {
+    struct kw_onnx_model *m;
+    struct kw_onnx_value **in, **out;
+    int n_in, n_out;
+};
+
+/* Loads path (load time in *ms when not NULL) and allocates the value
+ * arrays; 1 after an error (printed). session_close frees it either way. */
+static int session_open(struct session *s, const char *path, int64_t threads,
+                        double *ms) {
+    memset(s, 0, sizeof *s);
+    if (load_model(path, threads, &s->m, ms))
+        return 1;
+    s->n_in = kw_onnx_n_inputs(s->m);
+    s->n_out = kw_onnx_n_outputs(s->m);
+    s->in = calloc((size_t)s->n_in + 1, sizeof *s->in);
+    s->out = calloc((size_t)s->n_out + 1, sizeof *s->out);
+    if (!s->in || !s->out) {
+        cli_err("out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+static void session_close(struct session *s) {
+    free_values(s->in, s->n_in);
+    free_values(s->out, s->n_out);
+    kw_onnx_free(s->m);
+}
+
 /* ---- run --------------------------------------------------------------- */
 
 static int onnx_run(int argc, char **argv) {
@@ -283,42 +326,21 @@ static int onnx_run(int argc, char **argv) {
                           ONNX_MAX_INPUTS);
     if (r)
         return r;
-    const char **pos = malloc((size_t)(argc + 1) * sizeof *pos);
     size_t n_pos;
-    if (!pos) {
-        cli_err("out of memory");
-        return 1;
-    }
-    r = cli_parse(&cmd, argc, argv, pos, &n_pos);
-    if (r) {
-        free(pos);
-        return r < 0 ? 0 : r;
-    }
-    if (n_pos < 1) {
-        free(pos);
-        return cli_usage_err(&cmd, "missing MODEL.onnx");
-    }
+    const char **pos = parse_model_args(&cmd, argc, argv, &n_pos, &r);
+    if (!pos)
+        return r;
     if (!out_dir) {
         free(pos);
         return cli_usage_err(&cmd, "missing --output-dir DIR");
     }
 
     int rc = 1;
-    struct kw_onnx_model *m = NULL;
-    struct kw_onnx_value **in = NULL, **out = NULL;
-    int n_in = 0, n_out = 0;
+    struct session s = {0};
     char err[1024] = "";
-    if (load_model(pos[0], threads, &m, NULL))
+    if (session_open(&s, pos[0], threads, NULL))
         goto done;
-    n_in = kw_onnx_n_inputs(m);
-    n_out = kw_onnx_n_outputs(m);
-    in = calloc((size_t)n_in + 1, sizeof *in);
-    out = calloc((size_t)n_out + 1, sizeof *out);
-    if (!in || !out) {
-        cli_err("out of memory");
-        goto done;
-    }
-    if (bind_inputs(m, pos + 1, n_pos - 1, named, n_named, in))
+    if (bind_inputs(s.m, pos + 1, n_pos - 1, named, n_named, s.in))
         goto done;
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
         cli_err("%s: %s", out_dir, strerror(errno));
@@ -326,24 +348,25 @@ static int onnx_run(int argc, char **argv) {
     }
     double t0 = cli_now_ms();
     size_t peak = 0;
-    enum kw_status st = kw_onnx_run(m, (const struct kw_onnx_value *const *)in,
-                                    out, &peak, err, sizeof err);
+    enum kw_status st =
+        kw_onnx_run(s.m, (const struct kw_onnx_value *const *)s.in, s.out,
+                    &peak, err, sizeof err);
     double ms = cli_now_ms() - t0;
     if (st != KW_STATUS_OK) {
         cli_lib_err(pos[0], err, st);
         goto done;
     }
-    for (int k = 0; k < n_out; k++) {
+    for (int k = 0; k < s.n_out; k++) {
         struct kw_onnx_io_info io;
         char path[4096], e2[1024] = "";
         memset(&io, 0, sizeof io);
-        kw_onnx_output_info(m, k, &io);
+        kw_onnx_output_info(s.m, k, &io);
         if ((size_t)snprintf(path, sizeof path, "%s/output_%d.pb", out_dir,
                              k) >= sizeof path) {
             cli_err("%s: path too long", out_dir);
             goto done;
         }
-        st = oc_write_value(path, out[k], io.name ? io.name : "", e2,
+        st = oc_write_value(path, s.out[k], io.name ? io.name : "", e2,
                             sizeof e2);
         if (st != KW_STATUS_OK) {
             cli_lib_err(path, e2, st);
@@ -352,7 +375,7 @@ static int onnx_run(int argc, char **argv) {
         if (!quiet) {
             char buf[512];
             struct kw_onnx_io_info got = io;
-            const struct kw_onnx_value *v = out[k];
+            const struct kw_onnx_value *v = s.out[k];
             got.kind = v ? v->kind : KW_ONNX_NONE;
             if (v && v->kind == KW_ONNX_TENSOR) {
                 got.dtype = v->dtype;
@@ -371,9 +394,7 @@ static int onnx_run(int argc, char **argv) {
                (double)peak / (1024.0 * 1024.0));
     rc = flush_stdout();
 done:
-    free_values(in, n_in);
-    free_values(out, n_out);
-    kw_onnx_free(m);
+    session_close(&s);
     free(pos);
     return rc;
 }
@@ -476,56 +497,39 @@ static int onnx_bench(int argc, char **argv) {
                           ONNX_MAX_INPUTS);
     if (r)
         return r;
-    const char **pos = malloc((size_t)(argc + 1) * sizeof *pos);
     size_t n_pos;
-    if (!pos) {
-        cli_err("out of memory");
-        return 1;
-    }
-    r = cli_parse(&cmd, argc, argv, pos, &n_pos);
-    if (r) {
-        free(pos);
-        return r < 0 ? 0 : r;
-    }
-    if (n_pos < 1) {
-        free(pos);
-        return cli_usage_err(&cmd, "missing MODEL.onnx");
-    }
+    const char **pos = parse_model_args(&cmd, argc, argv, &n_pos, &r);
+    if (!pos)
+        return r;
 
     int rc = 1;
-    struct kw_onnx_model *m = NULL;
-    struct kw_onnx_value **in = NULL, **out = NULL;
+    struct session s = {0};
     double *t = NULL, load_ms = 0, first_ms = 0;
     size_t peak = 0;
-    int n_in = 0, n_out = 0;
-    if (load_model(pos[0], threads, &m, &load_ms))
+    if (session_open(&s, pos[0], threads, &load_ms))
         goto done;
-    n_in = kw_onnx_n_inputs(m);
-    n_out = kw_onnx_n_outputs(m);
-    in = calloc((size_t)n_in + 1, sizeof *in);
-    out = calloc((size_t)n_out + 1, sizeof *out);
     t = malloc((size_t)runs * sizeof *t);
-    if (!in || !out || !t) {
+    if (!t) {
         cli_err("out of memory");
         goto done;
     }
-    if (bind_inputs(m, pos + 1, n_pos - 1, named, n_named, in) ||
-        random_inputs(m, dims, n_dims, in))
+    if (bind_inputs(s.m, pos + 1, n_pos - 1, named, n_named, s.in) ||
+        random_inputs(s.m, dims, n_dims, s.in))
         goto done;
     for (int64_t k = -1; k < runs; k++) {
         char err[1024] = "";
         double t0 = cli_now_ms();
         enum kw_status st = kw_onnx_run(
-            m, (const struct kw_onnx_value *const *)in, out, &peak, err,
+            s.m, (const struct kw_onnx_value *const *)s.in, s.out, &peak, err,
             sizeof err);
         double ms = cli_now_ms() - t0;
         if (st != KW_STATUS_OK) {
             cli_lib_err(pos[0], err, st);
             goto done;
         }
-        for (int i = 0; i < n_out; i++) {
-            kw_onnx_value_free(out[i]);
-            out[i] = NULL;
+        for (int i = 0; i < s.n_out; i++) {
+            kw_onnx_value_free(s.out[i]);
+            s.out[i] = NULL;
         }
         if (k < 0)
             first_ms = ms;
@@ -567,9 +571,7 @@ static int onnx_bench(int argc, char **argv) {
     rc = flush_stdout();
 done:
     free(t);
-    free_values(in, n_in);
-    free_values(out, n_out);
-    kw_onnx_free(m);
+    session_close(&s);
     free(pos);
     return rc;
 }

@@ -163,6 +163,47 @@ static void free_lines(char **l, size_t n) {
     free(l);
 }
 
+/* cli_parse_alloc for the vision commands, which need -m MODEL, then *need
+ * when need is not NULL (need_msg names it), then at least one IMAGE. */
+static const char **parse_images(const struct cli_cmd *cmd, int argc,
+                                 char **argv, const char *const *model,
+                                 const char *const *need, const char *need_msg,
+                                 size_t *n_pos, int *rc) {
+    const char **pos = cli_parse_alloc(cmd, argc, argv, n_pos, rc);
+    if (!pos)
+        return NULL;
+    const char *miss = !*model ? "missing -m MODEL"
+                       : need && !*need ? need_msg
+                       : *n_pos == 0 ? "missing IMAGE"
+                                     : NULL;
+    if (miss) {
+        free(pos);
+        *rc = cli_usage_err(cmd, "%s", miss);
+        return NULL;
+    }
+    return pos;
+}
+
+/* Reads the lines of lines_path (labels, charset; skipped when NULL), then
+ * loads the model and reads its input dims into d. NULL after an error
+ * (printed), with nothing left to free. */
+static struct kw_onnx_model *open_model(const char *model, int64_t threads,
+                                        const char *lines_path, char ***lines,
+                                        size_t *n_lines, int64_t d[4]) {
+    *lines = NULL;
+    *n_lines = 0;
+    if (lines_path && !(*lines = read_lines(lines_path, n_lines)))
+        return NULL;
+    struct kw_onnx_model *m = load_model(model, threads);
+    if (!m) {
+        free_lines(*lines, *n_lines);
+        *lines = NULL;
+        return NULL;
+    }
+    input_dims(m, d);
+    return m;
+}
+
 static int finish(int failed) {
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_err("error writing output");
@@ -203,21 +244,12 @@ int cmd_classify(int argc, char **argv) {
         "Classify images (JPEG, PNG) with an ImageNet-style model: resize, "
         "centre crop, normalise, run, softmax, top K.",
         opts, sizeof opts / sizeof opts[0], (size_t)(argc > 0 ? argc : 1)};
-    const char **pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
-    if (!pos) {
-        cli_err("out of memory");
-        return 1;
-    }
     size_t n_pos = 0;
-    int r = cli_parse(&cmd, argc, argv, pos, &n_pos);
-    if (r) {
-        free(pos);
-        return r < 0 ? 0 : r;
-    }
-    if (!model || n_pos == 0) {
-        free(pos);
-        return cli_usage_err(&cmd, model ? "missing IMAGE" : "missing -m MODEL");
-    }
+    int r;
+    const char **pos =
+        parse_images(&cmd, argc, argv, &model, NULL, NULL, &n_pos, &r);
+    if (!pos)
+        return r;
     struct kw_preprocess p;
     kw_preprocess_imagenet(&p);
     if ((mean_s && parse_triple(mean_s, p.mean)) ||
@@ -231,22 +263,17 @@ int cmd_classify(int argc, char **argv) {
             return cli_usage_err(&cmd, "--std must not be zero");
         }
     p.bgr = bgr;
-    size_t n_labels = 0;
-    char **labels = NULL;
-    if (labels_path && !(labels = read_lines(labels_path, &n_labels))) {
-        free(pos);
-        return 1;
-    }
-    struct kw_onnx_model *m = load_model(model, threads);
+    size_t n_labels;
+    char **labels;
+    int64_t d[4];
+    struct kw_onnx_model *m =
+        open_model(model, threads, labels_path, &labels, &n_labels, d);
     if (!m) {
-        free_lines(labels, n_labels);
         free(pos);
         return 1;
     }
     /* Follow the model's declared input: NHWC, one channel, or a fixed
      * size other than 224 (then resize keeps ImageNet's 256:224 ratio). */
-    int64_t d[4];
-    input_dims(m, d);
     if (d[3] == 3 && d[1] != 3)
         p.nhwc = 1;
     int64_t ch = p.nhwc ? d[3] : d[1], ih = p.nhwc ? d[1] : d[2],
@@ -520,21 +547,12 @@ int cmd_detect(int argc, char **argv) {
         "Detect objects with a YOLOX model (strides 8, 16, 32), the way "
         "ddddocr's detector does: boxes in pixels of the original image.",
         opts, sizeof opts / sizeof opts[0], (size_t)(argc > 0 ? argc : 1)};
-    const char **pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
-    if (!pos) {
-        cli_err("out of memory");
-        return 1;
-    }
     size_t n_pos = 0;
-    int r = cli_parse(&cmd, argc, argv, pos, &n_pos);
-    if (r) {
-        free(pos);
-        return r < 0 ? 0 : r;
-    }
-    if (!model || n_pos == 0) {
-        free(pos);
-        return cli_usage_err(&cmd, model ? "missing IMAGE" : "missing -m MODEL");
-    }
+    int r;
+    const char **pos =
+        parse_images(&cmd, argc, argv, &model, NULL, NULL, &n_pos, &r);
+    if (!pos)
+        return r;
     struct kw_onnx_model *m = load_model(model, threads);
     if (!m) {
         free(pos);
@@ -829,37 +847,21 @@ int cmd_ocr(int argc, char **argv) {
         "Read the text line in each image the way ddddocr does: scale to "
         "the model's height, gray, run, greedy CTC.",
         opts, sizeof opts / sizeof opts[0], (size_t)(argc > 0 ? argc : 1)};
-    const char **pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
-    if (!pos) {
-        cli_err("out of memory");
-        return 1;
-    }
     size_t n_pos = 0;
-    int r = cli_parse(&cmd, argc, argv, pos, &n_pos);
-    if (r) {
-        free(pos);
-        return r < 0 ? 0 : r;
-    }
-    if (!model || !charset_path || n_pos == 0) {
-        free(pos);
-        return cli_usage_err(&cmd, !model ? "missing -m MODEL"
-                                   : !charset_path ? "missing --charset FILE"
-                                                   : "missing IMAGE");
-    }
-    size_t n_sym = 0;
-    char **sym = read_lines(charset_path, &n_sym);
-    if (!sym) {
-        free(pos);
-        return 1;
-    }
-    struct kw_onnx_model *m = load_model(model, threads);
-    if (!m) {
-        free_lines(sym, n_sym);
-        free(pos);
-        return 1;
-    }
+    int r;
+    const char **pos = parse_images(&cmd, argc, argv, &model, &charset_path,
+                                    "missing --charset FILE", &n_pos, &r);
+    if (!pos)
+        return r;
+    size_t n_sym;
+    char **sym;
     int64_t d[4];
-    input_dims(m, d);
+    struct kw_onnx_model *m =
+        open_model(model, threads, charset_path, &sym, &n_sym, d);
+    if (!m) {
+        free(pos);
+        return 1;
+    }
     int th = d[2] > 0 && d[2] <= 4096 ? (int)d[2] : 64;
     if (d[1] > 1) {
         cli_err("%s: expected a one-channel [1, 1, H, W] text-line input",

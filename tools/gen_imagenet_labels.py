@@ -3,13 +3,15 @@
 
 The class names are compiled into the library so `kaiwu classify` needs no
 label file. Input: a TSV of (index, wnid, name) rows in index order
-(default /work/shared/data/imagenet-classes.tsv). Run from the repository
+(default ../shared/data/imagenet-classes.tsv beside the repository). Run from the repository
 root: python3 tools/gen_imagenet_labels.py [CLASSES.tsv]
 """
 import os
 import sys
 
-SRC = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/imagenet-classes.tsv"
+SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+    "imagenet-classes.tsv")
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src",
                    "vision", "imagenet_labels.c")
 

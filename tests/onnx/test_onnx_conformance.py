@@ -13,15 +13,16 @@ Environment: KW_BIN (the kaiwu CLI), KW_SOURCE_DIR, KW_ONNX_TESTDATA (data
 folder, default /usr/share/libonnx-testdata/data), KW_ONNX_THREADS (-t,
 default 2), KW_ONNX_TIMEOUT (seconds per test, default 300).
 """
-import json
 import os
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("KW_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRC, "tools"))
+from onnx_conformance import SUITES, collect_dirs, parse, suite_of  # noqa: E402
+
 DATA = os.environ.get("KW_ONNX_TESTDATA", "/usr/share/libonnx-testdata/data")
-SUITES = ["node", "pytorch-converted", "pytorch-operator", "simple"]
 FLOOR_FILE = os.path.join(SRC, "tests", "onnx", "conformance_floor.txt")
 
 
@@ -46,16 +47,7 @@ def main():
             return 1
         print(msg + "; skipped")
         return 77
-    dirs, suite_of = [], {}
-    for s in SUITES:
-        root = os.path.join(DATA, s)
-        if not os.path.isdir(root):
-            continue
-        for name in sorted(os.listdir(root)):
-            d = os.path.join(root, name)
-            if os.path.isfile(os.path.join(d, "model.onnx")):
-                dirs.append(d)
-                suite_of[d] = s
+    dirs = collect_dirs(DATA)
     floor = read_floor(FLOOR_FILE)
     cmd = [kw_bin, "onnx", "test", "--json", "--isolate",
            "--timeout", os.environ.get("KW_ONNX_TIMEOUT", "300"),
@@ -66,15 +58,7 @@ def main():
         print("kaiwu onnx test exited with %d:\n%s" % (p.returncode,
                                                       p.stderr[-2000:]))
         return 1
-    results, totals = [], None
-    for line in p.stdout.splitlines():
-        if not line.strip():
-            continue
-        obj = json.loads(line)
-        if "total" in obj:
-            totals = obj
-        else:
-            results.append(obj)
+    results, totals = parse(p.stdout)
     if totals is None or totals["total"] != len(dirs) or \
             len(results) != len(dirs):
         print("incomplete output: %d results for %d folders" %
@@ -83,12 +67,12 @@ def main():
         return 1
 
     per = {s: {"pass": 0, "fail": 0, "unsupported": 0, "error": 0}
-           for s in SUITES}
+           for s in SUITES + ["other"]}
     for r in results:
-        per[suite_of[r["dir"]]][r["status"]] += 1
+        per[suite_of(r)][r["status"]] += 1
     for r in results:
         if r["status"] != "pass":
-            print("%-11s %s/%s: %s" % (r["status"].upper(), suite_of[r["dir"]],
+            print("%-11s %s/%s: %s" % (r["status"].upper(), suite_of(r),
                                        r["name"], r["message"][:300]))
     print()
     print("%-18s %6s %6s %6s %6s %6s" % ("suite", "tests", "pass", "fail",

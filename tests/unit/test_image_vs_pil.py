@@ -3,7 +3,8 @@
 PIL/numpy, through libkaiwu's C API (ctypes):
 - ImageNet preprocessing (shorter side 256 with PIL BILINEAR, centre crop
   224 as torchvision, /255, mean/std) on the 100 photos of
-  /work/shared/data/imagenet-sample (or KW_IMAGENET_SAMPLE),
+  ../shared/data/imagenet-sample beside the source tree (or
+  KW_IMAGENET_SAMPLE),
 - resize to odd sizes (BILINEAR and BOX, up and down) against PIL,
 - EXIF orientations 1..8, CMYK JPEG, palette/16-bit/RGBA/gray PNG decodes.
 Skips (77) when numpy/PIL or the shared library are missing, unless
@@ -174,8 +175,10 @@ def pil_imagenet(path):
 
 
 def test_imagenet():
-    d = os.environ.get("KW_IMAGENET_SAMPLE",
-                       "/work/shared/data/imagenet-sample")
+    src = os.environ.get("KW_SOURCE_DIR", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    d = os.environ.get("KW_IMAGENET_SAMPLE", os.path.abspath(
+        os.path.join(src, "..", "shared", "data", "imagenet-sample")))
     files = sorted(glob.glob(os.path.join(d, "*")))
     if not files:
         print("imagenet sample not found at", d, "- skipped that part")

@@ -12,53 +12,8 @@
 
 #include "onnx/exec.h"
 #include "onnx/onnx_internal.h"
+#include "onnx_fake.h"
 #include "testutil.h"
-
-#define MAXIO 8
-
-/* One operator call: op type, inputs (NULL = absent), attributes. */
-struct call {
-    struct kw__node node;
-    int in_slots[MAXIO], out_slots[MAXIO];
-    struct kw_onnx_value *out[MAXIO];
-    char err[512];
-};
-
-static enum kw_status run_op(struct call *k, const char *op, int opset,
-                             struct kw_onnx_value *const *in, int n_in,
-                             int n_out, struct kw__attr *attrs, int n_attrs) {
-    memset(k, 0, sizeof *k);
-    for (int i = 0; i < MAXIO; i++) {
-        k->in_slots[i] = i < n_in && in[i] ? i : -1;
-        k->out_slots[i] = i;
-    }
-    k->node.name = "t";
-    k->node.op_type = op;
-    k->node.domain = "";
-    k->node.n_in = n_in;
-    k->node.n_out = n_out;
-    k->node.in = k->in_slots;
-    k->node.out = k->out_slots;
-    k->node.attrs = attrs;
-    k->node.n_attrs = n_attrs;
-    k->node.opset = opset;
-    k->node.op = kw__op_find("", op, opset);
-    if (!k->node.op) {
-        snprintf(k->err, sizeof k->err, "no implementation of %s", op);
-        return KW_STATUS_ERR_UNSUPPORTED;
-    }
-    struct kw__exec e;
-    memset(&e, 0, sizeof e);
-    e.err = k->err;
-    e.err_size = sizeof k->err;
-    struct kw__op_ctx c = {&k->node, opset, in,     n_in,         k->out,
-                           n_out,    &e,    k->err, sizeof k->err};
-    return k->node.op->run(&c);
-}
-
-static void call_free(struct call *k) {
-    for (int i = 0; i < MAXIO; i++) kw_onnx_value_free(k->out[i]);
-}
 
 static struct kw_onnx_value *vec_f(int n, const float *x) {
     int64_t d[1] = {n};
@@ -91,46 +46,37 @@ static int is_f(const struct kw_onnx_value *v, int rank, const int64_t *dims,
     return 1;
 }
 
-static struct kw__attr attr_int(const char *name, int64_t i) {
-    struct kw__attr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = KW_ATTR_INT;
-    a.i = i;
-    return a;
-}
-
 static void test_construct_at_insert_erase(void) {
     float a[] = {1, 2}, b[] = {3}, cc[] = {4, 5, 6};
     struct kw_onnx_value *in[3] = {vec_f(2, a), vec_f(1, b), vec_f(3, cc)};
-    struct call k, k2;
-    CHECK(run_op(&k, "SequenceConstruct", 11, in, 3, 1, NULL, 0) ==
+    struct kwt_call k, k2;
+    CHECK(kwt_call_run(&k, &k.bare, "SequenceConstruct", 11, in, 3, 1, NULL, 0) ==
           KW_STATUS_OK);
     struct kw_onnx_value *seq = k.out[0];
     CHECK(seq && seq->kind == KW_ONNX_SEQUENCE && seq->n_items == 3);
     CHECK(seq && seq->elem_dtype == KW_ONNX_FLOAT);
 
     struct kw_onnx_value *len_in[1] = {seq};
-    CHECK(run_op(&k2, "SequenceLength", 11, len_in, 1, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceLength", 11, len_in, 1, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->dtype == KW_ONNX_INT64 &&
           k2.out[0]->rank == 0 && ((int64_t *)k2.out[0]->data)[0] == 3);
-    call_free(&k2);
+    kwt_call_free(&k2);
 
     /* SequenceAt -1 is the last item, -4 and 3 are out of range */
     struct kw_onnx_value *pos = scalar_i64(-1);
     struct kw_onnx_value *at_in[2] = {seq, pos};
     int64_t d3[1] = {3};
-    CHECK(run_op(&k2, "SequenceAt", 11, at_in, 2, 1, NULL, 0) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceAt", 11, at_in, 2, 1, NULL, 0) == KW_STATUS_OK);
     CHECK(is_f(k2.out[0], 1, d3, cc));
-    call_free(&k2);
+    kwt_call_free(&k2);
     ((int64_t *)pos->data)[0] = -4;
-    CHECK(run_op(&k2, "SequenceAt", 11, at_in, 2, 1, NULL, 0) != KW_STATUS_OK);
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceAt", 11, at_in, 2, 1, NULL, 0) != KW_STATUS_OK);
     CHECK(strstr(k2.err, "out of range") != NULL);
-    call_free(&k2);
+    kwt_call_free(&k2);
     ((int64_t *)pos->data)[0] = 3;
-    CHECK(run_op(&k2, "SequenceAt", 11, at_in, 2, 1, NULL, 0) != KW_STATUS_OK);
-    call_free(&k2);
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceAt", 11, at_in, 2, 1, NULL, 0) != KW_STATUS_OK);
+    kwt_call_free(&k2);
 
     /* insert at the front (position -3 == 0), at the back (absent), at 3 */
     float x[] = {9};
@@ -138,107 +84,107 @@ static void test_construct_at_insert_erase(void) {
     struct kw_onnx_value *t = vec_f(1, x);
     ((int64_t *)pos->data)[0] = -3;
     struct kw_onnx_value *ins_in[3] = {seq, t, pos};
-    CHECK(run_op(&k2, "SequenceInsert", 11, ins_in, 3, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceInsert", 11, ins_in, 3, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->n_items == 4 &&
           is_f(k2.out[0]->items[0], 1, d1, x) &&
           is_f(k2.out[0]->items[3], 1, d3, cc));
-    call_free(&k2);
-    CHECK(run_op(&k2, "SequenceInsert", 11, ins_in, 2, 1, NULL, 0) ==
+    kwt_call_free(&k2);
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceInsert", 11, ins_in, 2, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->n_items == 4 &&
           is_f(k2.out[0]->items[3], 1, d1, x));
-    call_free(&k2);
+    kwt_call_free(&k2);
     ((int64_t *)pos->data)[0] = 4;
-    CHECK(run_op(&k2, "SequenceInsert", 11, ins_in, 3, 1, NULL, 0) !=
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceInsert", 11, ins_in, 3, 1, NULL, 0) !=
           KW_STATUS_OK);
-    call_free(&k2);
+    kwt_call_free(&k2);
     /* a tensor of another dtype does not go into a float sequence */
     struct kw_onnx_value *i64 = scalar_i64(1);
     struct kw_onnx_value *bad_in[2] = {seq, i64};
-    CHECK(run_op(&k2, "SequenceInsert", 11, bad_in, 2, 1, NULL, 0) !=
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceInsert", 11, bad_in, 2, 1, NULL, 0) !=
           KW_STATUS_OK);
-    call_free(&k2);
+    kwt_call_free(&k2);
 
     /* erase: default is the last; 0 removes the first */
     struct kw_onnx_value *er_in[2] = {seq, pos};
-    CHECK(run_op(&k2, "SequenceErase", 11, er_in, 1, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceErase", 11, er_in, 1, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->n_items == 2 &&
           is_f(k2.out[0]->items[1], 1, d1, b));
-    call_free(&k2);
+    kwt_call_free(&k2);
     ((int64_t *)pos->data)[0] = 0;
-    CHECK(run_op(&k2, "SequenceErase", 11, er_in, 2, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceErase", 11, er_in, 2, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->n_items == 2 &&
           is_f(k2.out[0]->items[0], 1, d1, b));
-    call_free(&k2);
+    kwt_call_free(&k2);
 
     /* SequenceEmpty with a dtype, then an insert fills it */
-    struct kw__attr dt = attr_int("dtype", KW_ONNX_INT64);
-    CHECK(run_op(&k2, "SequenceEmpty", 11, NULL, 0, 1, &dt, 1) == KW_STATUS_OK);
+    struct kw__attr dt = kwt_a_int("dtype", KW_ONNX_INT64);
+    CHECK(kwt_call_run(&k2, &k2.bare, "SequenceEmpty", 11, NULL, 0, 1, &dt, 1) == KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->kind == KW_ONNX_SEQUENCE &&
           k2.out[0]->n_items == 0 && k2.out[0]->elem_dtype == KW_ONNX_INT64);
     struct kw_onnx_value *e_in[2] = {k2.out[0], i64};
-    struct call k3;
-    CHECK(run_op(&k3, "SequenceInsert", 11, e_in, 2, 1, NULL, 0) ==
+    struct kwt_call k3;
+    CHECK(kwt_call_run(&k3, &k3.bare, "SequenceInsert", 11, e_in, 2, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k3.out[0] && k3.out[0]->n_items == 1);
-    call_free(&k3);
+    kwt_call_free(&k3);
     /* erasing from an empty sequence fails */
-    CHECK(run_op(&k3, "SequenceErase", 11, e_in, 1, 1, NULL, 0) !=
+    CHECK(kwt_call_run(&k3, &k3.bare, "SequenceErase", 11, e_in, 1, 1, NULL, 0) !=
           KW_STATUS_OK);
-    call_free(&k3);
-    call_free(&k2);
+    kwt_call_free(&k3);
+    kwt_call_free(&k2);
 
     kw_onnx_value_free(i64);
     kw_onnx_value_free(t);
     kw_onnx_value_free(pos);
-    call_free(&k);
+    kwt_call_free(&k);
     for (int i = 0; i < 3; i++) kw_onnx_value_free(in[i]);
 }
 
 static void test_split_concat(void) {
     int64_t dims[2] = {2, 5};
     struct kw_onnx_value *x = range_f(2, dims);
-    struct call k, k2;
+    struct kwt_call k, k2;
     /* no split: parts of 1 along axis 1; keepdims=0 drops the axis */
-    struct kw__attr at[2] = {attr_int("axis", 1), attr_int("keepdims", 0)};
+    struct kw__attr at[2] = {kwt_a_int("axis", 1), kwt_a_int("keepdims", 0)};
     struct kw_onnx_value *in[2] = {x, NULL};
-    CHECK(run_op(&k, "SplitToSequence", 11, in, 1, 1, at, 2) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "SplitToSequence", 11, in, 1, 1, at, 2) == KW_STATUS_OK);
     int64_t d2[1] = {2};
     float col3[] = {3, 8};
     CHECK(k.out[0] && k.out[0]->n_items == 5 &&
           is_f(k.out[0]->items[3], 1, d2, col3));
     /* stacking them back along axis 1 gives x */
-    struct kw__attr st[2] = {attr_int("axis", -1), attr_int("new_axis", 1)};
+    struct kw__attr st[2] = {kwt_a_int("axis", -1), kwt_a_int("new_axis", 1)};
     struct kw_onnx_value *cin[1] = {k.out[0]};
-    CHECK(run_op(&k2, "ConcatFromSequence", 11, cin, 1, 1, st, 2) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "ConcatFromSequence", 11, cin, 1, 1, st, 2) ==
           KW_STATUS_OK);
     CHECK(is_f(k2.out[0], 2, dims, x->data));
-    call_free(&k2);
-    call_free(&k);
+    kwt_call_free(&k2);
+    kwt_call_free(&k);
 
     /* scalar split 2: parts of 2, 2, 1; concatenated back along axis 1 */
     struct kw_onnx_value *two = scalar_i64(2);
     in[1] = two;
-    CHECK(run_op(&k, "SplitToSequence", 11, in, 2, 1, at, 2) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "SplitToSequence", 11, in, 2, 1, at, 2) == KW_STATUS_OK);
     int64_t d21[2] = {2, 1};
     float last[] = {4, 9};
     CHECK(k.out[0] && k.out[0]->n_items == 3 &&
           is_f(k.out[0]->items[2], 2, d21, last));
-    struct kw__attr ax1 = attr_int("axis", 1);
+    struct kw__attr ax1 = kwt_a_int("axis", 1);
     cin[0] = k.out[0];
-    CHECK(run_op(&k2, "ConcatFromSequence", 11, cin, 1, 1, &ax1, 1) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "ConcatFromSequence", 11, cin, 1, 1, &ax1, 1) ==
           KW_STATUS_OK);
     CHECK(is_f(k2.out[0], 2, dims, x->data));
-    call_free(&k2);
+    kwt_call_free(&k2);
     /* axis 0 concatenation needs equal widths: 2, 2, 1 are not */
-    struct kw__attr ax0 = attr_int("axis", 0);
-    CHECK(run_op(&k2, "ConcatFromSequence", 11, cin, 1, 1, &ax0, 1) !=
+    struct kw__attr ax0 = kwt_a_int("axis", 0);
+    CHECK(kwt_call_run(&k2, &k2.bare, "ConcatFromSequence", 11, cin, 1, 1, &ax0, 1) !=
           KW_STATUS_OK);
-    call_free(&k2);
-    call_free(&k);
+    kwt_call_free(&k2);
+    kwt_call_free(&k);
 
     /* list split [1, 4] along axis 1; [2, 4] does not sum to 5 */
     int64_t d_sp[1] = {2};
@@ -246,30 +192,30 @@ static void test_split_concat(void) {
     ((int64_t *)sp->data)[0] = 1;
     ((int64_t *)sp->data)[1] = 4;
     in[1] = sp;
-    CHECK(run_op(&k, "SplitToSequence", 11, in, 2, 1, at, 2) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "SplitToSequence", 11, in, 2, 1, at, 2) == KW_STATUS_OK);
     int64_t d24[2] = {2, 4};
     float rest[] = {1, 2, 3, 4, 6, 7, 8, 9};
     CHECK(k.out[0] && k.out[0]->n_items == 2 &&
           is_f(k.out[0]->items[1], 2, d24, rest));
-    call_free(&k);
+    kwt_call_free(&k);
     ((int64_t *)sp->data)[0] = 2;
-    CHECK(run_op(&k, "SplitToSequence", 11, in, 2, 1, at, 2) != KW_STATUS_OK);
-    call_free(&k);
+    CHECK(kwt_call_run(&k, &k.bare, "SplitToSequence", 11, in, 2, 1, at, 2) != KW_STATUS_OK);
+    kwt_call_free(&k);
     ((int64_t *)sp->data)[0] = -1;
     ((int64_t *)sp->data)[1] = 6;
-    CHECK(run_op(&k, "SplitToSequence", 11, in, 2, 1, at, 2) != KW_STATUS_OK);
-    call_free(&k);
-    struct kw__attr bad_axis = attr_int("axis", 2);
-    CHECK(run_op(&k, "SplitToSequence", 11, in, 1, 1, &bad_axis, 1) !=
+    CHECK(kwt_call_run(&k, &k.bare, "SplitToSequence", 11, in, 2, 1, at, 2) != KW_STATUS_OK);
+    kwt_call_free(&k);
+    struct kw__attr bad_axis = kwt_a_int("axis", 2);
+    CHECK(kwt_call_run(&k, &k.bare, "SplitToSequence", 11, in, 1, 1, &bad_axis, 1) !=
           KW_STATUS_OK);
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* an empty sequence cannot be concatenated */
     struct kw_onnx_value *empty = kw__sequence_new(KW_ONNX_FLOAT);
     cin[0] = empty;
-    CHECK(run_op(&k, "ConcatFromSequence", 11, cin, 1, 1, &ax0, 1) !=
+    CHECK(kwt_call_run(&k, &k.bare, "ConcatFromSequence", 11, cin, 1, 1, &ax0, 1) !=
           KW_STATUS_OK);
-    call_free(&k);
+    kwt_call_free(&k);
     kw_onnx_value_free(empty);
     kw_onnx_value_free(sp);
     kw_onnx_value_free(two);
@@ -284,24 +230,24 @@ static void test_strings(void) {
     p[1] = strdup("bc");
     p[2] = strdup("def");
     struct kw_onnx_value *in[1] = {s};
-    struct call k, k2;
-    CHECK(run_op(&k, "SplitToSequence", 11, in, 1, 1, NULL, 0) == KW_STATUS_OK);
+    struct kwt_call k, k2;
+    CHECK(kwt_call_run(&k, &k.bare, "SplitToSequence", 11, in, 1, 1, NULL, 0) == KW_STATUS_OK);
     CHECK(k.out[0] && k.out[0]->n_items == 3 &&
           !strcmp(((char **)k.out[0]->items[2]->data)[0], "def"));
-    struct kw__attr ax0 = attr_int("axis", 0);
+    struct kw__attr ax0 = kwt_a_int("axis", 0);
     struct kw_onnx_value *cin[1] = {k.out[0]};
-    CHECK(run_op(&k2, "ConcatFromSequence", 11, cin, 1, 1, &ax0, 1) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "ConcatFromSequence", 11, cin, 1, 1, &ax0, 1) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->dtype == KW_ONNX_STRING &&
           k2.out[0]->dims[0] == 3 &&
           !strcmp(((char **)k2.out[0]->data)[1], "bc"));
-    call_free(&k2);
-    call_free(&k);
+    kwt_call_free(&k2);
+    kwt_call_free(&k);
     kw_onnx_value_free(s);
 }
 
 static void test_optional(void) {
-    struct call k, k2;
+    struct kwt_call k, k2;
     /* empty optional from the type attribute */
     struct kw__attr tp;
     memset(&tp, 0, sizeof tp);
@@ -310,64 +256,64 @@ static void test_optional(void) {
     tp.tp_kind = KW_ONNX_TENSOR;
     tp.tp_dtype = KW_ONNX_INT32;
     struct kw_onnx_value *none[1] = {NULL};
-    CHECK(run_op(&k, "Optional", 15, none, 1, 1, &tp, 1) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "Optional", 15, none, 1, 1, &tp, 1) == KW_STATUS_OK);
     CHECK(k.out[0] && k.out[0]->kind == KW_ONNX_OPTIONAL &&
           k.out[0]->n_items == 0 && k.out[0]->elem_dtype == KW_ONNX_INT32);
     struct kw_onnx_value *in[1] = {k.out[0]};
-    CHECK(run_op(&k2, "OptionalHasElement", 15, in, 1, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "OptionalHasElement", 15, in, 1, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->dtype == KW_ONNX_BOOL &&
           ((uint8_t *)k2.out[0]->data)[0] == 0);
-    call_free(&k2);
-    CHECK(run_op(&k2, "OptionalGetElement", 15, in, 1, 1, NULL, 0) !=
+    kwt_call_free(&k2);
+    CHECK(kwt_call_run(&k2, &k2.bare, "OptionalGetElement", 15, in, 1, 1, NULL, 0) !=
           KW_STATUS_OK);
-    call_free(&k2);
-    call_free(&k);
+    kwt_call_free(&k2);
+    kwt_call_free(&k);
     /* Optional without input nor type is refused */
-    CHECK(run_op(&k, "Optional", 15, none, 1, 1, NULL, 0) != KW_STATUS_OK);
-    call_free(&k);
+    CHECK(kwt_call_run(&k, &k.bare, "Optional", 15, none, 1, 1, NULL, 0) != KW_STATUS_OK);
+    kwt_call_free(&k);
     /* an absent input and a NONE value have no element */
-    CHECK(run_op(&k2, "OptionalHasElement", 18, none, 1, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "OptionalHasElement", 18, none, 1, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && ((uint8_t *)k2.out[0]->data)[0] == 0);
-    call_free(&k2);
+    kwt_call_free(&k2);
 
     /* optional of a tensor and of a sequence */
     float x[] = {1, 2};
     int64_t d2[1] = {2};
     struct kw_onnx_value *t = vec_f(2, x);
     in[0] = t;
-    CHECK(run_op(&k, "Optional", 15, in, 1, 1, NULL, 0) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "Optional", 15, in, 1, 1, NULL, 0) == KW_STATUS_OK);
     CHECK(k.out[0] && k.out[0]->kind == KW_ONNX_OPTIONAL &&
           k.out[0]->n_items == 1);
     in[0] = k.out[0];
-    CHECK(run_op(&k2, "OptionalHasElement", 15, in, 1, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "OptionalHasElement", 15, in, 1, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && ((uint8_t *)k2.out[0]->data)[0] == 1);
-    call_free(&k2);
-    CHECK(run_op(&k2, "OptionalGetElement", 15, in, 1, 1, NULL, 0) ==
+    kwt_call_free(&k2);
+    CHECK(kwt_call_run(&k2, &k2.bare, "OptionalGetElement", 15, in, 1, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(is_f(k2.out[0], 1, d2, x));
-    call_free(&k2);
-    call_free(&k);
+    kwt_call_free(&k2);
+    kwt_call_free(&k);
     /* a plain tensor passes through OptionalGetElement (opset 18) */
     in[0] = t;
-    CHECK(run_op(&k2, "OptionalGetElement", 18, in, 1, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "OptionalGetElement", 18, in, 1, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(is_f(k2.out[0], 1, d2, x));
-    call_free(&k2);
+    kwt_call_free(&k2);
 
     struct kw_onnx_value *seq = kw__sequence_new(KW_ONNX_FLOAT);
     kw__sequence_push(seq, kw__value_clone(t));
     in[0] = seq;
-    CHECK(run_op(&k, "Optional", 15, in, 1, 1, NULL, 0) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "Optional", 15, in, 1, 1, NULL, 0) == KW_STATUS_OK);
     in[0] = k.out[0];
-    CHECK(run_op(&k2, "OptionalGetElement", 15, in, 1, 1, NULL, 0) ==
+    CHECK(kwt_call_run(&k2, &k2.bare, "OptionalGetElement", 15, in, 1, 1, NULL, 0) ==
           KW_STATUS_OK);
     CHECK(k2.out[0] && k2.out[0]->kind == KW_ONNX_SEQUENCE &&
           k2.out[0]->n_items == 1 && is_f(k2.out[0]->items[0], 1, d2, x));
-    call_free(&k2);
-    call_free(&k);
+    kwt_call_free(&k2);
+    kwt_call_free(&k);
     kw_onnx_value_free(seq);
     kw_onnx_value_free(t);
 }
@@ -412,22 +358,7 @@ static void body_make(struct body *b, int n_in, struct kw_onnx_value **inits,
 }
 
 static struct kw__attr attr_graph(const char *name, struct body *b) {
-    struct kw__attr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = KW_ATTR_GRAPH;
-    a.g = &b->g;
-    return a;
-}
-
-static struct kw__attr attr_ints(const char *name, int64_t *v, size_t n) {
-    struct kw__attr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = KW_ATTR_INTS;
-    a.ints = v;
-    a.n = n;
-    return a;
+    return (struct kw__attr){.name = name, .type = KW_ATTR_GRAPH, .g = &b->g};
 }
 
 static float at3(const struct kw_onnx_value *v, int64_t i, int64_t j,
@@ -447,14 +378,14 @@ static void test_scan9(void) {
     int64_t in_axes[1] = {1}, in_dirs[1] = {1}, out_axes[1] = {-1},
             out_dirs[1] = {1};
     struct kw__attr at[6] = {attr_graph("body", &b),
-                             attr_int("num_scan_inputs", 1),
-                             attr_ints("scan_input_axes", in_axes, 1),
-                             attr_ints("scan_input_directions", in_dirs, 1),
-                             attr_ints("scan_output_axes", out_axes, 1),
-                             attr_ints("scan_output_directions", out_dirs, 1)};
+                             kwt_a_int("num_scan_inputs", 1),
+                             kwt_a_ints("scan_input_axes", in_axes, 1),
+                             kwt_a_ints("scan_input_directions", in_dirs, 1),
+                             kwt_a_ints("scan_output_axes", out_axes, 1),
+                             kwt_a_ints("scan_output_directions", out_dirs, 1)};
     struct kw_onnx_value *in[2] = {init, x};
-    struct call k;
-    CHECK(run_op(&k, "Scan", 16, in, 2, 2, at, 6) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, &k.bare, "Scan", 16, in, 2, 2, at, 6) == KW_STATUS_OK);
     /* slices read X[:, 3-t, :]; the last one read is X[:, 0, :] */
     struct kw_onnx_value *fin = k.out[0], *y = k.out[1];
     CHECKF(fin && fin->rank == 2 && fin->dims[0] == 3 && fin->dims[1] == 5,
@@ -473,11 +404,11 @@ static void test_scan9(void) {
             }
         }
     CHECK(ok);
-    call_free(&k);
+    kwt_call_free(&k);
     /* an axis beyond the rank is refused */
     in_axes[0] = 3;
-    CHECK(run_op(&k, "Scan", 16, in, 2, 2, at, 6) != KW_STATUS_OK);
-    call_free(&k);
+    CHECK(kwt_call_run(&k, &k.bare, "Scan", 16, in, 2, 2, at, 6) != KW_STATUS_OK);
+    kwt_call_free(&k);
     kw_onnx_value_free(x);
     kw_onnx_value_free(init);
 }
@@ -494,11 +425,11 @@ static void test_scan8(void) {
     ((int64_t *)lens->data)[1] = 1;
     int64_t dirs[1] = {1};
     struct kw__attr at[3] = {attr_graph("body", &b),
-                             attr_int("num_scan_inputs", 1),
-                             attr_ints("directions", dirs, 1)};
+                             kwt_a_int("num_scan_inputs", 1),
+                             kwt_a_ints("directions", dirs, 1)};
     struct kw_onnx_value *in[3] = {lens, init, x};
-    struct call k;
-    CHECK(run_op(&k, "Scan", 8, in, 3, 2, at, 3) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, &k.bare, "Scan", 8, in, 3, 2, at, 3) == KW_STATUS_OK);
     struct kw_onnx_value *fin = k.out[0], *y = k.out[1];
     CHECKF(fin && y && fin->rank == 2 && y->rank == 3 && y->dims[1] == 3, "%s",
            k.err);
@@ -514,10 +445,10 @@ static void test_scan8(void) {
               at3(y, 1, 2, c) == 0;
     }
     CHECK(ok);
-    call_free(&k);
+    kwt_call_free(&k);
     ((int64_t *)lens->data)[1] = 4; /* beyond the 3 steps present */
-    CHECK(run_op(&k, "Scan", 8, in, 3, 2, at, 3) != KW_STATUS_OK);
-    call_free(&k);
+    CHECK(kwt_call_run(&k, &k.bare, "Scan", 8, in, 3, 2, at, 3) != KW_STATUS_OK);
+    kwt_call_free(&k);
     kw_onnx_value_free(lens);
     kw_onnx_value_free(x);
     kw_onnx_value_free(init);
@@ -539,29 +470,29 @@ static void test_loop(void) {
     struct kw_onnx_value *v = vec_f(2, vv), *m = scalar_i64(3);
     struct kw_onnx_value *cond = kw_onnx_tensor_new(KW_ONNX_BOOL, 0, NULL);
     struct kw_onnx_value *in[3] = {m, NULL, v};
-    struct call k;
-    CHECK(run_op(&k, "Loop", 13, in, 3, 2, at, 1) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, &k.bare, "Loop", 13, in, 3, 2, at, 1) == KW_STATUS_OK);
     CHECKF(is_f(k.out[0], 1, d2, vv), "%s", k.err);
     CHECK(k.out[1] && k.out[1]->dtype == KW_ONNX_INT64 && k.out[1]->rank == 1 &&
           k.out[1]->dims[0] == 3 && ((int64_t *)k.out[1]->data)[2] == 2);
-    call_free(&k);
+    kwt_call_free(&k);
     /* cond false: no iteration; the scan output is [0] from the body's
      * declared type */
     in[1] = cond;
-    CHECK(run_op(&k, "Loop", 13, in, 3, 2, at, 1) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "Loop", 13, in, 3, 2, at, 1) == KW_STATUS_OK);
     CHECK(is_f(k.out[0], 1, d2, vv));
     CHECK(k.out[1] && k.out[1]->dtype == KW_ONNX_INT64 && k.out[1]->rank == 1 &&
           k.out[1]->dims[0] == 0);
-    call_free(&k);
+    kwt_call_free(&k);
     /* cond true without M: the body keeps it true, M=3 bounds it */
     ((uint8_t *)cond->data)[0] = 1;
-    CHECK(run_op(&k, "Loop", 13, in, 3, 2, at, 1) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "Loop", 13, in, 3, 2, at, 1) == KW_STATUS_OK);
     CHECK(k.out[1] && k.out[1]->dims[0] == 3);
-    call_free(&k);
+    kwt_call_free(&k);
     /* neither M nor cond would never end */
     in[0] = in[1] = NULL;
-    CHECK(run_op(&k, "Loop", 13, in, 3, 2, at, 1) != KW_STATUS_OK);
-    call_free(&k);
+    CHECK(kwt_call_run(&k, &k.bare, "Loop", 13, in, 3, 2, at, 1) != KW_STATUS_OK);
+    kwt_call_free(&k);
     kw_onnx_value_free(cond);
     kw_onnx_value_free(m);
     kw_onnx_value_free(v);
@@ -579,18 +510,18 @@ static void test_if_and_map(void) {
                              attr_graph("else_branch", &else_b)};
     struct kw_onnx_value *cond = kw_onnx_tensor_new(KW_ONNX_BOOL, 0, NULL);
     struct kw_onnx_value *in[2] = {cond, NULL};
-    struct call k;
-    CHECK(run_op(&k, "If", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, &k.bare, "If", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(is_f(k.out[0], 1, d1, bv));
-    call_free(&k);
+    kwt_call_free(&k);
     ((uint8_t *)cond->data)[0] = 1;
-    CHECK(run_op(&k, "If", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "If", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(is_f(k.out[0], 1, d2, av));
-    call_free(&k);
+    kwt_call_free(&k);
     /* a condition of two elements is refused */
     in[0] = a;
-    CHECK(run_op(&k, "If", 13, in, 1, 1, at, 2) != KW_STATUS_OK);
-    call_free(&k);
+    CHECK(kwt_call_run(&k, &k.bare, "If", 13, in, 1, 1, at, 2) != KW_STATUS_OK);
+    kwt_call_free(&k);
 
     /* SequenceMap, body (x, y) -> (y, x): seq [a, b] with tensor t */
     struct body mb;
@@ -602,20 +533,20 @@ static void test_if_and_map(void) {
     kw__sequence_push(seq, kw__value_clone(bt));
     in[0] = seq;
     in[1] = bt;
-    CHECK(run_op(&k, "SequenceMap", 17, in, 2, 2, mat, 1) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, &k.bare, "SequenceMap", 17, in, 2, 2, mat, 1) == KW_STATUS_OK);
     CHECKF(k.out[0] && k.out[0]->kind == KW_ONNX_SEQUENCE &&
                k.out[0]->n_items == 2 && is_f(k.out[0]->items[0], 1, d1, bv) &&
                is_f(k.out[0]->items[1], 1, d1, bv),
            "%s", k.err);
     CHECK(k.out[1] && k.out[1]->n_items == 2 &&
           is_f(k.out[1]->items[0], 1, d2, av));
-    call_free(&k);
+    kwt_call_free(&k);
     /* sequences of different lengths are refused */
     struct kw_onnx_value *one = kw__sequence_new(KW_ONNX_FLOAT);
     kw__sequence_push(one, kw__value_clone(a));
     in[1] = one;
-    CHECK(run_op(&k, "SequenceMap", 17, in, 2, 2, mat, 1) != KW_STATUS_OK);
-    call_free(&k);
+    CHECK(kwt_call_run(&k, &k.bare, "SequenceMap", 17, in, 2, 2, mat, 1) != KW_STATUS_OK);
+    kwt_call_free(&k);
     kw_onnx_value_free(one);
     kw_onnx_value_free(seq);
     kw_onnx_value_free(cond);

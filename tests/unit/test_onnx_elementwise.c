@@ -9,6 +9,7 @@
 
 #include "cpu/kernels.h"
 #include "onnx/ops/ew.h"
+#include "onnx_fake.h"
 #include "testutil.h"
 
 /* ---- SIMD kernels vs reference ---- */
@@ -69,48 +70,14 @@ static void check_kernels(const char *isa, kw__ew_bin_f32_fn bin,
 
 /* ---- operators through a fake node ---- */
 
-struct fake {
-    struct kw__node node;
-    struct kw__attr attrs[4];
-    int in_slots[8], out_slots[2];
-    struct kw_onnx_value *out[2];
-    char err[256];
-};
-
-static void fake_init(struct fake *f, const char *op, int n_in) {
-    memset(f, 0, sizeof *f);
-    f->node.name = "t";
-    f->node.op_type = op;
-    f->node.domain = "";
+static void fake_init(struct kwt_fake *f, const char *op, int n_in) {
+    kwt_fake_init(f, "", op, 0);
     f->node.n_in = n_in;
     f->node.n_out = 1;
-    f->node.in = f->in_slots;
-    f->node.out = f->out_slots;
-    f->node.attrs = f->attrs;
-}
-
-static void attr_i(struct fake *f, const char *name, int64_t v) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_INT;
-    a->i = v;
-}
-static void attr_f(struct fake *f, const char *name, float v) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_FLOAT;
-    a->f = v;
-}
-static void attr_s(struct fake *f, const char *name, const char *v) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_STRING;
-    a->s = v;
-    a->s_len = strlen(v);
 }
 
 /* Runs op at opset on ins; the output (or NULL on failure) in *y. */
-static enum kw_status run(struct fake *f, int opset,
+static enum kw_status run(struct kwt_fake *f, int opset,
                           struct kw_onnx_value **ins, int n_in,
                           struct kw_onnx_value **y) {
     f->node.n_in = n_in;
@@ -153,7 +120,7 @@ static int same(const struct kw_onnx_value *y, int dt, int rank,
 }
 
 static void test_broadcast_int(void) {
-    struct fake f;
+    struct kwt_fake f;
     fake_init(&f, "Add", 2);
     const int64_t da[2] = {3, 1}, db[2] = {1, 4}, dy[2] = {3, 4};
     struct kw_onnx_value *in[2] = {
@@ -177,7 +144,7 @@ static void test_broadcast_int(void) {
 }
 
 static void test_int_edges(void) {
-    struct fake f;
+    struct kwt_fake f;
     struct kw_onnx_value *y;
     const int64_t d4[1] = {4};
     /* division by zero and INT64_MIN / -1 must not trap */
@@ -204,7 +171,7 @@ static void test_int_edges(void) {
         CHECK(r[0] == 0 && r[1] == 0 && r[2] == 1 && r[3] == -1);
     }
     kw_onnx_value_free(y);
-    attr_i(&f, "fmod", 1);
+    kwt_fake_int(&f, "fmod", 1);
     CHECK(run(&f, 13, in, 2, &y) == KW_STATUS_OK);
     if (y) {
         int64_t *r = y->data;
@@ -214,7 +181,7 @@ static void test_int_edges(void) {
     for (int i = 0; i < 2; i++) kw_onnx_value_free(in[i]);
     /* BitShift past the width gives 0; uint8 wraps */
     fake_init(&f, "BitShift", 2);
-    attr_s(&f, "direction", "LEFT");
+    kwt_fake_str(&f, "direction", "LEFT");
     in[0] = tensor(KW_ONNX_UINT8, 1, d4, (double[]){1, 255, 3, 1});
     in[1] = tensor(KW_ONNX_UINT8, 1, d4, (double[]){3, 1, 200, 7});
     CHECK(run(&f, 11, in, 2, &y) == KW_STATUS_OK);
@@ -231,7 +198,7 @@ static void test_int_edges(void) {
 }
 
 static void test_cast_strings(void) {
-    struct fake f;
+    struct kwt_fake f;
     struct kw_onnx_value *y;
     const int64_t d[1] = {12};
     const double vals[12] = {1.0,      100.0,     1e6,    999999.94,
@@ -242,7 +209,7 @@ static void test_cast_strings(void) {
                             "1.5e+16", "nan",     "-inf",  "0.039187793"};
     struct kw_onnx_value *x = tensor(KW_ONNX_FLOAT, 1, d, vals);
     fake_init(&f, "Cast", 1);
-    attr_i(&f, "to", KW_ONNX_STRING);
+    kwt_fake_int(&f, "to", KW_ONNX_STRING);
     CHECK(run(&f, 13, &x, 1, &y) == KW_STATUS_OK);
     for (int i = 0; y && i < 12; i++) {
         const char *s = ((char **)y->data)[i];
@@ -252,7 +219,7 @@ static void test_cast_strings(void) {
     /* and back */
     struct kw_onnx_value *z;
     fake_init(&f, "Cast", 1);
-    attr_i(&f, "to", KW_ONNX_FLOAT);
+    kwt_fake_int(&f, "to", KW_ONNX_FLOAT);
     CHECK(run(&f, 13, &y, 1, &z) == KW_STATUS_OK);
     for (int i = 0; z && i < 12; i++) {
         float g = ((float *)z->data)[i], w = (float)vals[i];
@@ -270,7 +237,7 @@ static void test_cast_strings(void) {
 }
 
 static void test_cast_half(void) {
-    struct fake f;
+    struct kwt_fake f;
     struct kw_onnx_value *y;
     const int64_t d[1] = {6};
     /* ties to even, straight from double (no double rounding), overflow */
@@ -279,7 +246,7 @@ static void test_cast_half(void) {
     const uint16_t want[6] = {0x3c00, 0x3c02, 0x3c01, 0x7bff, 0x7c00, 0x0000};
     struct kw_onnx_value *x = tensor(KW_ONNX_DOUBLE, 1, d, v);
     fake_init(&f, "Cast", 1);
-    attr_i(&f, "to", KW_ONNX_FLOAT16);
+    kwt_fake_int(&f, "to", KW_ONNX_FLOAT16);
     CHECK(run(&f, 13, &x, 1, &y) == KW_STATUS_OK);
     for (int i = 0; y && i < 6; i++)
         CHECKF(((uint16_t *)y->data)[i] == want[i], "%.17g -> %04x", v[i],
@@ -292,7 +259,7 @@ static void test_cast_half(void) {
     ((float *)x->data)[0] = 0.48033666610717773f;
     ((float *)x->data)[1] = NAN;
     fake_init(&f, "Cast", 1);
-    attr_i(&f, "to", KW_ONNX_BFLOAT16);
+    kwt_fake_int(&f, "to", KW_ONNX_BFLOAT16);
     CHECK(run(&f, 13, &x, 1, &y) == KW_STATUS_OK);
     CHECK(y && ((uint16_t *)y->data)[0] == 16117 &&
           ((uint16_t *)y->data)[1] == 0x7fc0);
@@ -301,7 +268,7 @@ static void test_cast_half(void) {
 }
 
 static void test_legacy_and_clip(void) {
-    struct fake f;
+    struct kwt_fake f;
     struct kw_onnx_value *y;
     /* opset 6 Add: broadcast=1 axis=0 aligns B (2) with A's first dim */
     const int64_t da[2] = {2, 3}, db[1] = {2};
@@ -309,16 +276,16 @@ static void test_legacy_and_clip(void) {
         tensor(KW_ONNX_FLOAT, 2, da, (double[]){1, 2, 3, 4, 5, 6}),
         tensor(KW_ONNX_FLOAT, 1, db, (double[]){10, 20}), NULL};
     fake_init(&f, "Add", 2);
-    attr_i(&f, "broadcast", 1);
-    attr_i(&f, "axis", 0);
+    kwt_fake_int(&f, "broadcast", 1);
+    kwt_fake_int(&f, "axis", 0);
     CHECK(run(&f, 6, in, 2, &y) == KW_STATUS_OK);
     CHECK(same(y, KW_ONNX_FLOAT, 2, da,
                (double[]){11, 12, 13, 24, 25, 26}));
     kw_onnx_value_free(y);
     /* Clip before 11: attributes; from 11: optional inputs (min absent) */
     fake_init(&f, "Clip", 1);
-    attr_f(&f, "min", 2);
-    attr_f(&f, "max", 4.5f);
+    kwt_fake_float(&f, "min", 2);
+    kwt_fake_float(&f, "max", 4.5f);
     CHECK(run(&f, 6, in, 1, &y) == KW_STATUS_OK);
     CHECK(same(y, KW_ONNX_FLOAT, 2, da, (double[]){2, 2, 3, 4, 4.5, 4.5}));
     kw_onnx_value_free(y);
@@ -334,7 +301,7 @@ static void test_legacy_and_clip(void) {
 }
 
 static void test_where_identity_variadic(void) {
-    struct fake f;
+    struct kwt_fake f;
     struct kw_onnx_value *y;
     const int64_t d2[1] = {2}, d1[1] = {1};
     struct kw_onnx_value *in[3] = {
@@ -386,7 +353,7 @@ static void test_where_identity_variadic(void) {
 
 /* A big float32 op through the row driver equals the reference. */
 static void test_big_unary(void) {
-    struct fake f;
+    struct kwt_fake f;
     struct kw_onnx_value *y;
     const int64_t d[2] = {3, 33333};
     struct kw_onnx_value *x = kw_onnx_tensor_new(KW_ONNX_FLOAT, 2, d);

@@ -11,103 +11,23 @@
 #include "core/threadpool.h"
 #include "onnx/exec.h"
 #include "onnx/ops/nn_internal.h"
+#include "onnx_fake.h"
 #include "testutil.h"
 
 static uint64_t g_rng = 0x1234567;
 
 /* ---- fake nodes ---- */
 
-#define MAX_ATTRS 12
-struct fake {
-    struct kw__node node;
-    struct kw__attr attrs[MAX_ATTRS];
-    int ins[8], outs[4];
-    struct kw_onnx_value *in[8], *out[4];
-    char err[512];
-    struct kw__op_ctx ctx;
-};
-
-static void fake_init(struct fake *f, const char *op, int opset) {
-    memset(f, 0, sizeof *f);
-    f->node.name = "t";
-    f->node.op_type = op;
-    f->node.domain = "";
-    f->node.attrs = f->attrs;
-    f->node.in = f->ins;
-    f->node.out = f->outs;
-    f->node.opset = opset;
-    f->ctx.node = &f->node;
-    f->ctx.opset = opset;
-    f->ctx.in = f->in;
-    f->ctx.out = f->out;
-    f->ctx.err = f->err;
-    f->ctx.err_size = sizeof f->err;
-}
-
-static void fake_in(struct fake *f, struct kw_onnx_value *v) {
-    const int k = f->node.n_in++;
-    f->ins[k] = v ? k : -1;
-    f->in[k] = v;
-    f->ctx.n_in = f->node.n_in;
-}
-
-static void fake_outs(struct fake *f, int n) {
-    for (int k = 0; k < n; k++) f->outs[k] = 10 + k;
-    f->node.n_out = f->ctx.n_out = n;
-}
-
-static void attr_i(struct fake *f, const char *name, int64_t v) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_INT;
-    a->i = v;
-}
-
-static void attr_f(struct fake *f, const char *name, float v) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_FLOAT;
-    a->f = v;
-}
-
-static void attr_s(struct fake *f, const char *name, const char *s) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_STRING;
-    a->s = s;
-    a->s_len = strlen(s);
-}
-
-static void attr_ints(struct fake *f, const char *name, int64_t *v, size_t n) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_INTS;
-    a->ints = v;
-    a->n = n;
-}
-
-static enum kw_status fake_run(struct fake *f, kw__op_fn fn) {
+static enum kw_status fake_run(struct kwt_fake *f, kw__op_fn fn) {
     enum kw_status st = fn(&f->ctx);
     if (st) fprintf(stderr, "  op %s: %s\n", f->node.op_type, f->err);
     return st;
-}
-
-static void fake_free(struct fake *f) {
-    for (int k = 0; k < f->node.n_in; k++) kw_onnx_value_free(f->in[k]);
-    for (int k = 0; k < f->node.n_out; k++) kw_onnx_value_free(f->out[k]);
 }
 
 static struct kw_onnx_value *rand_tensor(int rank, const int64_t *dims) {
     struct kw_onnx_value *v = kw_onnx_tensor_new(KW_ONNX_FLOAT, rank, dims);
     float *d = v->data;
     for (int64_t i = 0; i < kw_onnx_numel(v); i++) d[i] = kw_test_randf(&g_rng);
-    return v;
-}
-
-static struct kw_onnx_value *tensor_f(int rank, const int64_t *dims,
-                                      const float *vals) {
-    struct kw_onnx_value *v = kw_onnx_tensor_new(KW_ONNX_FLOAT, rank, dims);
-    memcpy(v->data, vals, v->nbytes);
     return v;
 }
 
@@ -239,27 +159,27 @@ static void naive_conv(const struct conv_cfg *q, const float *x,
 }
 
 static void conv_case(const struct conv_cfg *q) {
-    struct fake f;
-    fake_init(&f, "Conv", 13);
+    struct kwt_fake f;
+    kwt_fake_init(&f, "", "Conv", 13);
     int64_t xd[5] = {q->N, q->C}, wd[5] = {q->M, q->C / q->group};
     for (int d = 0; d < q->nsp; d++) {
         xd[d + 2] = q->in[d];
         wd[d + 2] = q->k[d];
     }
-    fake_in(&f, rand_tensor(q->nsp + 2, xd));
-    fake_in(&f, rand_tensor(q->nsp + 2, wd));
-    if (q->bias) fake_in(&f, rand_tensor(1, &q->M));
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, rand_tensor(q->nsp + 2, xd));
+    kwt_fake_in(&f, rand_tensor(q->nsp + 2, wd));
+    if (q->bias) kwt_fake_in(&f, rand_tensor(1, &q->M));
+    kwt_fake_outs(&f, 1);
     int64_t k[3], s[3], d[3], p[6];
     memcpy(k, q->k, sizeof k);
     memcpy(s, q->s, sizeof s);
     memcpy(d, q->d, sizeof d);
     memcpy(p, q->pads, sizeof p);
-    attr_ints(&f, "kernel_shape", k, (size_t)q->nsp);
-    attr_ints(&f, "strides", s, (size_t)q->nsp);
-    attr_ints(&f, "dilations", d, (size_t)q->nsp);
-    attr_ints(&f, "pads", p, 2 * (size_t)q->nsp);
-    attr_i(&f, "group", q->group);
+    kwt_fake_ints(&f, "kernel_shape", k, (size_t)q->nsp);
+    kwt_fake_ints(&f, "strides", s, (size_t)q->nsp);
+    kwt_fake_ints(&f, "dilations", d, (size_t)q->nsp);
+    kwt_fake_ints(&f, "pads", p, 2 * (size_t)q->nsp);
+    kwt_fake_int(&f, "group", q->group);
     if (fake_run(&f, kw__op_conv) == KW_STATUS_OK) {
         const struct kw_onnx_value *Y = f.out[0];
         int64_t out[3];
@@ -281,7 +201,7 @@ static void conv_case(const struct conv_cfg *q) {
     } else {
         CHECK(0);
     }
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 static void test_conv(void) {
@@ -305,19 +225,19 @@ static void test_conv(void) {
 
 /* ConvTranspose against the scatter definition. */
 static void test_conv_transpose(void) {
-    struct fake f;
-    fake_init(&f, "ConvTranspose", 13);
+    struct kwt_fake f;
+    kwt_fake_init(&f, "", "ConvTranspose", 13);
     const int64_t xd[4] = {2, 4, 3, 4}, wd[4] = {4, 3, 3, 2}, M = 6;
-    fake_in(&f, rand_tensor(4, xd));
-    fake_in(&f, rand_tensor(4, wd));
-    fake_in(&f, rand_tensor(1, &M));
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, rand_tensor(4, xd));
+    kwt_fake_in(&f, rand_tensor(4, wd));
+    kwt_fake_in(&f, rand_tensor(1, &M));
+    kwt_fake_outs(&f, 1);
     int64_t s[2] = {2, 3}, d[2] = {1, 2}, p[4] = {1, 0, 0, 2}, op[2] = {1, 0};
-    attr_ints(&f, "strides", s, 2);
-    attr_ints(&f, "dilations", d, 2);
-    attr_ints(&f, "pads", p, 4);
-    attr_ints(&f, "output_padding", op, 2);
-    attr_i(&f, "group", 2);
+    kwt_fake_ints(&f, "strides", s, 2);
+    kwt_fake_ints(&f, "dilations", d, 2);
+    kwt_fake_ints(&f, "pads", p, 4);
+    kwt_fake_ints(&f, "output_padding", op, 2);
+    kwt_fake_int(&f, "group", 2);
     if (fake_run(&f, kw__op_conv_transpose) == KW_STATUS_OK) {
         const struct kw_onnx_value *Y = f.out[0];
         /* out = s*(in-1) + op + (k-1)*d + 1 - pads */
@@ -351,18 +271,18 @@ static void test_conv_transpose(void) {
     } else {
         CHECK(0);
     }
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 /* ---- MatMul broadcasting ---- */
 
 static void test_matmul(void) {
-    struct fake f;
-    fake_init(&f, "MatMul", 13);
+    struct kwt_fake f;
+    kwt_fake_init(&f, "", "MatMul", 13);
     const int64_t ad[3] = {3, 5, 7}, bd[4] = {2, 1, 7, 4};
-    fake_in(&f, rand_tensor(3, ad));
-    fake_in(&f, rand_tensor(4, bd));
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, rand_tensor(3, ad));
+    kwt_fake_in(&f, rand_tensor(4, bd));
+    kwt_fake_outs(&f, 1);
     if (fake_run(&f, kw__op_matmul) == KW_STATUS_OK) {
         const struct kw_onnx_value *Y = f.out[0];
         CHECK(Y->rank == 4 && Y->dims[0] == 2 && Y->dims[1] == 3 &&
@@ -380,40 +300,40 @@ static void test_matmul(void) {
                     }
         CHECK(close_to(Y->data, want, 120, 1e-5, "matmul bcast"));
     }
-    fake_free(&f);
+    kwt_fake_free(&f);
     /* 1-D x 2-D and 2-D x 1-D */
-    fake_init(&f, "MatMul", 13);
+    kwt_fake_init(&f, "", "MatMul", 13);
     const int64_t v = 3, md[2] = {3, 2};
-    fake_in(&f, tensor_f(1, &v, (float[]){1, 2, 3}));
-    fake_in(&f, tensor_f(2, md, (float[]){1, 2, 3, 4, 5, 6}));
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, kwt_tensor_f32(1, &v, (float[]){1, 2, 3}));
+    kwt_fake_in(&f, kwt_tensor_f32(2, md, (float[]){1, 2, 3, 4, 5, 6}));
+    kwt_fake_outs(&f, 1);
     if (fake_run(&f, kw__op_matmul) == KW_STATUS_OK) {
         CHECK(f.out[0]->rank == 1 && f.out[0]->dims[0] == 2);
         CHECK(close_to(f.out[0]->data, (double[]){22, 28}, 2, 1e-6, "vm"));
     }
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 /* Gemm op: transposes, alpha/beta, C broadcast as a row vector. */
 static void test_gemm_op(void) {
-    struct fake f;
-    fake_init(&f, "Gemm", 13);
+    struct kwt_fake f;
+    kwt_fake_init(&f, "", "Gemm", 13);
     const int64_t ad[2] = {3, 2}, bd[2] = {4, 3}, cd = 4;
-    fake_in(&f, tensor_f(2, ad, (float[]){1, 2, 3, 4, 5, 6})); /* A^T: 2x3 */
-    fake_in(&f, tensor_f(2, bd, (float[]){1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1}));
-    fake_in(&f, tensor_f(1, &cd, (float[]){10, 20, 30, 40}));
-    fake_outs(&f, 1);
-    attr_i(&f, "transA", 1);
-    attr_i(&f, "transB", 1);
-    attr_f(&f, "alpha", 2.0f);
-    attr_f(&f, "beta", 0.5f);
+    kwt_fake_in(&f, kwt_tensor_f32(2, ad, (float[]){1, 2, 3, 4, 5, 6})); /* A^T: 2x3 */
+    kwt_fake_in(&f, kwt_tensor_f32(2, bd, (float[]){1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1}));
+    kwt_fake_in(&f, kwt_tensor_f32(1, &cd, (float[]){10, 20, 30, 40}));
+    kwt_fake_outs(&f, 1);
+    kwt_fake_int(&f, "transA", 1);
+    kwt_fake_int(&f, "transB", 1);
+    kwt_fake_float(&f, "alpha", 2.0f);
+    kwt_fake_float(&f, "beta", 0.5f);
     if (fake_run(&f, kw__op_gemm) == KW_STATUS_OK) {
         /* A^T = [[1,3,5],[2,4,6]], A^T B^T = [[1,3,5,9],[2,4,6,12]] */
         CHECK(close_to(f.out[0]->data,
                        (double[]){7, 16, 25, 38, 9, 18, 27, 44}, 8, 1e-6,
                        "gemm op"));
     }
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 /* ---- pooling ---- */
@@ -422,147 +342,147 @@ static void test_pool(void) {
     const int64_t xd[4] = {1, 1, 4, 4};
     float x[16];
     for (int i = 0; i < 16; i++) x[i] = (float)(i + 1);
-    struct fake f;
+    struct kwt_fake f;
     /* max 3x3 stride 2 ceil: windows at 0 and 2 */
-    fake_init(&f, "MaxPool", 12);
-    fake_in(&f, tensor_f(4, xd, x));
-    fake_outs(&f, 2);
+    kwt_fake_init(&f, "", "MaxPool", 12);
+    kwt_fake_in(&f, kwt_tensor_f32(4, xd, x));
+    kwt_fake_outs(&f, 2);
     int64_t k[2] = {3, 3}, s[2] = {2, 2};
-    attr_ints(&f, "kernel_shape", k, 2);
-    attr_ints(&f, "strides", s, 2);
-    attr_i(&f, "ceil_mode", 1);
+    kwt_fake_ints(&f, "kernel_shape", k, 2);
+    kwt_fake_ints(&f, "strides", s, 2);
+    kwt_fake_int(&f, "ceil_mode", 1);
     if (fake_run(&f, kw__op_max_pool) == KW_STATUS_OK) {
         CHECK(f.out[0]->dims[2] == 2 && f.out[0]->dims[3] == 2);
         CHECK(close_to(f.out[0]->data, (double[]){11, 12, 15, 16}, 4, 0, "maxpool"));
         const int64_t *ind = f.out[1]->data;
         CHECK(ind[0] == 10 && ind[1] == 11 && ind[2] == 14 && ind[3] == 15);
     }
-    fake_free(&f);
+    kwt_fake_free(&f);
     /* average with pads, with and without count_include_pad */
     for (int cip = 0; cip < 2; cip++) {
-        fake_init(&f, "AveragePool", 11);
-        fake_in(&f, tensor_f(4, xd, x));
-        fake_outs(&f, 1);
+        kwt_fake_init(&f, "", "AveragePool", 11);
+        kwt_fake_in(&f, kwt_tensor_f32(4, xd, x));
+        kwt_fake_outs(&f, 1);
         int64_t k2[2] = {2, 2}, p[4] = {1, 1, 0, 0};
-        attr_ints(&f, "kernel_shape", k2, 2);
-        attr_ints(&f, "pads", p, 4);
-        attr_i(&f, "count_include_pad", cip);
+        kwt_fake_ints(&f, "kernel_shape", k2, 2);
+        kwt_fake_ints(&f, "pads", p, 4);
+        kwt_fake_int(&f, "count_include_pad", cip);
         if (fake_run(&f, kw__op_average_pool) == KW_STATUS_OK) {
             const float *y = f.out[0]->data;
             CHECK(f.out[0]->dims[2] == 4 && f.out[0]->dims[3] == 4);
             CHECK(fabsf(y[0] - (cip ? 0.25f : 1.0f)) < 1e-6f);
             CHECK(fabsf(y[5] - (1 + 2 + 5 + 6) / 4.0f) < 1e-6f);
         }
-        fake_free(&f);
+        kwt_fake_free(&f);
     }
-    fake_init(&f, "GlobalAveragePool", 1);
-    fake_in(&f, tensor_f(4, xd, x));
-    fake_outs(&f, 1);
+    kwt_fake_init(&f, "", "GlobalAveragePool", 1);
+    kwt_fake_in(&f, kwt_tensor_f32(4, xd, x));
+    kwt_fake_outs(&f, 1);
     if (fake_run(&f, kw__op_global_average_pool) == KW_STATUS_OK)
         CHECK(f.out[0]->rank == 4 && ((float *)f.out[0]->data)[0] == 8.5f);
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 /* ---- quantization ---- */
 
 static void test_quant(void) {
-    struct fake f;
-    fake_init(&f, "QuantizeLinear", 13);
+    struct kwt_fake f;
+    kwt_fake_init(&f, "", "QuantizeLinear", 13);
     const int64_t n = 6, one = 1;
-    fake_in(&f, tensor_f(1, &n, (float[]){0, 2, 3, 1000, -254, -1000}));
-    fake_in(&f, tensor_f(0, NULL, (float[]){2}));
+    kwt_fake_in(&f, kwt_tensor_f32(1, &n, (float[]){0, 2, 3, 1000, -254, -1000}));
+    kwt_fake_in(&f, kwt_tensor_f32(0, NULL, (float[]){2}));
     struct kw_onnx_value *zp = kw_onnx_tensor_new(KW_ONNX_UINT8, 0, NULL);
     *(uint8_t *)zp->data = 128;
-    fake_in(&f, zp);
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, zp);
+    kwt_fake_outs(&f, 1);
     (void)one;
     if (fake_run(&f, kw__op_quantize_linear) == KW_STATUS_OK) {
         const uint8_t *y = f.out[0]->data;
         static const uint8_t want[6] = {128, 129, 130, 255, 1, 0};
         CHECK(f.out[0]->dtype == KW_ONNX_UINT8 && !memcmp(y, want, 6));
     }
-    fake_free(&f);
-    fake_init(&f, "DynamicQuantizeLinear", 11);
-    fake_in(&f, tensor_f(1, &n, (float[]){0, 2, -3, -2.5f, 1.34f, 0.5f}));
-    fake_outs(&f, 3);
+    kwt_fake_free(&f);
+    kwt_fake_init(&f, "", "DynamicQuantizeLinear", 11);
+    kwt_fake_in(&f, kwt_tensor_f32(1, &n, (float[]){0, 2, -3, -2.5f, 1.34f, 0.5f}));
+    kwt_fake_outs(&f, 3);
     if (fake_run(&f, kw__op_dynamic_quantize_linear) == KW_STATUS_OK) {
         CHECK(fabsf(*(float *)f.out[1]->data - 5.0f / 255) < 1e-7f);
         CHECK(*(uint8_t *)f.out[2]->data == 153);
         static const uint8_t want[6] = {153, 255, 0, 26, 221, 179};
         CHECK(!memcmp(f.out[0]->data, want, 6));
     }
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 /* ---- Einsum, Det, NonMaxSuppression ---- */
 
 static void test_misc(void) {
-    struct fake f;
-    fake_init(&f, "Einsum", 12);
+    struct kwt_fake f;
+    kwt_fake_init(&f, "", "Einsum", 12);
     const int64_t ad[2] = {2, 3}, bd[2] = {3, 2};
-    fake_in(&f, tensor_f(2, ad, (float[]){1, 2, 3, 4, 5, 6}));
-    fake_in(&f, tensor_f(2, bd, (float[]){1, 0, 0, 1, 1, 1}));
-    fake_outs(&f, 1);
-    attr_s(&f, "equation", "ij,jk");
+    kwt_fake_in(&f, kwt_tensor_f32(2, ad, (float[]){1, 2, 3, 4, 5, 6}));
+    kwt_fake_in(&f, kwt_tensor_f32(2, bd, (float[]){1, 0, 0, 1, 1, 1}));
+    kwt_fake_outs(&f, 1);
+    kwt_fake_str(&f, "equation", "ij,jk");
     if (fake_run(&f, kw__op_einsum) == KW_STATUS_OK)
         CHECK(close_to(f.out[0]->data, (double[]){4, 5, 10, 11}, 4, 1e-6,
                        "einsum"));
-    fake_free(&f);
-    fake_init(&f, "Einsum", 12);
+    kwt_fake_free(&f);
+    kwt_fake_init(&f, "", "Einsum", 12);
     const int64_t sq[3] = {2, 2, 2};
-    fake_in(&f, tensor_f(3, sq, (float[]){1, 2, 3, 4, 5, 6, 7, 8}));
-    fake_outs(&f, 1);
-    attr_s(&f, "equation", "...ii ->...i");
+    kwt_fake_in(&f, kwt_tensor_f32(3, sq, (float[]){1, 2, 3, 4, 5, 6, 7, 8}));
+    kwt_fake_outs(&f, 1);
+    kwt_fake_str(&f, "equation", "...ii ->...i");
     if (fake_run(&f, kw__op_einsum) == KW_STATUS_OK)
         CHECK(close_to(f.out[0]->data, (double[]){1, 4, 5, 8}, 4, 1e-6,
                        "einsum diag"));
-    fake_free(&f);
-    fake_init(&f, "Det", 11);
+    kwt_fake_free(&f);
+    kwt_fake_init(&f, "", "Det", 11);
     const int64_t dd[2] = {3, 3};
-    fake_in(&f, tensor_f(2, dd, (float[]){2, -1, 0, -1, 2, -1, 0, -1, 2}));
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, kwt_tensor_f32(2, dd, (float[]){2, -1, 0, -1, 2, -1, 0, -1, 2}));
+    kwt_fake_outs(&f, 1);
     if (fake_run(&f, kw__op_det) == KW_STATUS_OK)
         CHECK(f.out[0]->rank == 0 &&
               fabsf(*(float *)f.out[0]->data - 4.0f) < 1e-5f);
-    fake_free(&f);
-    fake_init(&f, "NonMaxSuppression", 11);
+    kwt_fake_free(&f);
+    kwt_fake_init(&f, "", "NonMaxSuppression", 11);
     const int64_t bxd[3] = {1, 3, 4}, scd[3] = {1, 1, 3};
-    fake_in(&f, tensor_f(3, bxd, (float[]){0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 10, 1, 11}));
-    fake_in(&f, tensor_f(3, scd, (float[]){0.9f, 0.95f, 0.5f}));
+    kwt_fake_in(&f, kwt_tensor_f32(3, bxd, (float[]){0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 10, 1, 11}));
+    kwt_fake_in(&f, kwt_tensor_f32(3, scd, (float[]){0.9f, 0.95f, 0.5f}));
     struct kw_onnx_value *mo = kw_onnx_tensor_new(KW_ONNX_INT64, 1, (int64_t[]){1});
     *(int64_t *)mo->data = 3;
-    fake_in(&f, mo);
-    fake_in(&f, tensor_f(1, (int64_t[]){1}, (float[]){0.5f}));
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, mo);
+    kwt_fake_in(&f, kwt_tensor_f32(1, (int64_t[]){1}, (float[]){0.5f}));
+    kwt_fake_outs(&f, 1);
     if (fake_run(&f, kw__op_non_max_suppression) == KW_STATUS_OK) {
         const int64_t *y = f.out[0]->data;
         CHECK(f.out[0]->dims[0] == 2 && y[2] == 1 && y[5] == 2);
     }
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 /* Malformed inputs are refused, never crash. */
 static void test_errors(void) {
-    struct fake f;
-    fake_init(&f, "Conv", 13);
+    struct kwt_fake f;
+    kwt_fake_init(&f, "", "Conv", 13);
     const int64_t xd[4] = {1, 3, 5, 5}, wd[4] = {2, 2, 3, 3};
-    fake_in(&f, rand_tensor(4, xd));
-    fake_in(&f, rand_tensor(4, wd));
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, rand_tensor(4, xd));
+    kwt_fake_in(&f, rand_tensor(4, wd));
+    kwt_fake_outs(&f, 1);
     CHECK(kw__op_conv(&f.ctx) != KW_STATUS_OK);
-    fake_free(&f);
-    fake_init(&f, "MaxUnpool", 11);
+    kwt_fake_free(&f);
+    kwt_fake_init(&f, "", "MaxUnpool", 11);
     const int64_t d[4] = {1, 1, 2, 2};
-    fake_in(&f, rand_tensor(4, d));
+    kwt_fake_in(&f, rand_tensor(4, d));
     struct kw_onnx_value *I = kw_onnx_tensor_new(KW_ONNX_INT64, 4, d);
     ((int64_t *)I->data)[2] = 1000;
-    fake_in(&f, I);
-    fake_outs(&f, 1);
+    kwt_fake_in(&f, I);
+    kwt_fake_outs(&f, 1);
     int64_t k[2] = {2, 2}, s[2] = {2, 2};
-    attr_ints(&f, "kernel_shape", k, 2);
-    attr_ints(&f, "strides", s, 2);
+    kwt_fake_ints(&f, "kernel_shape", k, 2);
+    kwt_fake_ints(&f, "strides", s, 2);
     CHECK(kw__op_max_unpool(&f.ctx) != KW_STATUS_OK);
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 /* ---- benchmark (KW_BENCH=1) ---- */
@@ -608,14 +528,14 @@ static void bench(void) {
                                    (enum kw__isa)isa, th));
     /* a ResNet-style 3x3 layer: 64 -> 64 channels, 56x56 */
     for (int th = 1; th <= 2; th++) {
-        struct fake f;
-        fake_init(&f, "Conv", 13);
+        struct kwt_fake f;
+        kwt_fake_init(&f, "", "Conv", 13);
         const int64_t xd[4] = {1, 64, 56, 56}, wd[4] = {64, 64, 3, 3};
-        fake_in(&f, rand_tensor(4, xd));
-        fake_in(&f, rand_tensor(4, wd));
-        fake_outs(&f, 1);
+        kwt_fake_in(&f, rand_tensor(4, xd));
+        kwt_fake_in(&f, rand_tensor(4, wd));
+        kwt_fake_outs(&f, 1);
         int64_t p[4] = {1, 1, 1, 1};
-        attr_ints(&f, "pads", p, 4);
+        kwt_fake_ints(&f, "pads", p, 4);
         if (th == 2) f.ctx.exec = &g_exec2;
         int reps = 0;
         const int64_t t0 = kw__time_us();
@@ -628,7 +548,7 @@ static void bench(void) {
         printf("bench conv 64x56x56 3x3 -> 64 (%s) %d thread(s): %.1f GFLOP/s\n",
                kw_cpu_isa(), th,
                2.0 * 64 * 56 * 56 * 64 * 9 * reps / ((t1 - t0) * 1e3));
-        fake_free(&f);
+        kwt_fake_free(&f);
     }
 }
 

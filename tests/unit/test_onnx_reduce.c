@@ -10,88 +10,10 @@
 
 #include "onnx/exec.h"
 #include "onnx/ops/rowops.h"
+#include "onnx_fake.h"
 #include "testutil.h"
 
-#define MAXIO 6
-
 static struct kw__exec *g_exec; /* with a 4-thread pool, or NULL */
-
-struct call {
-    struct kw__node node;
-    int in_slots[MAXIO], out_slots[MAXIO];
-    struct kw_onnx_value *out[MAXIO];
-    char err[512];
-};
-
-static enum kw_status run_op(struct call *k, const char *op, int opset,
-                             struct kw_onnx_value *const *in, int n_in,
-                             int n_out, struct kw__attr *attrs, int n_attrs) {
-    memset(k, 0, sizeof *k);
-    for (int i = 0; i < MAXIO; i++) {
-        k->in_slots[i] = i < n_in && in[i] ? i : -1;
-        k->out_slots[i] = i;
-    }
-    k->node.name = "t";
-    k->node.op_type = op;
-    k->node.domain = "";
-    k->node.n_in = n_in;
-    k->node.n_out = n_out;
-    k->node.in = k->in_slots;
-    k->node.out = k->out_slots;
-    k->node.attrs = attrs;
-    k->node.n_attrs = n_attrs;
-    k->node.opset = opset;
-    k->node.op = kw__op_find("", op, opset);
-    if (!k->node.op) {
-        snprintf(k->err, sizeof k->err, "no implementation of %s", op);
-        return KW_STATUS_ERR_UNSUPPORTED;
-    }
-    struct kw__op_ctx c = {&k->node, opset, in, n_in, k->out, n_out, g_exec,
-                           k->err, sizeof k->err};
-    return k->node.op->run(&c);
-}
-
-static void call_free(struct call *k) {
-    for (int i = 0; i < MAXIO; i++) kw_onnx_value_free(k->out[i]);
-}
-
-static struct kw__attr attr_int(const char *name, int64_t i) {
-    struct kw__attr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = KW_ATTR_INT;
-    a.i = i;
-    return a;
-}
-
-static struct kw__attr attr_f(const char *name, float f) {
-    struct kw__attr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = KW_ATTR_FLOAT;
-    a.f = f;
-    return a;
-}
-
-static struct kw__attr attr_ints(const char *name, int64_t *v, size_t n) {
-    struct kw__attr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = KW_ATTR_INTS;
-    a.ints = v;
-    a.n = n;
-    return a;
-}
-
-static struct kw__attr attr_s(const char *name, const char *s) {
-    struct kw__attr a;
-    memset(&a, 0, sizeof a);
-    a.name = name;
-    a.type = KW_ATTR_STRING;
-    a.s = s;
-    a.s_len = strlen(s);
-    return a;
-}
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 
@@ -101,13 +23,6 @@ static struct kw_onnx_value *rnd(int dtype, int rank, const int64_t *dims,
     struct kw_onnx_value *v = kw_onnx_tensor_new(dtype, rank, dims);
     for (int64_t i = 0; i < kw_onnx_numel(v); i++)
         kw__set_f64(v, i, kw_test_randf(&g_rng) * scale);
-    return v;
-}
-
-static struct kw_onnx_value *tensor_i64(int rank, const int64_t *dims,
-                                        const int64_t *x) {
-    struct kw_onnx_value *v = kw_onnx_tensor_new(KW_ONNX_INT64, rank, dims);
-    memcpy(v->data, x, (size_t)kw_onnx_numel(v) * sizeof *x);
     return v;
 }
 
@@ -202,33 +117,33 @@ static void test_reduce_examples(void) {
     const int64_t d[3] = {3, 2, 2};
     struct kw_onnx_value *x = kw_onnx_tensor_new(KW_ONNX_FLOAT, 3, d);
     for (int i = 0; i < 12; i++) ((float *)x->data)[i] = (float)(i + 1);
-    struct call k;
+    struct kwt_call k;
 
     /* ReduceSum opset 13: axes as input [1], keepdims */
     const int64_t one = 1, ax1[1] = {1};
-    struct kw_onnx_value *axes = tensor_i64(1, &one, ax1);
+    struct kw_onnx_value *axes = kwt_tensor_i64(1, &one, ax1);
     struct kw_onnx_value *in[2] = {x, axes};
-    CHECK(run_op(&k, "ReduceSum", 13, in, 2, 1, NULL, 0) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceSum", 13, in, 2, 1, NULL, 0) == KW_STATUS_OK);
     const int64_t kd[3] = {3, 1, 2};
     const double sum1[6] = {4, 6, 12, 14, 20, 22};
     CHECK(close_to(k.out[0], 3, kd, sum1, 0, 0));
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* no axes input: everything, unless noop_with_empty_axes */
-    struct kw__attr nk[2] = {attr_int("keepdims", 0),
-                             attr_int("noop_with_empty_axes", 1)};
-    CHECK(run_op(&k, "ReduceSum", 13, in, 1, 1, nk, 1) == KW_STATUS_OK);
+    struct kw__attr nk[2] = {kwt_a_int("keepdims", 0),
+                             kwt_a_int("noop_with_empty_axes", 1)};
+    CHECK(kwt_call_run(&k, g_exec, "ReduceSum", 13, in, 1, 1, nk, 1) == KW_STATUS_OK);
     const double all = 78;
     CHECK(close_to(k.out[0], 0, NULL, &all, 0, 0));
-    call_free(&k);
-    CHECK(run_op(&k, "ReduceSum", 13, in, 1, 1, nk, 2) == KW_STATUS_OK);
+    kwt_call_free(&k);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceSum", 13, in, 1, 1, nk, 2) == KW_STATUS_OK);
     CHECK(k.out[0] && k.out[0]->rank == 3 &&
           ((float *)k.out[0]->data)[11] == 12.0f);
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* opset 11 attributes: axes [-2], keepdims 0 */
     int64_t neg[1] = {-2};
-    struct kw__attr at[2] = {attr_ints("axes", neg, 1), attr_int("keepdims", 0)};
+    struct kw__attr at[2] = {kwt_a_ints("axes", neg, 1), kwt_a_int("keepdims", 0)};
     const int64_t od[2] = {3, 2};
     struct {
         const char *op;
@@ -247,20 +162,20 @@ static void test_reduce_examples(void) {
           log(exp(6) + exp(8)), log(exp(9) + exp(11)), log(exp(10) + exp(12))}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        CHECKF(run_op(&k, cases[i].op, 11, in, 1, 1, at, 2) == KW_STATUS_OK,
+        CHECKF(kwt_call_run(&k, g_exec, cases[i].op, 11, in, 1, 1, at, 2) == KW_STATUS_OK,
                "%s: %s", cases[i].op, k.err);
         CHECKF(close_to(k.out[0], 2, od, cases[i].want, 1e-6, 0), "%s",
                cases[i].op);
-        call_free(&k);
+        kwt_call_free(&k);
     }
 
     /* bad axes are refused */
     int64_t bad[1] = {3}, dup[2] = {1, -2};
-    struct kw__attr ab = attr_ints("axes", bad, 1), ad = attr_ints("axes", dup, 2);
-    CHECK(run_op(&k, "ReduceMax", 11, in, 1, 1, &ab, 1) == KW_STATUS_ERR_FORMAT);
-    call_free(&k);
-    CHECK(run_op(&k, "ReduceMax", 11, in, 1, 1, &ad, 1) == KW_STATUS_ERR_FORMAT);
-    call_free(&k);
+    struct kw__attr ab = kwt_a_ints("axes", bad, 1), ad = kwt_a_ints("axes", dup, 2);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceMax", 11, in, 1, 1, &ab, 1) == KW_STATUS_ERR_FORMAT);
+    kwt_call_free(&k);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceMax", 11, in, 1, 1, &ad, 1) == KW_STATUS_ERR_FORMAT);
+    kwt_call_free(&k);
     kw_onnx_value_free(axes);
     kw_onnx_value_free(x);
 }
@@ -271,22 +186,22 @@ static void test_reduce_ints(void) {
     const int32_t v[6] = {-5, 7, 2, 9, -1, -8};
     memcpy(x->data, v, sizeof v);
     int64_t ax[1] = {1};
-    struct kw__attr at[2] = {attr_ints("axes", ax, 1), attr_int("keepdims", 0)};
-    struct call k;
+    struct kw__attr at[2] = {kwt_a_ints("axes", ax, 1), kwt_a_int("keepdims", 0)};
+    struct kwt_call k;
     struct kw_onnx_value *in[1] = {x};
-    CHECK(run_op(&k, "ReduceMax", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceMax", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(k.out[0] && k.out[0]->dtype == KW_ONNX_INT32 &&
           ((int32_t *)k.out[0]->data)[0] == 7 &&
           ((int32_t *)k.out[0]->data)[1] == 9);
-    call_free(&k);
-    CHECK(run_op(&k, "ReduceSum", 11, in, 1, 1, at, 2) == KW_STATUS_OK);
+    kwt_call_free(&k);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceSum", 11, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(k.out[0] && ((int32_t *)k.out[0]->data)[0] == 4 &&
           ((int32_t *)k.out[0]->data)[1] == 0);
-    call_free(&k);
-    CHECK(run_op(&k, "ReduceL1", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
+    kwt_call_free(&k);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceL1", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(k.out[0] && ((int32_t *)k.out[0]->data)[0] == 14 &&
           ((int32_t *)k.out[0]->data)[1] == 18);
-    call_free(&k);
+    kwt_call_free(&k);
     kw_onnx_value_free(x);
 
     /* uint8 min/max compare unsigned */
@@ -294,31 +209,31 @@ static void test_reduce_ints(void) {
     const uint8_t uv[6] = {200, 3, 255, 0, 128, 1};
     memcpy(u->data, uv, sizeof uv);
     in[0] = u;
-    CHECK(run_op(&k, "ReduceMax", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceMax", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(k.out[0] && ((uint8_t *)k.out[0]->data)[0] == 255 &&
           ((uint8_t *)k.out[0]->data)[1] == 128);
-    call_free(&k);
+    kwt_call_free(&k);
     kw_onnx_value_free(u);
 
     /* reducing nothing: the identity of each reduction */
     const int64_t ed[2] = {2, 0}, od[1] = {2};
     struct kw_onnx_value *e = kw_onnx_tensor_new(KW_ONNX_INT32, 2, ed);
     in[0] = e;
-    CHECK(run_op(&k, "ReduceMax", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceMax", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(k.out[0] && k.out[0]->rank == 1 && k.out[0]->dims[0] == 2 &&
           ((int32_t *)k.out[0]->data)[1] == INT32_MIN);
-    call_free(&k);
+    kwt_call_free(&k);
     kw_onnx_value_free(e);
     e = kw_onnx_tensor_new(KW_ONNX_FLOAT, 2, ed);
     in[0] = e;
     const double zero[2] = {0, 0};
-    CHECK(run_op(&k, "ReduceSum", 11, in, 1, 1, at, 2) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceSum", 11, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 1, od, zero, 0, 0));
-    call_free(&k);
-    CHECK(run_op(&k, "ReduceLogSumExp", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
+    kwt_call_free(&k);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceLogSumExp", 13, in, 1, 1, at, 2) == KW_STATUS_OK);
     CHECK(k.out[0] && isinf(((float *)k.out[0]->data)[0]) &&
           ((float *)k.out[0]->data)[0] < 0);
-    call_free(&k);
+    kwt_call_free(&k);
     kw_onnx_value_free(e);
 }
 
@@ -346,20 +261,20 @@ static void test_reduce_random(void) {
             wmax[o] = fmax(wmax[o], ((float *)x->data)[i]);
         }
         const int64_t one = na;
-        struct kw_onnx_value *ax = tensor_i64(1, &one, axes);
-        struct kw__attr at = attr_ints("axes", axes, (size_t)na);
+        struct kw_onnx_value *ax = kwt_tensor_i64(1, &one, axes);
+        struct kw__attr at = kwt_a_ints("axes", axes, (size_t)na);
         struct kw_onnx_value *in[2] = {x, ax};
-        struct call k;
-        CHECK(run_op(&k, "ReduceMean", 13, in, 1, 1, &at, 1) == KW_STATUS_OK);
+        struct kwt_call k;
+        CHECK(kwt_call_run(&k, g_exec, "ReduceMean", 13, in, 1, 1, &at, 1) == KW_STATUS_OK);
         CHECKF(close_to(k.out[0], 4, od, want, 1e-4, 1e-6), "mean mask %d", mask);
-        call_free(&k);
+        kwt_call_free(&k);
         for (int64_t i = 0; i < on; i++) want[i] *= R;
-        CHECK(run_op(&k, "ReduceSum", 13, in, 2, 1, NULL, 0) == KW_STATUS_OK);
+        CHECK(kwt_call_run(&k, g_exec, "ReduceSum", 13, in, 2, 1, NULL, 0) == KW_STATUS_OK);
         CHECKF(close_to(k.out[0], 4, od, want, 1e-4, 1e-5), "sum mask %d", mask);
-        call_free(&k);
-        CHECK(run_op(&k, "ReduceMax", 13, in, 1, 1, &at, 1) == KW_STATUS_OK);
+        kwt_call_free(&k);
+        CHECK(kwt_call_run(&k, g_exec, "ReduceMax", 13, in, 1, 1, &at, 1) == KW_STATUS_OK);
         CHECKF(close_to(k.out[0], 4, od, wmax, 0, 0), "max mask %d", mask);
-        call_free(&k);
+        kwt_call_free(&k);
         kw_onnx_value_free(ax);
         free(want), free(wmax);
     }
@@ -399,23 +314,23 @@ static void test_softmax(void) {
                 for (int i = 0; i < a; i++) outer *= d[i];
                 for (int i = a + 1; i < 3; i++) inner *= d[i];
                 double *want = softmax_ref(x, outer, d[a], inner, lg);
-                struct kw__attr at = attr_int("axis", axis);
-                struct call k;
+                struct kw__attr at = kwt_a_int("axis", axis);
+                struct kwt_call k;
                 const char *op = lg ? "LogSoftmax" : "Softmax";
-                CHECK(run_op(&k, op, 13, in, 1, 1, &at, 1) == KW_STATUS_OK);
+                CHECK(kwt_call_run(&k, g_exec, op, 13, in, 1, 1, &at, 1) == KW_STATUS_OK);
                 const double rtol = dtypes[t] == KW_ONNX_FLOAT16 ? 2e-3 : 1e-5;
                 CHECKF(close_to(k.out[0], 3, d, want, rtol, 1e-7),
                        "%s dtype %d axis %d", op, dtypes[t], axis);
-                call_free(&k);
+                kwt_call_free(&k);
                 free(want);
             }
         /* opset 11: rows are dims[axis:] flattened */
         double *want = softmax_ref(x, d[0], d[1] * d[2], 1, 0);
-        struct kw__attr at = attr_int("axis", 1);
-        struct call k;
-        CHECK(run_op(&k, "Softmax", 11, in, 1, 1, &at, 1) == KW_STATUS_OK);
+        struct kw__attr at = kwt_a_int("axis", 1);
+        struct kwt_call k;
+        CHECK(kwt_call_run(&k, g_exec, "Softmax", 11, in, 1, 1, &at, 1) == KW_STATUS_OK);
         CHECKF(close_to(k.out[0], 3, d, want, 2e-3, 1e-7), "Softmax-11");
-        call_free(&k);
+        kwt_call_free(&k);
         free(want);
         kw_onnx_value_free(x);
     }
@@ -426,20 +341,20 @@ static void test_softmax(void) {
     const float v[8] = {0, 1, 2, 3, 10000, 10001, 10002, 10003};
     memcpy(x->data, v, sizeof v);
     struct kw_onnx_value *in[1] = {x};
-    struct call k;
-    CHECK(run_op(&k, "LogSoftmax", 13, in, 1, 1, NULL, 0) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, g_exec, "LogSoftmax", 13, in, 1, 1, NULL, 0) == KW_STATUS_OK);
     const double ls[8] = {-3.4401897, -2.4401897, -1.4401897, -0.44018975,
                           -3.4401897, -2.4401897, -1.4401897, -0.44018975};
     CHECK(close_to(k.out[0], 2, d2, ls, 1e-5, 1e-7));
-    call_free(&k);
+    kwt_call_free(&k);
     ((float *)x->data)[2] = 3;
-    CHECK(run_op(&k, "Hardmax", 13, in, 1, 1, NULL, 0) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, g_exec, "Hardmax", 13, in, 1, 1, NULL, 0) == KW_STATUS_OK);
     const double hm[8] = {0, 0, 1, 0, 0, 0, 0, 1};
     CHECK(close_to(k.out[0], 2, d2, hm, 0, 0));
-    call_free(&k);
-    struct kw__attr bad = attr_int("axis", 2);
-    CHECK(run_op(&k, "Softmax", 13, in, 1, 1, &bad, 1) == KW_STATUS_ERR_FORMAT);
-    call_free(&k);
+    kwt_call_free(&k);
+    struct kw__attr bad = kwt_a_int("axis", 2);
+    CHECK(kwt_call_run(&k, g_exec, "Softmax", 13, in, 1, 1, &bad, 1) == KW_STATUS_ERR_FORMAT);
+    kwt_call_free(&k);
     kw_onnx_value_free(x);
 }
 
@@ -479,17 +394,17 @@ static void test_layernorm(void) {
                                           kw__get_f64(s, i) +
                                       kw__get_f64(b, i % d[2]);
             }
-            struct kw__attr at[2] = {attr_int("axis", axis - 3),
-                                     attr_f("epsilon", 1e-3f)};
+            struct kw__attr at[2] = {kwt_a_int("axis", axis - 3),
+                                     kwt_a_float("epsilon", 1e-3f)};
             struct kw_onnx_value *in[3] = {x, s, b};
-            struct call k;
-            CHECKF(run_op(&k, "LayerNormalization", 17, in, 3, 3, at, 2) ==
+            struct kwt_call k;
+            CHECKF(kwt_call_run(&k, g_exec, "LayerNormalization", 17, in, 3, 3, at, 2) ==
                        KW_STATUS_OK, "%s", k.err);
             CHECKF(close_to(k.out[0], 3, d, want, 1e-4, 1e-5), "LN y axis %d", axis);
             CHECKF(close_to(k.out[1], 3, sd, wm, 1e-4, 1e-6), "LN mean axis %d", axis);
             CHECKF(close_to(k.out[2], 3, sd, wi, 1e-4, 1e-6), "LN inv axis %d", axis);
             CHECK(k.out[1] && k.out[1]->dtype == KW_ONNX_FLOAT);
-            call_free(&k);
+            kwt_call_free(&k);
             free(want), free(wm), free(wi);
             kw_onnx_value_free(s);
             kw_onnx_value_free(b);
@@ -514,12 +429,12 @@ static void test_batch_instance(void) {
                       sqrt(kw__get_f64(v, c) + 1e-2) * kw__get_f64(s, c) +
                   kw__get_f64(b, c);
     }
-    struct kw__attr eps = attr_f("epsilon", 1e-2f);
+    struct kw__attr eps = kwt_a_float("epsilon", 1e-2f);
     struct kw_onnx_value *in[5] = {x, s, b, m, v};
-    struct call k;
-    CHECK(run_op(&k, "BatchNormalization", 15, in, 5, 1, &eps, 1) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, g_exec, "BatchNormalization", 15, in, 5, 1, &eps, 1) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 4, d, want, 1e-5, 1e-6));
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* training mode: batch statistics, running ones updated */
     double bm[3] = {0}, bv[3] = {0};
@@ -538,12 +453,12 @@ static void test_batch_instance(void) {
         rm[c] = kw__get_f64(m, c) * 0.9 + bm[c] * 0.1;
         rv[c] = kw__get_f64(v, c) * 0.9 + bv[c] * 0.1;
     }
-    struct kw__attr tr[2] = {eps, attr_int("training_mode", 1)};
-    CHECK(run_op(&k, "BatchNormalization", 15, in, 5, 3, tr, 2) == KW_STATUS_OK);
+    struct kw__attr tr[2] = {eps, kwt_a_int("training_mode", 1)};
+    CHECK(kwt_call_run(&k, g_exec, "BatchNormalization", 15, in, 5, 3, tr, 2) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 4, d, want, 1e-4, 1e-6));
     CHECK(close_to(k.out[1], 1, cd, rm, 1e-5, 1e-7));
     CHECK(close_to(k.out[2], 1, cd, rv, 1e-5, 1e-7));
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* instance norm: statistics per (n, c) plane */
     for (int64_t p = 0; p < 6; p++) {
@@ -557,9 +472,9 @@ static void test_batch_instance(void) {
             want[p * S + i] = (kw__get_f64(x, p * S + i) - mu) / sqrt(q + 1e-2) *
                                   kw__get_f64(s, p % 3) + kw__get_f64(b, p % 3);
     }
-    CHECK(run_op(&k, "InstanceNormalization", 6, in, 3, 1, &eps, 1) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, g_exec, "InstanceNormalization", 6, in, 3, 1, &eps, 1) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 4, d, want, 1e-4, 1e-6));
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* LRN, size 2: channels c and c+1 */
     for (int64_t i = 0; i < n; i++) {
@@ -571,15 +486,15 @@ static void test_batch_instance(void) {
         }
         want[i] = kw__get_f64(x, i) / pow(1.0 + 1e-4 / 2 * q, 0.75);
     }
-    struct kw__attr sz = attr_int("size", 2);
-    CHECK(run_op(&k, "LRN", 13, in, 1, 1, &sz, 1) == KW_STATUS_OK);
+    struct kw__attr sz = kwt_a_int("size", 2);
+    CHECK(kwt_call_run(&k, g_exec, "LRN", 13, in, 1, 1, &sz, 1) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 4, d, want, 1e-5, 1e-7));
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* wrong parameter shapes are refused */
     in[1] = b, in[2] = x;
-    CHECK(run_op(&k, "BatchNormalization", 15, in, 5, 1, NULL, 0) == KW_STATUS_ERR_FORMAT);
-    call_free(&k);
+    CHECK(kwt_call_run(&k, g_exec, "BatchNormalization", 15, in, 5, 1, NULL, 0) == KW_STATUS_ERR_FORMAT);
+    kwt_call_free(&k);
     free(want);
     kw_onnx_value_free(x), kw_onnx_value_free(s), kw_onnx_value_free(b);
     kw_onnx_value_free(m), kw_onnx_value_free(v);
@@ -603,10 +518,10 @@ static void test_mvn(void) {
             }
     }
     struct kw_onnx_value *in[1] = {x};
-    struct call k;
-    CHECK(run_op(&k, "MeanVarianceNormalization", 13, in, 1, 1, NULL, 0) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, g_exec, "MeanVarianceNormalization", 13, in, 1, 1, NULL, 0) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 4, d, want, 1e-4, 1e-6));
-    call_free(&k);
+    kwt_call_free(&k);
     kw_onnx_value_free(x);
 }
 
@@ -617,7 +532,7 @@ static void test_losses(void) {
     const int64_t d[3] = {2, 3, 2}, td[2] = {2, 2}, wd[1] = {3};
     struct kw_onnx_value *x = rnd(KW_ONNX_FLOAT, 3, d, 2.0f);
     const int64_t tv[4] = {0, 2, 1, 1};
-    struct kw_onnx_value *t = tensor_i64(2, td, tv);
+    struct kw_onnx_value *t = kwt_tensor_i64(2, td, tv);
     struct kw_onnx_value *w = kw_onnx_tensor_new(KW_ONNX_FLOAT, 1, wd);
     const float wv[3] = {0.5f, 2.0f, 1.5f};
     memcpy(w->data, wv, sizeof wv);
@@ -641,31 +556,31 @@ static void test_losses(void) {
             wsum += wt;
         }
     const double mean = tot / wsum;
-    struct kw__attr at[2] = {attr_int("ignore_index", 2), attr_s("reduction", "none")};
+    struct kw__attr at[2] = {kwt_a_int("ignore_index", 2), kwt_a_str("reduction", "none")};
     struct kw_onnx_value *in[3] = {x, t, w};
-    struct call k;
-    CHECK(run_op(&k, "SoftmaxCrossEntropyLoss", 13, in, 3, 2, at, 2) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, g_exec, "SoftmaxCrossEntropyLoss", 13, in, 3, 2, at, 2) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 2, td, none, 1e-5, 1e-7));
     CHECK(close_to(k.out[1], 3, d, lp, 1e-5, 1e-7));
-    call_free(&k);
-    CHECK(run_op(&k, "SoftmaxCrossEntropyLoss", 13, in, 3, 1, at, 1) == KW_STATUS_OK);
+    kwt_call_free(&k);
+    CHECK(kwt_call_run(&k, g_exec, "SoftmaxCrossEntropyLoss", 13, in, 3, 1, at, 1) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 0, NULL, &mean, 1e-5, 1e-7));
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* NLL on the log-probabilities gives the same */
     struct kw_onnx_value *xl = kw_onnx_tensor_new(KW_ONNX_FLOAT, 3, d);
     for (int i = 0; i < 12; i++) ((float *)xl->data)[i] = (float)lp[i];
     in[0] = xl;
-    at[1] = attr_s("reduction", "sum");
-    CHECK(run_op(&k, "NegativeLogLikelihoodLoss", 13, in, 3, 1, at, 2) == KW_STATUS_OK);
+    at[1] = kwt_a_str("reduction", "sum");
+    CHECK(kwt_call_run(&k, g_exec, "NegativeLogLikelihoodLoss", 13, in, 3, 1, at, 2) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 0, NULL, &tot, 1e-5, 1e-7));
-    call_free(&k);
+    kwt_call_free(&k);
 
     /* a target outside [0, C) that is not ignored is refused */
     ((int64_t *)t->data)[3] = 3;
-    CHECK(run_op(&k, "NegativeLogLikelihoodLoss", 13, in, 3, 1, at, 2) ==
+    CHECK(kwt_call_run(&k, g_exec, "NegativeLogLikelihoodLoss", 13, in, 3, 1, at, 2) ==
           KW_STATUS_ERR_FORMAT);
-    call_free(&k);
+    kwt_call_free(&k);
     kw_onnx_value_free(x), kw_onnx_value_free(xl), kw_onnx_value_free(t);
     kw_onnx_value_free(w);
 }
@@ -676,20 +591,20 @@ static void test_big(void) {
     struct kw_onnx_value *x = rnd(KW_ONNX_FLOAT, 2, d, 5.0f);
     struct kw_onnx_value *in[3] = {x, NULL, NULL};
     double *want = softmax_ref(x, 600, 50, 1, 0);
-    struct call k;
-    CHECK(run_op(&k, "Softmax", 13, in, 1, 1, NULL, 0) == KW_STATUS_OK);
+    struct kwt_call k;
+    CHECK(kwt_call_run(&k, g_exec, "Softmax", 13, in, 1, 1, NULL, 0) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 2, d, want, 1e-5, 1e-7));
-    call_free(&k);
+    kwt_call_free(&k);
     free(want);
     const int64_t one = 1, ax[1] = {1}, od[1] = {600};
     double sums[600] = {0};
     for (int64_t i = 0; i < 600 * 50; i++) sums[i / 50] += kw__get_f64(x, i);
-    struct kw_onnx_value *axes = tensor_i64(1, &one, ax);
-    struct kw__attr kd = attr_int("keepdims", 0);
+    struct kw_onnx_value *axes = kwt_tensor_i64(1, &one, ax);
+    struct kw__attr kd = kwt_a_int("keepdims", 0);
     in[1] = axes;
-    CHECK(run_op(&k, "ReduceSum", 13, in, 2, 1, &kd, 1) == KW_STATUS_OK);
+    CHECK(kwt_call_run(&k, g_exec, "ReduceSum", 13, in, 2, 1, &kd, 1) == KW_STATUS_OK);
     CHECK(close_to(k.out[0], 1, od, sums, 1e-5, 1e-5));
-    call_free(&k);
+    kwt_call_free(&k);
     kw_onnx_value_free(axes);
     kw_onnx_value_free(x);
 }

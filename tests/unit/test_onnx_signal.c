@@ -461,8 +461,9 @@ static void rnn_f32_vs_f64(const char *op, int lbr, int layout, int64_t B, int t
         if (lbr) attr_i(&f, "linear_before_reset", 1);
         if (lstm) attr_f(&f, "clip", 1.5f);
         for (int k = 0; k < (lstm ? 8 : 6); k++)
-            fake_in(&f, k == 4 ? tensor_i64(1, sld, in[4]->data)
-                        : pass ? to_double(in[k]) : tensor_f(in[k]->rank, in[k]->dims, in[k]->data));
+            fake_in(&f, k == 4  ? tensor_i64(1, sld, in[4]->data)
+                        : pass  ? to_double(in[k])
+                                : tensor_f(in[k]->rank, in[k]->dims, in[k]->data));
         fake_outs(&f, lstm ? 3 : 2);
         CHECKF(fake_run(&f) == KW_STATUS_OK, "%s: %s", op, f.err);
         for (int k = 0; k < f.node.n_out; k++) {

@@ -11,75 +11,10 @@
 #include <string.h>
 
 #include "onnx/onnx_internal.h"
+#include "onnx_fake.h"
 #include "testutil.h"
 
-#define MAX_IO 16
-struct fake {
-    struct kw__node node;
-    struct kw__attr attrs[8];
-    int ins[MAX_IO], outs[MAX_IO];
-    struct kw_onnx_value *in[MAX_IO], *out[MAX_IO];
-    char err[512];
-    struct kw__op_ctx ctx;
-};
-
-static void fake_init(struct fake *f, const char *op) {
-    memset(f, 0, sizeof *f);
-    f->node.name = "t";
-    f->node.op_type = op;
-    f->node.domain = "ai.onnx.preview.training";
-    f->node.attrs = f->attrs;
-    f->node.in = f->ins;
-    f->node.out = f->outs;
-    f->node.opset = 1;
-    f->ctx.node = &f->node;
-    f->ctx.opset = 1;
-    f->ctx.in = f->in;
-    f->ctx.out = f->out;
-    f->ctx.err = f->err;
-    f->ctx.err_size = sizeof f->err;
-}
-
-static void fake_in(struct fake *f, struct kw_onnx_value *v) {
-    const int k = f->node.n_in++;
-    f->ins[k] = v ? k : -1;
-    f->in[k] = v;
-    f->ctx.n_in = f->node.n_in;
-}
-
-static void fake_outs(struct fake *f, int n) {
-    for (int k = 0; k < n; k++) f->outs[k] = 20 + k;
-    f->node.n_out = f->ctx.n_out = n;
-}
-
-static void attr_f(struct fake *f, const char *name, float v) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_FLOAT;
-    a->f = v;
-}
-static void attr_s(struct fake *f, const char *name, const char *s) {
-    struct kw__attr *a = &f->attrs[f->node.n_attrs++];
-    a->name = name;
-    a->type = KW_ATTR_STRING;
-    a->s = s;
-    a->s_len = strlen(s);
-}
-
-static enum kw_status fake_run(struct fake *f) {
-    const struct kw__op *op =
-        kw__op_find(f->node.domain, f->node.op_type, f->node.opset);
-    if (!op) {
-        fprintf(stderr, "  no implementation of %s\n", f->node.op_type);
-        return KW_STATUS_ERR_UNSUPPORTED;
-    }
-    return op->run(&f->ctx);
-}
-
-static void fake_free(struct fake *f) {
-    for (int k = 0; k < f->node.n_in; k++) kw_onnx_value_free(f->in[k]);
-    for (int k = 0; k < f->node.n_out; k++) kw_onnx_value_free(f->out[k]);
-}
+static const char TRAINING[] = "ai.onnx.preview.training";
 
 /* A 1-D tensor of dtype (float or double) holding vals[0..n). */
 static struct kw_onnx_value *vec(int dtype, int64_t n, const double *vals) {
@@ -119,116 +54,116 @@ static int all_near(const struct kw_onnx_value *v, int dtype, const double *want
 static const double X3[3] = {0.5, -1.25, 2.0}, G3[3] = {0.3, 0.75, -1.5},
                     V3[3] = {0.1, -0.2, 0.4}, H3[3] = {0.2, 0.05, 1.0};
 
+/* Inputs R (r_type), T = 3 and the shared state X3, G3, [V3,] H3 (ty). */
+static void in_t3(struct kwt_fake *f, int r_type, int ty, int with_v) {
+    kwt_fake_in(f, scalar(r_type, 0.05));
+    kwt_fake_in(f, count(3));
+    kwt_fake_in(f, vec(ty, 3, X3));
+    kwt_fake_in(f, vec(ty, 3, G3));
+    if (with_v) kwt_fake_in(f, vec(ty, 3, V3));
+    kwt_fake_in(f, vec(ty, 3, H3));
+}
+
 /* ---- Adagrad ---- */
+
+static void adagrad_node(struct kwt_fake *f, float decay, float eps,
+                         float norm) {
+    kwt_fake_init(f, TRAINING, "Adagrad", 1);
+    kwt_fake_float(f, "decay_factor", decay);
+    kwt_fake_float(f, "epsilon", eps);
+    kwt_fake_float(f, "norm_coefficient", norm);
+}
 
 static void test_adagrad(void) {
     /* ONNX node test: R 0.1, T 0, X 1, G -1, H 2 */
-    struct fake f;
-    fake_init(&f, "Adagrad");
-    attr_f(&f, "decay_factor", 0.1f);
-    attr_f(&f, "epsilon", 1e-5f);
-    attr_f(&f, "norm_coefficient", 1e-3f);
-    fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
-    fake_in(&f, count(0));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){1}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){-1}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){2}));
-    fake_outs(&f, 2);
-    CHECK(fake_run(&f) == KW_STATUS_OK);
+    struct kwt_fake f;
+    adagrad_node(&f, 0.1f, 1e-5f, 1e-3f);
+    kwt_fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
+    kwt_fake_in(&f, count(0));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){1}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){-1}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){2}));
+    kwt_fake_outs(&f, 2);
+    CHECK(kwt_fake_run(&f) == KW_STATUS_OK);
     CHECK(all_near(f.out[0], KW_ONNX_FLOAT, (double[]){1.05769622}, 1, 1e-6, "adagrad X"));
     CHECK(all_near(f.out[1], KW_ONNX_FLOAT, (double[]){2.9980011}, 1, 1e-6, "adagrad H"));
-    fake_free(&f);
+    kwt_fake_free(&f);
 
     /* T = 3 decays the rate; double throughout */
     for (int dt = 0; dt < 2; dt++) {
         const int ty = dt ? KW_ONNX_DOUBLE : KW_ONNX_FLOAT;
-        fake_init(&f, "Adagrad");
-        attr_f(&f, "decay_factor", 0.25f);
-        attr_f(&f, "epsilon", 1e-3f);
-        attr_f(&f, "norm_coefficient", 0.01f);
-        fake_in(&f, scalar(ty, 0.05));
-        fake_in(&f, count(3));
-        fake_in(&f, vec(ty, 3, X3));
-        fake_in(&f, vec(ty, 3, G3));
-        fake_in(&f, vec(ty, 3, H3));
-        fake_outs(&f, 2);
-        CHECK(fake_run(&f) == KW_STATUS_OK);
+        adagrad_node(&f, 0.25f, 1e-3f, 0.01f);
+        in_t3(&f, ty, ty, 0);
+        kwt_fake_outs(&f, 2);
+        CHECK(kwt_fake_run(&f) == KW_STATUS_OK);
         CHECK(all_near(f.out[0], ty,
                        (double[]){0.483931404926, -1.27730686586, 2.0236607239},
                        3, 1e-5, "adagrad T=3 X"));
         CHECK(all_near(f.out[1], ty, (double[]){0.293025, 0.59390625, 3.1904}, 3,
                        1e-5, "adagrad T=3 H"));
-        fake_free(&f);
+        kwt_fake_free(&f);
     }
 
     /* two tensors: outputs X1, X2, H1, H2 */
-    fake_init(&f, "Adagrad");
-    attr_f(&f, "decay_factor", 0.1f);
-    attr_f(&f, "epsilon", 1e-5f);
-    attr_f(&f, "norm_coefficient", 1e-3f);
-    fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
-    fake_in(&f, count(0));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){1}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){1, 2}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){-1}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){-1, -3}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){2}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){4, 1}));
-    fake_outs(&f, 4);
+    adagrad_node(&f, 0.1f, 1e-5f, 1e-3f);
+    kwt_fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
+    kwt_fake_in(&f, count(0));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){1}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){1, 2}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){-1}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){-1, -3}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){2}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){4, 1}));
+    kwt_fake_outs(&f, 4);
     f.outs[2] = -1; /* H1 not wanted */
-    CHECK(fake_run(&f) == KW_STATUS_OK);
+    CHECK(kwt_fake_run(&f) == KW_STATUS_OK);
     CHECK(all_near(f.out[0], KW_ONNX_FLOAT, (double[]){1.05769622}, 1, 1e-6, "X1"));
     CHECK(all_near(f.out[1], KW_ONNX_FLOAT, (double[]){1.04468536, 2.09486175}, 2,
                    1e-6, "X2"));
     CHECK(f.out[2] == NULL);
     CHECK(all_near(f.out[3], KW_ONNX_FLOAT, (double[]){4.9980011, 9.98800373}, 2,
                    1e-6, "H2"));
-    fake_free(&f);
+    kwt_fake_free(&f);
 }
 
 /* ---- Adam ---- */
 
 static void test_adam(void) {
     /* ONNX node test (T = 0: no bias correction) */
-    struct fake f;
-    fake_init(&f, "Adam");
-    attr_f(&f, "alpha", 0.95f);
-    attr_f(&f, "beta", 0.1f);
-    attr_f(&f, "epsilon", 1e-7f);
-    attr_f(&f, "norm_coefficient", 1e-3f);
-    fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
-    fake_in(&f, count(0));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){1.2, 2.8}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){-0.94, -2.5}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){1.7, 3.6}));
-    fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){0.1, 0.1}));
-    fake_outs(&f, 3);
-    CHECK(fake_run(&f) == KW_STATUS_OK);
+    struct kwt_fake f;
+    kwt_fake_init(&f, TRAINING, "Adam", 1);
+    kwt_fake_float(&f, "alpha", 0.95f);
+    kwt_fake_float(&f, "beta", 0.1f);
+    kwt_fake_float(&f, "epsilon", 1e-7f);
+    kwt_fake_float(&f, "norm_coefficient", 1e-3f);
+    kwt_fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
+    kwt_fake_in(&f, count(0));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){1.2, 2.8}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){-0.94, -2.5}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){1.7, 3.6}));
+    kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){0.1, 0.1}));
+    kwt_fake_outs(&f, 3);
+    CHECK(kwt_fake_run(&f) == KW_STATUS_OK);
     CHECK(all_near(f.out[0], KW_ONNX_FLOAT, (double[]){1.02503633, 2.66103268}, 2,
                    1e-6, "adam X"));
     CHECK(all_near(f.out[1], KW_ONNX_FLOAT, (double[]){1.56806004, 3.29513979}, 2,
                    1e-6, "adam V"));
     CHECK(all_near(f.out[2], KW_ONNX_FLOAT, (double[]){0.803210795, 5.62240696}, 2,
                    1e-6, "adam H"));
-    fake_free(&f);
+    kwt_fake_free(&f);
 
     /* T = 3 with bias correction and post-update decay */
     for (int dt = 0; dt < 2; dt++) {
         const int ty = dt ? KW_ONNX_DOUBLE : KW_ONNX_FLOAT;
-        fake_init(&f, "Adam");
-        attr_f(&f, "alpha", 0.9f);
-        attr_f(&f, "beta", 0.99f);
-        attr_f(&f, "epsilon", 1e-3f);
-        attr_f(&f, "norm_coefficient", 0.01f);
-        attr_f(&f, "norm_coefficient_post", 0.02f);
-        fake_in(&f, scalar(KW_ONNX_DOUBLE, 0.05)); /* R may differ from X's type */
-        fake_in(&f, count(3));
-        fake_in(&f, vec(ty, 3, X3));
-        fake_in(&f, vec(ty, 3, G3));
-        fake_in(&f, vec(ty, 3, V3));
-        fake_in(&f, vec(ty, 3, H3));
-        fake_outs(&f, 3);
-        CHECK(fake_run(&f) == KW_STATUS_OK);
+        kwt_fake_init(&f, TRAINING, "Adam", 1);
+        kwt_fake_float(&f, "alpha", 0.9f);
+        kwt_fake_float(&f, "beta", 0.99f);
+        kwt_fake_float(&f, "epsilon", 1e-3f);
+        kwt_fake_float(&f, "norm_coefficient", 0.01f);
+        kwt_fake_float(&f, "norm_coefficient_post", 0.02f);
+        in_t3(&f, KW_ONNX_DOUBLE, ty, 1); /* R may differ from X's type */
+        kwt_fake_outs(&f, 3);
+        CHECK(kwt_fake_run(&f) == KW_STATUS_OK);
         CHECK(all_near(f.out[0], ty,
                        (double[]){0.481600057211, -1.21093461195, 1.95343934785},
                        3, 1e-5, "adam T=3 X"));
@@ -236,7 +171,7 @@ static void test_adam(void) {
                        "adam T=3 V"));
         CHECK(all_near(f.out[2], ty, (double[]){0.19893025, 0.0549390625, 1.011904},
                        3, 1e-5, "adam T=3 H"));
-        fake_free(&f);
+        kwt_fake_free(&f);
     }
 }
 
@@ -248,22 +183,22 @@ static void momentum_case(const char *mode, int64_t t, float beta, const double 
                           const double *vs) {
     for (int dt = 0; dt < 2; dt++) {
         const int ty = dt ? KW_ONNX_DOUBLE : KW_ONNX_FLOAT;
-        struct fake f;
-        fake_init(&f, "Momentum");
-        attr_f(&f, "alpha", alpha);
-        attr_f(&f, "beta", beta);
-        attr_f(&f, "norm_coefficient", norm);
-        attr_s(&f, "mode", mode);
-        fake_in(&f, scalar(KW_ONNX_FLOAT, r));
-        fake_in(&f, count(t));
-        fake_in(&f, vec(ty, n, xs));
-        fake_in(&f, vec(ty, n, gs));
-        fake_in(&f, vec(ty, n, vs));
-        fake_outs(&f, 2);
-        CHECK(fake_run(&f) == KW_STATUS_OK);
+        struct kwt_fake f;
+        kwt_fake_init(&f, TRAINING, "Momentum", 1);
+        kwt_fake_float(&f, "alpha", alpha);
+        kwt_fake_float(&f, "beta", beta);
+        kwt_fake_float(&f, "norm_coefficient", norm);
+        kwt_fake_str(&f, "mode", mode);
+        kwt_fake_in(&f, scalar(KW_ONNX_FLOAT, r));
+        kwt_fake_in(&f, count(t));
+        kwt_fake_in(&f, vec(ty, n, xs));
+        kwt_fake_in(&f, vec(ty, n, gs));
+        kwt_fake_in(&f, vec(ty, n, vs));
+        kwt_fake_outs(&f, 2);
+        CHECK(kwt_fake_run(&f) == KW_STATUS_OK);
         CHECKF(all_near(f.out[0], ty, x_want, n, 1e-5, mode), "X, T=%lld", (long long)t);
         CHECKF(all_near(f.out[1], ty, v_want, n, 1e-5, mode), "V, T=%lld", (long long)t);
-        fake_free(&f);
+        kwt_fake_free(&f);
     }
 }
 
@@ -286,81 +221,82 @@ static void test_momentum(void) {
 
 /* Builds an Adam node (R, T, X, G, V, H of 2 floats) then lets edit break
  * it; the run must fail with ERR_FORMAT. */
-static void adam_bad(const char *what, void (*edit)(struct fake *)) {
-    struct fake f;
-    fake_init(&f, "Adam");
-    fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
-    fake_in(&f, count(1));
-    for (int k = 0; k < 4; k++) fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){1, 2}));
-    fake_outs(&f, 3);
-    edit(&f);
-    const enum kw_status st = fake_run(&f);
-    CHECKF(st == KW_STATUS_ERR_FORMAT, "%s: status %d", what, (int)st);
-    CHECKF(f.err[0] != 0, "%s: no message", what);
-    fake_free(&f);
+/* A well-formed Adam node (T = 1, four 2-element tensors, 3 outputs). */
+static void adam_valid(struct kwt_fake *f) {
+    kwt_fake_init(f, TRAINING, "Adam", 1);
+    kwt_fake_in(f, scalar(KW_ONNX_FLOAT, 0.1));
+    kwt_fake_in(f, count(1));
+    for (int k = 0; k < 4; k++) kwt_fake_in(f, vec(KW_ONNX_FLOAT, 2, (double[]){1, 2}));
+    kwt_fake_outs(f, 3);
 }
 
-static void replace_in(struct fake *f, int k, struct kw_onnx_value *v) {
+static void adam_bad(const char *what, void (*edit)(struct kwt_fake *)) {
+    struct kwt_fake f;
+    adam_valid(&f);
+    edit(&f);
+    const enum kw_status st = kwt_fake_run(&f);
+    CHECKF(st == KW_STATUS_ERR_FORMAT, "%s: status %d", what, (int)st);
+    CHECKF(f.err[0] != 0, "%s: no message", what);
+    kwt_fake_free(&f);
+}
+
+static void replace_in(struct kwt_fake *f, int k, struct kw_onnx_value *v) {
     kw_onnx_value_free(f->in[k]);
     f->in[k] = v;
     f->ins[k] = v ? k : -1;
 }
 
-static void e_none(struct fake *f) { (void)f; }
-static void e_drop_input(struct fake *f) {
+static void e_none(struct kwt_fake *f) { (void)f; }
+static void e_drop_input(struct kwt_fake *f) {
     kw_onnx_value_free(f->in[--f->node.n_in]);
     f->in[f->node.n_in] = NULL;
     f->ctx.n_in = f->node.n_in;
 }
-static void e_only_rt(struct fake *f) {
+static void e_only_rt(struct kwt_fake *f) {
     while (f->node.n_in > 2) e_drop_input(f);
 }
-static void e_extra_input(struct fake *f) {
-    fake_in(f, vec(KW_ONNX_FLOAT, 2, (double[]){1, 2}));
+static void e_extra_input(struct kwt_fake *f) {
+    kwt_fake_in(f, vec(KW_ONNX_FLOAT, 2, (double[]){1, 2}));
 }
-static void e_too_many_outputs(struct fake *f) { fake_outs(f, 4); }
-static void e_no_outputs(struct fake *f) { fake_outs(f, 0); }
-static void e_r_vector(struct fake *f) {
+static void e_too_many_outputs(struct kwt_fake *f) { kwt_fake_outs(f, 4); }
+static void e_no_outputs(struct kwt_fake *f) { kwt_fake_outs(f, 0); }
+static void e_r_vector(struct kwt_fake *f) {
     replace_in(f, 0, vec(KW_ONNX_FLOAT, 2, (double[]){1, 2}));
 }
-static void e_r_int(struct fake *f) { replace_in(f, 0, count(1)); }
-static void e_r_absent(struct fake *f) { replace_in(f, 0, NULL); }
-static void e_t_float(struct fake *f) { replace_in(f, 1, scalar(KW_ONNX_FLOAT, 1)); }
-static void e_t_vector(struct fake *f) {
+static void e_r_int(struct kwt_fake *f) { replace_in(f, 0, count(1)); }
+static void e_r_absent(struct kwt_fake *f) { replace_in(f, 0, NULL); }
+static void e_t_float(struct kwt_fake *f) { replace_in(f, 1, scalar(KW_ONNX_FLOAT, 1)); }
+static void e_t_vector(struct kwt_fake *f) {
     int64_t d = 2;
     replace_in(f, 1, kw_onnx_tensor_new(KW_ONNX_INT64, 1, &d));
 }
-static void e_x_int(struct fake *f) {
+static void e_x_int(struct kwt_fake *f) {
     int64_t d = 2;
     replace_in(f, 2, kw_onnx_tensor_new(KW_ONNX_INT32, 1, &d));
 }
-static void e_h_shape(struct fake *f) {
+static void e_h_shape(struct kwt_fake *f) {
     replace_in(f, 5, vec(KW_ONNX_FLOAT, 3, (double[]){1, 2, 3}));
 }
-static void e_v_rank(struct fake *f) {
+static void e_v_rank(struct kwt_fake *f) {
     int64_t d[2] = {1, 2};
     replace_in(f, 4, kw_onnx_tensor_new(KW_ONNX_FLOAT, 2, d));
 }
-static void e_g_double(struct fake *f) {
+static void e_g_double(struct kwt_fake *f) {
     replace_in(f, 3, vec(KW_ONNX_DOUBLE, 2, (double[]){1, 2}));
 }
-static void e_g_absent(struct fake *f) { replace_in(f, 3, NULL); }
-static void e_seq(struct fake *f) {
+static void e_g_absent(struct kwt_fake *f) { replace_in(f, 3, NULL); }
+static void e_seq(struct kwt_fake *f) {
     replace_in(f, 4, kw__sequence_new(KW_ONNX_FLOAT));
 }
 
 static void test_malformed(void) {
     /* the unbroken node runs */
     {
-        struct fake f;
-        fake_init(&f, "Adam");
-        fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
-        fake_in(&f, count(1));
-        for (int k = 0; k < 4; k++) fake_in(&f, vec(KW_ONNX_FLOAT, 2, (double[]){1, 2}));
-        fake_outs(&f, 3);
+        struct kwt_fake f;
+        adam_valid(&f);
         e_none(&f);
-        CHECK(fake_run(&f) == KW_STATUS_OK);
-        fake_free(&f);
+        CHECK(kwt_fake_run(&f) == KW_STATUS_OK);
+        kwt_fake_free(&f);
     }
     adam_bad("missing H", e_drop_input);
     adam_bad("only R and T", e_only_rt);
@@ -383,48 +319,48 @@ static void test_malformed(void) {
     static const char *const drop[] = {"alpha", "beta", "norm_coefficient", "mode",
                                        NULL};
     for (int d = 0; d <= 4; d++) {
-        struct fake f;
-        fake_init(&f, "Momentum");
-        if (!drop[d] || strcmp(drop[d], "alpha")) attr_f(&f, "alpha", 0.9f);
-        if (!drop[d] || strcmp(drop[d], "beta")) attr_f(&f, "beta", 0.5f);
+        struct kwt_fake f;
+        kwt_fake_init(&f, TRAINING, "Momentum", 1);
+        if (!drop[d] || strcmp(drop[d], "alpha")) kwt_fake_float(&f, "alpha", 0.9f);
+        if (!drop[d] || strcmp(drop[d], "beta")) kwt_fake_float(&f, "beta", 0.5f);
         if (!drop[d] || strcmp(drop[d], "norm_coefficient"))
-            attr_f(&f, "norm_coefficient", 0);
+            kwt_fake_float(&f, "norm_coefficient", 0);
         if (!drop[d] || strcmp(drop[d], "mode"))
-            attr_s(&f, "mode", drop[d] ? "standard" : "heavy-ball");
-        fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
-        fake_in(&f, count(1));
-        for (int k = 0; k < 3; k++) fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){1}));
-        fake_outs(&f, 2);
-        const enum kw_status st = fake_run(&f);
+            kwt_fake_str(&f, "mode", drop[d] ? "standard" : "heavy-ball");
+        kwt_fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
+        kwt_fake_in(&f, count(1));
+        for (int k = 0; k < 3; k++) kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){1}));
+        kwt_fake_outs(&f, 2);
+        const enum kw_status st = kwt_fake_run(&f);
         CHECKF(st == KW_STATUS_ERR_FORMAT, "momentum without %s / bad mode: %d",
                drop[d] ? drop[d] : "(none)", (int)st);
-        fake_free(&f);
+        kwt_fake_free(&f);
     }
 
     /* Adagrad: 5 tensors after R and T is not a multiple of 3 */
     {
-        struct fake f;
-        fake_init(&f, "Adagrad");
-        fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
-        fake_in(&f, count(1));
-        for (int k = 0; k < 5; k++) fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){1}));
-        fake_outs(&f, 2);
-        CHECK(fake_run(&f) == KW_STATUS_ERR_FORMAT);
-        fake_free(&f);
+        struct kwt_fake f;
+        kwt_fake_init(&f, TRAINING, "Adagrad", 1);
+        kwt_fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
+        kwt_fake_in(&f, count(1));
+        for (int k = 0; k < 5; k++) kwt_fake_in(&f, vec(KW_ONNX_FLOAT, 1, (double[]){1}));
+        kwt_fake_outs(&f, 2);
+        CHECK(kwt_fake_run(&f) == KW_STATUS_ERR_FORMAT);
+        kwt_fake_free(&f);
     }
 
     /* an empty tensor is fine */
     {
-        struct fake f;
-        fake_init(&f, "Adagrad");
+        struct kwt_fake f;
+        kwt_fake_init(&f, TRAINING, "Adagrad", 1);
         int64_t z = 0;
-        fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
-        fake_in(&f, count(1));
-        for (int k = 0; k < 3; k++) fake_in(&f, kw_onnx_tensor_new(KW_ONNX_FLOAT, 1, &z));
-        fake_outs(&f, 2);
-        CHECK(fake_run(&f) == KW_STATUS_OK);
+        kwt_fake_in(&f, scalar(KW_ONNX_FLOAT, 0.1));
+        kwt_fake_in(&f, count(1));
+        for (int k = 0; k < 3; k++) kwt_fake_in(&f, kw_onnx_tensor_new(KW_ONNX_FLOAT, 1, &z));
+        kwt_fake_outs(&f, 2);
+        CHECK(kwt_fake_run(&f) == KW_STATUS_OK);
         CHECK(f.out[0] && kw_onnx_numel(f.out[0]) == 0);
-        fake_free(&f);
+        kwt_fake_free(&f);
     }
 }
 

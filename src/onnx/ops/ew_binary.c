@@ -18,6 +18,14 @@ struct bctx {
     kw__ew_bin_f32_fn f32;
 };
 
+/* The comparisons, alike in the float, signed and unsigned domains. */
+#define COMPARE_CASES(a, b)                                                   \
+    case B_EQ: return (a) == (b);                                             \
+    case B_GT: return (a) > (b);                                              \
+    case B_LT: return (a) < (b);                                              \
+    case B_GE: return (a) >= (b);                                             \
+    case B_LE: return (a) <= (b);
+
 static inline double bf(int op, double a, double b) {
     switch (op) {
     case B_ADD: return a + b;
@@ -34,11 +42,7 @@ static inline double bf(int op, double a, double b) {
     case B_MAX: return (a != a || a > b) ? a : b; /* NaN wins */
     case B_MIN: return (a != a || a < b) ? a : b;
     case B_PRELU: return a < 0 ? a * b : a;
-    case B_EQ: return a == b;
-    case B_GT: return a > b;
-    case B_LT: return a < b;
-    case B_GE: return a >= b;
-    case B_LE: return a <= b;
+    COMPARE_CASES(a, b)
     default: return 0;
     }
 }
@@ -76,11 +80,7 @@ static inline int64_t bs(int op, int64_t a, int64_t b) {
     case B_MAX: return a > b ? a : b;
     case B_MIN: return a < b ? a : b;
     case B_PRELU: return a < 0 ? (int64_t)(ua * ub) : a;
-    case B_EQ: return a == b;
-    case B_GT: return a > b;
-    case B_LT: return a < b;
-    case B_GE: return a >= b;
-    case B_LE: return a <= b;
+    COMPARE_CASES(a, b)
     default: return 0;
     }
 }
@@ -96,11 +96,7 @@ static inline uint64_t bu(int op, uint64_t a, uint64_t b) {
     case B_MAX: return a > b ? a : b;
     case B_MIN: return a < b ? a : b;
     case B_PRELU: return a;
-    case B_EQ: return a == b;
-    case B_GT: return a > b;
-    case B_LT: return a < b;
-    case B_GE: return a >= b;
-    case B_LE: return a <= b;
+    COMPARE_CASES(a, b)
     case B_AND: return a && b;
     case B_OR: return a || b;
     case B_XOR: return !a != !b;

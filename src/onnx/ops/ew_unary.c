@@ -229,46 +229,34 @@ UNARY(tanh, U_TANH, T_FLOAT)
 UNARY(not, U_NOT, T_BOOL)
 #undef UNARY
 
-enum kw_status kw__ew_op_leakyrelu(struct kw__op_ctx *c) {
-    struct uctx k = {.op = U_LEAKY, .a = kw__attr_f(c, "alpha", 0.01f)};
-    return run_unary(c, &k, T_FLOAT);
-}
-
-enum kw_status kw__ew_op_elu(struct kw__op_ctx *c) {
-    struct uctx k = {.op = U_ELU, .a = kw__attr_f(c, "alpha", 1.0f)};
-    return run_unary(c, &k, T_FLOAT);
-}
-
-enum kw_status kw__ew_op_selu(struct kw__op_ctx *c) {
-    struct uctx k = {.op = U_SELU,
-                     .a = kw__attr_f(c, "alpha", 1.67326319217681884765625f),
-                     .b = kw__attr_f(c, "gamma", 1.05070102214813232421875f)};
-    return run_unary(c, &k, T_FLOAT);
-}
+/* Operators with one or two float attributes, a (and b). */
+#define UNARY_A(name, OP, TYPES, A, A_DEF)                                    \
+    enum kw_status kw__ew_op_##name(struct kw__op_ctx *c) {                   \
+        struct uctx k = {.op = OP, .a = kw__attr_f(c, A, A_DEF)};             \
+        return run_unary(c, &k, TYPES);                                       \
+    }
+#define UNARY_AB(name, OP, TYPES, A, A_DEF, B, B_DEF)                         \
+    enum kw_status kw__ew_op_##name(struct kw__op_ctx *c) {                   \
+        struct uctx k = {.op = OP, .a = kw__attr_f(c, A, A_DEF),              \
+                         .b = kw__attr_f(c, B, B_DEF)};                       \
+        return run_unary(c, &k, TYPES);                                       \
+    }
+UNARY_A(leakyrelu, U_LEAKY, T_FLOAT, "alpha", 0.01f)
+UNARY_A(elu, U_ELU, T_FLOAT, "alpha", 1.0f)
+UNARY_AB(selu, U_SELU, T_FLOAT, "alpha", 1.67326319217681884765625f, "gamma",
+         1.05070102214813232421875f)
+UNARY_AB(hardsigmoid, U_HSIGMOID, T_FLOAT, "alpha", 0.2f, "beta", 0.5f)
+UNARY_A(thresholdedrelu, U_THRELU, T_FLOAT, "alpha", 1.0f)
+/* integer inputs go through double (exact below 2^53) */
+UNARY_AB(shrink, U_SHRINK, T_FLOAT | T_INT, "lambd", 0.5f, "bias", 0.0f)
+#undef UNARY_A
+#undef UNARY_AB
 
 enum kw_status kw__ew_op_celu(struct kw__op_ctx *c) {
     struct uctx k = {.op = U_CELU, .a = kw__attr_f(c, "alpha", 1.0f)};
     if (k.a == 0)
         return kw__op_fail(c, KW_STATUS_ERR_FORMAT, "alpha must not be 0");
     return run_unary(c, &k, T_FLOAT);
-}
-
-enum kw_status kw__ew_op_hardsigmoid(struct kw__op_ctx *c) {
-    struct uctx k = {.op = U_HSIGMOID, .a = kw__attr_f(c, "alpha", 0.2f),
-                     .b = kw__attr_f(c, "beta", 0.5f)};
-    return run_unary(c, &k, T_FLOAT);
-}
-
-enum kw_status kw__ew_op_thresholdedrelu(struct kw__op_ctx *c) {
-    struct uctx k = {.op = U_THRELU, .a = kw__attr_f(c, "alpha", 1.0f)};
-    return run_unary(c, &k, T_FLOAT);
-}
-
-enum kw_status kw__ew_op_shrink(struct kw__op_ctx *c) {
-    struct uctx k = {.op = U_SHRINK, .a = kw__attr_f(c, "lambd", 0.5f),
-                     .b = kw__attr_f(c, "bias", 0.0f)};
-    /* integer inputs go through double (exact below 2^53) */
-    return run_unary(c, &k, T_FLOAT | T_INT);
 }
 
 enum kw_status kw__ew_op_isnan(struct kw__op_ctx *c) {

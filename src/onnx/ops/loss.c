@@ -82,37 +82,9 @@ static enum kw_status loss_shapes(struct kw__op_ctx *c,
     return KW_STATUS_OK;
 }
 
-static double *alloc_lp(struct kw__op_ctx *c, const struct kw_onnx_value *x) {
-    const int64_t n = kw_onnx_numel(x);
-    double *lp = malloc((size_t)(n ? n : 1) * sizeof(double));
-    if (!lp) kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
-    return lp;
-}
-
-enum kw_status kw__op_nllloss(struct kw__op_ctx *c) {
-    const struct kw_onnx_value *x = kw__in(c, 0), *t = kw__in(c, 1),
-                               *w = kw__in(c, 2);
-    int64_t N, C, D;
-    enum kw_status st = loss_shapes(c, x, t, w, &N, &C, &D);
-    if (st != KW_STATUS_OK) return st;
-    double *lp = alloc_lp(c, x);
-    if (!lp) return KW_STATUS_ERR_NOMEM;
-    const int64_t n = kw_onnx_numel(x);
-    for (int64_t i = 0; i < n; i++) lp[i] = kw__get_f64(x, i);
-    st = nll_finish(c, lp, x, t, w, N, C, D);
-    free(lp);
-    return st;
-}
-
-enum kw_status kw__op_sceloss(struct kw__op_ctx *c) {
-    const struct kw_onnx_value *x = kw__in(c, 0), *t = kw__in(c, 1),
-                               *w = kw__in(c, 2);
-    int64_t N, C, D;
-    enum kw_status st = loss_shapes(c, x, t, w, &N, &C, &D);
-    if (st != KW_STATUS_OK) return st;
-    double *lp = alloc_lp(c, x);
-    if (!lp) return KW_STATUS_ERR_NOMEM;
-    /* log-softmax along C, per (n, d) */
+/* lp = log-softmax of x along C, per (n, d). */
+static void log_softmax(double *lp, const struct kw_onnx_value *x, int64_t N,
+                        int64_t C, int64_t D) {
     for (int64_t nn = 0; nn < N; nn++)
         for (int64_t d = 0; d < D; d++) {
             const int64_t b = nn * C * D + d;
@@ -125,13 +97,33 @@ enum kw_status kw__op_sceloss(struct kw__op_ctx *c) {
             const double ls = log(s);
             for (int64_t k = 0; k < C; k++) lp[b + k * D] = (lp[b + k * D] - m) - ls;
         }
+}
+
+/* Both losses: NLL of the input itself, or (softmax) of its log-softmax,
+ * which is then also the optional second output. */
+static enum kw_status loss_op(struct kw__op_ctx *c, int softmax) {
+    const struct kw_onnx_value *x = kw__in(c, 0), *t = kw__in(c, 1),
+                               *w = kw__in(c, 2);
+    int64_t N = 0, C = 0, D = 0;
+    enum kw_status st = loss_shapes(c, x, t, w, &N, &C, &D);
+    if (st != KW_STATUS_OK) return st;
+    const int64_t n = kw_onnx_numel(x);
+    double *lp = malloc((size_t)(n ? n : 1) * sizeof(double));
+    if (!lp) return kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+    if (softmax) log_softmax(lp, x, N, C, D);
+    else
+        for (int64_t i = 0; i < n; i++) lp[i] = kw__get_f64(x, i);
     st = nll_finish(c, lp, x, t, w, N, C, D);
-    if (st == KW_STATUS_OK && kw__out_wanted(c, 1)) {
+    if (softmax && st == KW_STATUS_OK && kw__out_wanted(c, 1)) {
         struct kw_onnx_value *o = kw__out_tensor(c, 1, x->dtype, x->rank, x->dims);
         if (!o) st = KW_STATUS_ERR_NOMEM;
         else
-            for (int64_t i = 0; i < kw_onnx_numel(x); i++) kw__set_f64(o, i, lp[i]);
+            for (int64_t i = 0; i < n; i++) kw__set_f64(o, i, lp[i]);
     }
     free(lp);
     return st;
 }
+
+enum kw_status kw__op_nllloss(struct kw__op_ctx *c) { return loss_op(c, 0); }
+
+enum kw_status kw__op_sceloss(struct kw__op_ctx *c) { return loss_op(c, 1); }

@@ -101,7 +101,9 @@ struct kw__pool2d {
  * activation included. pad: scratch of hp x wp floats (+ 32) whose border
  * stays zero, hp = max(ih + pt, (oh-1)*sh + (kh-1)*dh + 1) and likewise
  * wp: the plane is copied in at (pt, pl) so every output is computed
- * without bounds checks. */
+ * without bounds checks. The 3x3 / 5x5 stride-2 fast path stores each
+ * padded row as its even columns, then its odd ones from (wp + 1) / 2;
+ * the layout depends only on the geometry, so the border stays zero. */
 struct kw__dw2d {
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
     const float *w; /* kh x kw */

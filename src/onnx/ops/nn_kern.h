@@ -6,7 +6,8 @@
  * nn_kern_avx512.c, which set KW_NN_KERN_NAME; each inclusion compiles
  * the same source under that file's -m flags and defines one
  * struct kw__nn_kern table. The scalar references stay in pool.c, conv.c
- * and fuse.c; these keep their per-element summation order.
+ * and fuse.c; these keep their per-element summation order, except the
+ * depthwise 3x3 / 5x5 fast path (dw_fast), which uses FMA.
  */
 #ifndef KW_NN_KERN_NAME
 #error "define KW_NN_KERN_NAME before including nn_kern.h"
@@ -346,50 +347,97 @@ static inline void dv_store(float *p, dv a) { _mm256_storeu_ps(p, a); }
 static inline dv dv_fma(dv a, dv b, dv c) { return _mm256_fmadd_ps(a, b, c); }
 #endif
 
+/* even[j] = s[2j], odd[j] = s[2j+1] for j < DV */
+static inline void dv_deint(const float *s, float *even, float *odd) {
+#ifdef __AVX512F__
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                         20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19,
+                                         21, 23, 25, 27, 29, 31);
+    const __m512 a = _mm512_loadu_ps(s), b = _mm512_loadu_ps(s + 16);
+    _mm512_storeu_ps(even, _mm512_permutex2var_ps(a, ie, b));
+    _mm512_storeu_ps(odd, _mm512_permutex2var_ps(a, io, b));
+#else
+    const __m256 a = _mm256_loadu_ps(s), b = _mm256_loadu_ps(s + 8);
+    /* a0 a2 b0 b2 | a4 a6 b4 b6, then the 64-bit lanes put in order */
+    const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xdd);
+    _mm256_storeu_ps(even, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8)));
+    _mm256_storeu_ps(odd, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8)));
+#endif
+}
+
+/* one input row into its padded row dr for stride 2: padded column
+ * c = pl + w goes to dr[c/2] (c even) or dr[half + c/2] (c odd) */
+static void dw_split_row(float *dr, const float *sr, int64_t iw, int64_t pl,
+                         int64_t half) {
+    /* input w even lands in the part of pl's parity */
+    float *pe = (pl & 1) ? dr + half + (pl >> 1) : dr + (pl >> 1);
+    float *po = (pl & 1) ? dr + ((pl + 1) >> 1) : dr + half + (pl >> 1);
+    int64_t j = 0;
+    for (; 2 * j + 2 * DV <= iw; j += DV) dv_deint(sr + 2 * j, pe + j, po + j);
+    for (; 2 * j < iw; j++) {
+        pe[j] = sr[2 * j];
+        if (2 * j + 1 < iw) po[j] = sr[2 * j + 1];
+    }
+}
+
 /* R output rows [oh, oh+R) x DV columns from ow; rows: padded plane rows
  * (row stride wp); half: start of the odd columns when S == 2; out rows
  * y + o*ys. */
 static inline __attribute__((always_inline)) void
-dwf_tile(const int K, const int S, const int R, const dv *wv, dv bias,
-         const float *pad, int64_t wp, int64_t half, int64_t oh, int64_t ow,
-         float *y, int64_t ys) {
-    dv acc[4];
-    for (int o = 0; o < R; o++) acc[o] = bias;
+dwf_tile(const int K, const int S, const int R, const int NB, const dv *wv,
+         dv bias, const float *pad, int64_t wp, int64_t half, int64_t oh,
+         int64_t ow, float *y, int64_t ys) {
+    dv acc[4][2];
+    for (int o = 0; o < R; o++)
+        for (int b = 0; b < NB; b++) acc[o][b] = bias;
     const float *base = pad + oh * S * wp;
+    /* fully unrolled: the kh tests below fold away */
+#pragma GCC unroll 16
     for (int r = 0; r < (R - 1) * S + K; r++) {
         const float *row = base + r * wp;
+#pragma GCC unroll 8
         for (int kw = 0; kw < K; kw++) {
             const float *src = S == 1 ? row + ow + kw
                                : (kw & 1) ? row + half + ow + (kw >> 1)
                                           : row + ow + (kw >> 1);
-            const dv xv = dv_load(src);
-            for (int o = 0; o < R; o++) {
-                const int kh = r - o * S;
-                if (kh >= 0 && kh < K)
-                    acc[o] = dv_fma(wv[kh * K + kw], xv, acc[o]);
+#pragma GCC unroll 2
+            for (int b = 0; b < NB; b++) {
+                const dv xv = dv_load(src + b * DV);
+#pragma GCC unroll 4
+                for (int o = 0; o < R; o++) {
+                    const int kh = r - o * S;
+                    if (kh >= 0 && kh < K)
+                        acc[o][b] = dv_fma(wv[kh * K + kw], xv, acc[o][b]);
+                }
             }
         }
     }
-    for (int o = 0; o < R; o++) dv_store(y + o * ys, acc[o]);
+    for (int o = 0; o < R; o++)
+        for (int b = 0; b < NB; b++) dv_store(y + o * ys + b * DV, acc[o][b]);
 }
 
 /* all columns of R output rows; the last block overlaps the one before
- * (outputs are recomputed, so writing twice is harmless); OW < DV goes
- * through a scratch row (the pad buffer's slack covers the reads) */
+ * (outputs are recomputed from the same input, so writing twice is
+ * harmless); OW < DV goes through a scratch row (the pad buffer's slack
+ * covers the reads past the row) */
 static inline __attribute__((always_inline)) void
 dwf_rows(const int K, const int S, const int R, const dv *wv, dv bias,
          const float *pad, int64_t wp, int64_t half, int64_t oh, int64_t OW,
          float *y) {
     if (OW < DV) {
         float t[4 * DV];
-        dwf_tile(K, S, R, wv, bias, pad, wp, half, oh, 0, t, DV);
+        dwf_tile(K, S, R, 1, wv, bias, pad, wp, half, oh, 0, t, DV);
         for (int o = 0; o < R; o++)
             memcpy(y + o * OW, t + o * DV, (size_t)OW * sizeof(float));
         return;
     }
-    for (int64_t ow = 0; ow < OW; ow += DV) {
+    int64_t ow = 0;
+    for (; ow + 2 * DV <= OW; ow += 2 * DV)
+        dwf_tile(K, S, R, 2, wv, bias, pad, wp, half, oh, ow, y + ow, OW);
+    for (; ow < OW; ow += DV) {
         if (ow + DV > OW) ow = OW - DV;
-        dwf_tile(K, S, R, wv, bias, pad, wp, half, oh, ow, y + ow, OW);
+        dwf_tile(K, S, R, 1, wv, bias, pad, wp, half, oh, ow, y + ow, OW);
     }
 }
 
@@ -399,11 +447,16 @@ dwf_plane(const int K, const int S, const struct kw__dw2d *p, float *y) {
     for (int i = 0; i < K * K; i++) wv[i] = dv_set1(p->w[i]);
     const dv bias = dv_set1(p->bias);
     const int64_t OH = p->oh, OW = p->ow, wp = p->wp, half = (wp + 1) / 2;
-    int64_t oh = 0;
-    for (; oh + 4 <= OH; oh += 4)
+    if (OH < 4) {
+        for (int64_t oh = 0; oh < OH; oh++)
+            dwf_rows(K, S, 1, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
+        return;
+    }
+    /* the last tile of 4 rows overlaps the one before */
+    for (int64_t oh = 0; oh < OH; oh += 4) {
+        if (oh + 4 > OH) oh = OH - 4;
         dwf_rows(K, S, 4, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
-    for (; oh < OH; oh++)
-        dwf_rows(K, S, 1, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
+    }
 }
 
 /* 1 when the fast path handled the plane */
@@ -418,15 +471,8 @@ static int dw_fast(const struct kw__dw2d *p, const float *restrict x,
     for (int64_t h = 0; h < p->ih; h++) {
         float *dr = pad + (p->pt + h) * wp;
         const float *sr = x + h * p->iw;
-        if (S == 1) {
-            memcpy(dr + p->pl, sr, (size_t)p->iw * sizeof(float));
-        } else {
-            /* padded column c = pl + w goes to c/2 (even) or half + c/2 */
-            for (int64_t w = 0; w < p->iw; w++) {
-                const int64_t c = p->pl + w;
-                dr[(c & 1) ? half + (c >> 1) : (c >> 1)] = sr[w];
-            }
-        }
+        if (S == 1) memcpy(dr + p->pl, sr, (size_t)p->iw * sizeof(float));
+        else dw_split_row(dr, sr, p->iw, p->pl, half);
     }
     if (K == 3 && S == 1) dwf_plane(3, 1, p, y);
     else if (K == 3) dwf_plane(3, 2, p, y);

@@ -218,6 +218,29 @@ static enum kw_status planes_of(struct kw__op_ctx *c,
     return KW_STATUS_OK;
 }
 
+/* Reads the first n of scale, B, mean, var (inputs 1..n) into buf, C values
+ * each, then makes Y. */
+static enum kw_status params_and_out(struct kw__op_ctx *c,
+                                     const struct kw_onnx_value *x,
+                                     struct planejob *j, int n, double *buf) {
+    static const char *const names[] = {"scale", "B", "mean", "var"};
+    enum kw_status st;
+    for (int k = 0; k < n; k++)
+        if ((st = channel_param(c, k + 1, names[k], j->C, buf + k * j->C)) !=
+            KW_STATUS_OK)
+            return st;
+    j->y = kw__out_tensor(c, 0, x->dtype, x->rank, x->dims);
+    return j->y ? KW_STATUS_OK : KW_STATUS_ERR_NOMEM;
+}
+
+/* Normalizes every plane, float32 on the row kernels. */
+static void run_planes(struct kw__op_ctx *c, struct planejob *j,
+                       int64_t n_planes) {
+    if (j->x->dtype == KW_ONNX_FLOAT) j->ops = kw__rowops();
+    kw__parallel_for(c, n_planes, KW_MAX(1, 16384 / KW_MAX(j->S, 1)),
+                     plane_range, j);
+}
+
 enum kw_status kw__op_batchnorm(struct kw__op_ctx *c) {
     const struct kw_onnx_value *x = kw__in(c, 0);
     struct planejob j = {0};
@@ -239,16 +262,8 @@ enum kw_status kw__op_batchnorm(struct kw__op_ctx *c) {
     if (!buf) return kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
     double *sc = buf, *bi = buf + C, *mean = buf + 2 * C, *var = buf + 3 * C;
     double *a = buf + 4 * C, *b = buf + 5 * C;
-    if ((st = channel_param(c, 1, "scale", C, sc)) != KW_STATUS_OK ||
-        (st = channel_param(c, 2, "B", C, bi)) != KW_STATUS_OK ||
-        (st = channel_param(c, 3, "mean", C, mean)) != KW_STATUS_OK ||
-        (st = channel_param(c, 4, "var", C, var)) != KW_STATUS_OK)
-        goto done;
-    j.y = kw__out_tensor(c, 0, x->dtype, x->rank, x->dims);
-    if (!j.y) {
-        st = KW_STATUS_ERR_NOMEM;
-        goto done;
-    }
+    /* sc, bi, mean, var lie in this order at the start of buf */
+    if ((st = params_and_out(c, x, &j, 4, buf)) != KW_STATUS_OK) goto done;
     /* training: normalize with this batch's statistics, report the running
      * ones updated with them */
     double *bm = a, *bv = b; /* batch mean/var, then a/b reuse the space */
@@ -289,9 +304,7 @@ enum kw_status kw__op_batchnorm(struct kw__op_ctx *c) {
         b[ch] = bi[ch];
     }
     j.m = mean, j.a = a, j.b = b;
-    if (x->dtype == KW_ONNX_FLOAT) j.ops = kw__rowops();
-    kw__parallel_for(c, n_planes, KW_MAX(1, 16384 / KW_MAX(j.S, 1)),
-                     plane_range, &j);
+    run_planes(c, &j, n_planes);
 done:
     free(buf);
     return st;
@@ -305,21 +318,12 @@ enum kw_status kw__op_instancenorm(struct kw__op_ctx *c) {
     if (st != KW_STATUS_OK) return st;
     double *buf = calloc((size_t)(j.C ? j.C : 1), 2 * sizeof(double));
     if (!buf) return kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
-    if ((st = channel_param(c, 1, "scale", j.C, buf)) != KW_STATUS_OK ||
-        (st = channel_param(c, 2, "B", j.C, buf + j.C)) != KW_STATUS_OK)
-        goto done;
-    j.y = kw__out_tensor(c, 0, x->dtype, x->rank, x->dims);
-    if (!j.y) {
-        st = KW_STATUS_ERR_NOMEM;
-        goto done;
-    }
+    if ((st = params_and_out(c, x, &j, 2, buf)) != KW_STATUS_OK) goto done;
     if (j.S == 0) goto done;
     j.instance = 1;
     j.scale = buf, j.bias = buf + j.C;
     j.eps = kw__attr_f(c, "epsilon", 1e-5f);
-    if (x->dtype == KW_ONNX_FLOAT) j.ops = kw__rowops();
-    kw__parallel_for(c, n_planes, KW_MAX(1, 16384 / KW_MAX(j.S, 1)),
-                     plane_range, &j);
+    run_planes(c, &j, n_planes);
 done:
     free(buf);
     return st;

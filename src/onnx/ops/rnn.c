@@ -271,7 +271,7 @@ struct rnnf {
     float *xw;               /* [T, B, GH]: projections, then gate values */
     float *gh;               /* [B, GH]: R h (+ Rb where not folded) */
     float *rh, *tmp;         /* [B, H] */
-    float *wt;               /* [I, GH]: one direction's W^T */
+    float *xwt;              /* [GH, T, B]: xw before its transpose */
 };
 
 /* gh[:, n0 .. n0+n) = init + h' R[n0 .. n0+n)^T for the B rows of h
@@ -303,19 +303,21 @@ static void rnn_dir_f32(const struct rnnf *f, int d, int reverse) {
     const struct act *a = m->acts[d];
     float clip = (float)m->clip;
     int gru_split = m->kind == K_GRU; /* h gate's Rb stays out of xw */
-    /* xw = Wb + Rb (folded) + X W^T */
-    for (int64_t tb = 0; tb < T * B; tb++) {
-        float *row = f->xw + tb * GH;
-        for (int64_t g = 0; g < GH; g++)
-            row[g] = Wb ? Wb[g] + (gru_split && g >= 2 * H ? 0 : Rb[g]) : 0;
-    }
-    if (T * B > 0 && I > 0) {
-        /* W^T [I, GH] so that the GEMM packs contiguous rows of B */
-        for (int64_t g = 0; g < GH; g++)
-            for (int64_t i = 0; i < I; i++) f->wt[i * GH + g] = Wd[g * I + i];
-        struct kw__sgemm g = {T * B, GH, I, f->x, I, 1, f->wt, GH, 1, f->xw, GH, 1.0f};
+    /* xw = Wb + Rb (folded) + X W^T, computed as W X^T [GH, T B]: the
+     * GEMM then packs W by contiguous rows, and only the (usually smaller)
+     * result is transposed. */
+    int64_t TB = T * B;
+    memset(f->xwt, 0, (size_t)(GH * TB) * sizeof *f->xwt);
+    if (TB > 0 && I > 0) {
+        struct kw__sgemm g = {GH, TB, I, Wd, I, 1, f->x, 1, I, f->xwt, TB, 1.0f};
         kw__sgemm_run(f->c, &g);
     }
+    for (int64_t t0 = 0; t0 < TB; t0 += 16)
+        for (int64_t g = 0; g < GH; g++) {
+            float bias = Wb ? Wb[g] + (gru_split && g >= 2 * H ? 0 : Rb[g]) : 0;
+            for (int64_t tb = t0; tb < TB && tb < t0 + 16; tb++)
+                f->xw[tb * GH + g] = bias + f->xwt[g * TB + tb];
+        }
     float *h = f->yh + d * B * H, *cs = f->yc + d * B * H;
     for (int64_t i = 0; i < B * H; i++) {
         h[i] = f->h0 ? f->h0[d * B * H + i] : 0;
@@ -489,8 +491,8 @@ static enum kw_status rnn_run_f32(struct kw__op_ctx *c, const struct rnn *m, int
     f.gh = malloc((size_t)(m->B * GH) * sizeof *f.gh + 1);
     f.rh = calloc((size_t)(m->B * m->H) + 1, sizeof *f.rh);
     f.tmp = malloc((size_t)(m->B * m->H) * sizeof *f.tmp + 1);
-    f.wt = malloc((size_t)(GH * m->I) * sizeof *f.wt + 1);
-    if (!f.y || !f.yh || !f.yc || !f.xw || !f.gh || !f.rh || !f.tmp || !f.wt) goto nomem;
+    f.xwt = malloc(nxw + 1);
+    if (!f.y || !f.yh || !f.yc || !f.xw || !f.gh || !f.rh || !f.tmp || !f.xwt) goto nomem;
     /* the directions share the GEMM's threads rather than one each */
     for (int d = 0; d < m->D; d++) rnn_dir_f32(&f, d, rev || d == 1);
     if ((st = emit_f32(c, 0, m, f.y, 1)) != KW_STATUS_OK) goto done;
@@ -510,7 +512,7 @@ done:
     free(f.gh);
     free(f.rh);
     free(f.tmp);
-    free(f.wt);
+    free(f.xwt);
     return st;
 }
 

@@ -105,75 +105,103 @@ static struct kw_onnx_value *out_for(struct kw__op_ctx *c,
     return v;
 }
 
+/* The hyper-parameters of one update, read by the op before the loop. */
+struct upd {
+    double norm, r, alpha, beta, eps, post;
+    int nesterov;
+};
+
+/* One element: in[] holds X, G and the state values of the group order;
+ * out[] receives X_new and the updated state. */
+typedef void (*elem_fn)(const struct upd *u, const double *in, double *out);
+
+/* Applies f to every element of every optimized tensor, storing only the
+ * wanted outputs. */
+static enum kw_status run_update(struct kw__op_ctx *c, const struct groups *g,
+                                 const struct upd *u, elem_fn f) {
+    for (int i = 0; i < g->n; i++) {
+        const struct kw_onnx_value *in[4];
+        struct kw_onnx_value *out[3];
+        int ok = 1;
+        for (int kind = 0; kind < g->k; kind++) in[kind] = grp(c, g, kind, i);
+        for (int kind = 0; kind < g->k - 1; kind++)
+            out[kind] = out_for(c, g, kind, i, &ok);
+        if (!ok) return KW_STATUS_ERR_NOMEM;
+        const int64_t ne = kw_onnx_numel(in[0]);
+        for (int64_t e = 0; e < ne; e++) {
+            double iv[4], ov[3] = {0};
+            for (int kind = 0; kind < g->k; kind++) iv[kind] = ld(in[kind], e);
+            f(u, iv, ov);
+            for (int kind = 0; kind < g->k - 1; kind++)
+                if (out[kind]) st(out[kind], e, ov[kind]);
+        }
+    }
+    return KW_STATUS_OK;
+}
+
 /* ---- Adagrad: inputs R, T, X..., G..., H...; outputs X_new..., H_new... */
+
+static void adagrad_elem(const struct upd *u, const double *in, double *out) {
+    const double xv = in[0], gv = u->norm * xv + in[1];
+    const double hn = in[2] + gv * gv;
+    out[0] = xv - u->r * gv / (sqrt(hn) + u->eps);
+    out[1] = hn;
+}
 
 static enum kw_status op_adagrad(struct kw__op_ctx *c) {
     struct groups g = {0};
     enum kw_status s = parse(c, 3, &g);
     if (s != KW_STATUS_OK) return s;
-    const double norm = kw__attr_f(c, "norm_coefficient", 0.0f),
-                 decay = kw__attr_f(c, "decay_factor", 0.0f),
-                 eps = kw__attr_f(c, "epsilon", 1e-6f);
+    struct upd u = {0};
+    u.norm = kw__attr_f(c, "norm_coefficient", 0.0f);
+    const double decay = kw__attr_f(c, "decay_factor", 0.0f);
+    u.eps = kw__attr_f(c, "epsilon", 1e-6f);
     /* the learning rate decays with the update count */
-    const double r = g.r / (1.0 + (double)g.t * decay);
-    for (int i = 0; i < g.n; i++) {
-        const struct kw_onnx_value *x = grp(c, &g, 0, i), *gr = grp(c, &g, 1, i),
-                                   *h = grp(c, &g, 2, i);
-        int ok = 1;
-        struct kw_onnx_value *xo = out_for(c, &g, 0, i, &ok),
-                             *ho = out_for(c, &g, 1, i, &ok);
-        if (!ok) return KW_STATUS_ERR_NOMEM;
-        const int64_t ne = kw_onnx_numel(x);
-        for (int64_t e = 0; e < ne; e++) {
-            const double xv = ld(x, e), gv = norm * xv + ld(gr, e);
-            const double hn = ld(h, e) + gv * gv;
-            if (xo) st(xo, e, xv - r * gv / (sqrt(hn) + eps));
-            if (ho) st(ho, e, hn);
-        }
-    }
-    return KW_STATUS_OK;
+    u.r = g.r / (1.0 + (double)g.t * decay);
+    return run_update(c, &g, &u, adagrad_elem);
 }
 
 /* ---- Adam: inputs R, T, X..., G..., V..., H...; outputs X..., V..., H... */
+
+static void adam_elem(const struct upd *u, const double *in, double *out) {
+    const double xv = in[0], gv = u->norm * xv + in[1];
+    const double vn = u->alpha * in[2] + (1.0 - u->alpha) * gv;
+    const double hn = u->beta * in[3] + (1.0 - u->beta) * gv * gv;
+    const double xn = xv - u->r * vn / (sqrt(hn) + u->eps);
+    out[0] = (1.0 - u->post) * xn;
+    out[1] = vn;
+    out[2] = hn;
+}
 
 static enum kw_status op_adam(struct kw__op_ctx *c) {
     struct groups g = {0};
     enum kw_status s = parse(c, 4, &g);
     if (s != KW_STATUS_OK) return s;
-    const double norm = kw__attr_f(c, "norm_coefficient", 0.0f),
-                 post = kw__attr_f(c, "norm_coefficient_post", 0.0f),
-                 alpha = kw__attr_f(c, "alpha", 0.9f),
-                 beta = kw__attr_f(c, "beta", 0.999f),
-                 eps = kw__attr_f(c, "epsilon", 1e-6f);
+    struct upd u = {0};
+    u.norm = kw__attr_f(c, "norm_coefficient", 0.0f);
+    u.post = kw__attr_f(c, "norm_coefficient_post", 0.0f);
+    u.alpha = kw__attr_f(c, "alpha", 0.9f);
+    u.beta = kw__attr_f(c, "beta", 0.999f);
+    u.eps = kw__attr_f(c, "epsilon", 1e-6f);
     /* bias correction of both moments, folded into the rate; T <= 0 means
      * no correction (the first update with 0-based counting) */
-    double r = g.r;
+    u.r = g.r;
     if (g.t > 0)
-        r = g.r * sqrt(1.0 - pow(beta, (double)g.t)) /
-            (1.0 - pow(alpha, (double)g.t));
-    for (int i = 0; i < g.n; i++) {
-        const struct kw_onnx_value *x = grp(c, &g, 0, i), *gr = grp(c, &g, 1, i),
-                                   *v = grp(c, &g, 2, i), *h = grp(c, &g, 3, i);
-        int ok = 1;
-        struct kw_onnx_value *xo = out_for(c, &g, 0, i, &ok),
-                             *vo = out_for(c, &g, 1, i, &ok),
-                             *ho = out_for(c, &g, 2, i, &ok);
-        if (!ok) return KW_STATUS_ERR_NOMEM;
-        const int64_t ne = kw_onnx_numel(x);
-        for (int64_t e = 0; e < ne; e++) {
-            const double xv = ld(x, e), gv = norm * xv + ld(gr, e);
-            const double vn = alpha * ld(v, e) + (1.0 - alpha) * gv;
-            const double hn = beta * ld(h, e) + (1.0 - beta) * gv * gv;
-            const double xn = xv - r * vn / (sqrt(hn) + eps);
-            if (xo) st(xo, e, (1.0 - post) * xn);
-            if (vo) st(vo, e, vn);
-            if (ho) st(ho, e, hn);
-        }
-    }
-    return KW_STATUS_OK;
+        u.r = g.r * sqrt(1.0 - pow(u.beta, (double)g.t)) /
+              (1.0 - pow(u.alpha, (double)g.t));
+    return run_update(c, &g, &u, adam_elem);
 }
 
 /* ---- Momentum: inputs R, T, X..., G..., V...; outputs X..., V... ---- */
+
+static void momentum_elem(const struct upd *u, const double *in,
+                          double *out) {
+    const double xv = in[0], gv = u->norm * xv + in[1];
+    const double vn = u->alpha * in[2] + u->beta * gv;
+    const double step = u->nesterov ? gv + u->alpha * vn : vn;
+    out[0] = xv - u->r * step;
+    out[1] = vn;
+}
 
 static enum kw_status op_momentum(struct kw__op_ctx *c) {
     static const char *const req[] = {"alpha", "beta", "norm_coefficient",
@@ -183,35 +211,21 @@ static enum kw_status op_momentum(struct kw__op_ctx *c) {
             return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
                                "missing required attribute '%s'", req[a]);
     const char *mode = kw__attr_s(c, "mode", "");
-    const int nesterov = !strcmp(mode, "nesterov");
-    if (!nesterov && strcmp(mode, "standard"))
+    struct upd u = {0};
+    u.nesterov = !strcmp(mode, "nesterov");
+    if (!u.nesterov && strcmp(mode, "standard"))
         return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
                            "mode must be 'standard' or 'nesterov', not '%s'",
                            mode);
     struct groups g = {0};
     enum kw_status s = parse(c, 3, &g);
     if (s != KW_STATUS_OK) return s;
-    const double norm = kw__attr_f(c, "norm_coefficient", 0.0f),
-                 alpha = kw__attr_f(c, "alpha", 0.0f);
+    u.norm = kw__attr_f(c, "norm_coefficient", 0.0f);
+    u.alpha = kw__attr_f(c, "alpha", 0.0f);
     /* the gradient enters unscaled on the first update (T == 0) */
-    const double beta = g.t > 0 ? (double)kw__attr_f(c, "beta", 0.0f) : 1.0;
-    for (int i = 0; i < g.n; i++) {
-        const struct kw_onnx_value *x = grp(c, &g, 0, i), *gr = grp(c, &g, 1, i),
-                                   *v = grp(c, &g, 2, i);
-        int ok = 1;
-        struct kw_onnx_value *xo = out_for(c, &g, 0, i, &ok),
-                             *vo = out_for(c, &g, 1, i, &ok);
-        if (!ok) return KW_STATUS_ERR_NOMEM;
-        const int64_t ne = kw_onnx_numel(x);
-        for (int64_t e = 0; e < ne; e++) {
-            const double xv = ld(x, e), gv = norm * xv + ld(gr, e);
-            const double vn = alpha * ld(v, e) + beta * gv;
-            const double step = nesterov ? gv + alpha * vn : vn;
-            if (xo) st(xo, e, xv - g.r * step);
-            if (vo) st(vo, e, vn);
-        }
-    }
-    return KW_STATUS_OK;
+    u.beta = g.t > 0 ? (double)kw__attr_f(c, "beta", 0.0f) : 1.0;
+    u.r = g.r;
+    return run_update(c, &g, &u, momentum_elem);
 }
 
 const struct kw__op kw__ops_training[] = {
