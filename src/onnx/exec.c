@@ -51,6 +51,7 @@ struct kw_onnx_value *kw__exec_tensor(struct kw__exec *e, int dtype, int rank,
     for (int i = 0; bytes && i < rank && i < KW_ONNX_MAX_RANK; i++)
         if (dims[i] < 0 || !kw__mul_size(bytes, (size_t)dims[i], &bytes))
             bytes = 0;
+    if (e && e->max_tensor_bytes && bytes > e->max_tensor_bytes) return NULL;
     /* best fit among kept buffers, wasting at most half */
     if (e && dtype != KW_ONNX_STRING && rank <= KW_ONNX_MAX_RANK &&
         bytes >= KW_POOL_MIN_BYTES)

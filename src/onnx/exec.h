@@ -50,6 +50,7 @@ struct kw__exec {
     char *err;
     size_t err_size;
     struct kw__buf_pool pool;
+    size_t max_tensor_bytes; /* 0: only kw_onnx_tensor_new's limit */
 };
 
 KW_HIDDEN struct kw__pool *kw__exec_pool(struct kw__exec *e);

@@ -34,7 +34,9 @@ static int foldable(const struct kw__graph *g, const struct kw__node *n) {
 void kw__fold_constants(struct kw_onnx_model *m) {
     struct kw__graph *g = m->graph;
     struct kw__raw_model *raw = m->arena;
-    struct kw__exec e = {.model = m};
+    /* folding runs on untrusted constants before anyone asked for a run:
+     * a node that wants a huge output is left for run time instead */
+    struct kw__exec e = {.model = m, .max_tensor_bytes = (size_t)256 << 20};
     int kept = 0;
     for (int k = 0; k < g->n_nodes; k++) {
         struct kw__node *n = &g->nodes[k];
