@@ -173,24 +173,6 @@ void kw__fuse(struct kw_onnx_model *m) {
     kw__graph_liveness(g);
 }
 
-static float act1(int act, float x, float a, float b) {
-    switch (act) {
-    case KW_ACT_RELU: return x > 0 ? x : 0;
-    case KW_ACT_CLIP: return x < a ? a : x > b ? b : x;
-    case KW_ACT_LEAKY_RELU: return x >= 0 ? x : a * x;
-    case KW_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case KW_ACT_HARD_SIGMOID: {
-        float y = a * x + b;
-        return y < 0 ? 0 : y > 1 ? 1 : y;
-    }
-    case KW_ACT_HARD_SWISH: {
-        float y = x / 6.0f + 0.5f;
-        return x * (y < 0 ? 0 : y > 1 ? 1 : y);
-    }
-    default: return x;
-    }
-}
-
 enum kw_status kw__node_epilogue(struct kw__op_ctx *c) {
     const struct kw__node *n = c->node;
     struct kw_onnx_value *v = c->n_out ? c->out[0] : NULL;
@@ -202,10 +184,10 @@ enum kw_status kw__node_epilogue(struct kw__op_ctx *c) {
     if (v->dtype == KW_ONNX_FLOAT) {
         float *x = v->data;
         for (int64_t i = 0; i < cnt; i++)
-            x[i] = act1(n->fused_act, x[i], n->act_alpha, n->act_beta);
+            x[i] = kw__act_apply(n->fused_act, x[i], n->act_alpha, n->act_beta);
     } else {
         for (int64_t i = 0; i < cnt; i++)
-            kw__set_f64(v, i, act1(n->fused_act, (float)kw__get_f64(v, i),
+            kw__set_f64(v, i, kw__act_apply(n->fused_act, (float)kw__get_f64(v, i),
                                    n->act_alpha, n->act_beta));
     }
     return KW_STATUS_OK;

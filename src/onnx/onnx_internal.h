@@ -78,6 +78,26 @@ enum kw__act {
     KW_ACT_SIGMOID, KW_ACT_HARD_SIGMOID, KW_ACT_HARD_SWISH
 };
 
+/* One fused activation on one value (alpha a, beta b as in fuse.c); the
+ * scalar definition every kernel's fused epilogue must match. */
+static inline float kw__act_apply(int act, float x, float a, float b) {
+    switch (act) {
+    case KW_ACT_RELU: return x > 0 ? x : 0;
+    case KW_ACT_CLIP: return x < a ? a : x > b ? b : x;
+    case KW_ACT_LEAKY_RELU: return x >= 0 ? x : a * x;
+    case KW_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case KW_ACT_HARD_SIGMOID: {
+        float y = a * x + b;
+        return y < 0 ? 0 : y > 1 ? 1 : y;
+    }
+    case KW_ACT_HARD_SWISH: {
+        float y = x / 6.0f + 0.5f;
+        return x * (y < 0 ? 0 : y > 1 ? 1 : y);
+    }
+    default: return x;
+    }
+}
+
 /* What a ValueInfoProto declares. */
 struct kw__type_info {
     int known;

@@ -18,23 +18,6 @@
 /* accumulator block: one zmm or two ymm */
 #define VL 16
 
-static inline float act_one(int act, float x, float a, float b) {
-    switch (act) {
-    case KW_ACT_RELU: return x > 0 ? x : 0;
-    case KW_ACT_CLIP: return x < a ? a : x > b ? b : x;
-    case KW_ACT_LEAKY_RELU: return x >= 0 ? x : a * x;
-    case KW_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case KW_ACT_HARD_SIGMOID: {
-        float y = a * x + b;
-        return y < 0 ? 0 : y > 1 ? 1 : y;
-    }
-    case KW_ACT_HARD_SWISH: {
-        float y = x / 6.0f + 0.5f;
-        return x * (y < 0 ? 0 : y > 1 ? 1 : y);
-    }
-    default: return x;
-    }
-}
 
 /* y[i] = act(y[i]) with the formulas of fuse.c; one loop per kind so each
  * vectorises on its own. */
@@ -71,7 +54,7 @@ static void k_act(float *restrict y, int64_t n, int act, float a, float b) {
         }
         return;
     default:
-        for (i = 0; i < n; i++) y[i] = act_one(act, y[i], a, b);
+        for (i = 0; i < n; i++) y[i] = kw__act_apply(act, y[i], a, b);
         return;
     }
 }

@@ -182,12 +182,9 @@ static void rnn_dir(const struct rnn *m, int d, int reverse, double *y,
     }
 }
 
-/* out[k] from a double buffer in the default layout [A, D, B, H] (A = T
- * for Y, absent for the states), permuted to layout 1 when asked. */
-static enum kw_status emit(struct kw__op_ctx *c, int k, int dtype,
-                           const struct rnn *m, const double *buf, int has_t) {
-    if (!kw__out_wanted(c, k)) return KW_STATUS_OK;
-    int64_t dims[4];
+/* Shape of an output: [T,] D, B, H in layout 0, B, [T,] D, H in layout 1
+ * (T only for Y). Returns the rank. */
+static int out_dims(const struct rnn *m, int has_t, int64_t *dims) {
     int rank = 0;
     if (m->layout) {
         dims[rank++] = m->B;
@@ -199,6 +196,16 @@ static enum kw_status emit(struct kw__op_ctx *c, int k, int dtype,
         dims[rank++] = m->B;
     }
     dims[rank++] = m->H;
+    return rank;
+}
+
+/* out[k] from a double buffer in the default layout [A, D, B, H] (A = T
+ * for Y, absent for the states), permuted to layout 1 when asked. */
+static enum kw_status emit(struct kw__op_ctx *c, int k, int dtype,
+                           const struct rnn *m, const double *buf, int has_t) {
+    if (!kw__out_wanted(c, k)) return KW_STATUS_OK;
+    int64_t dims[4];
+    int rank = out_dims(m, has_t, dims);
     struct kw_onnx_value *v = kw__out_tensor(c, k, dtype, rank, dims);
     if (!v) return KW_STATUS_ERR_NOMEM;
     int64_t A = has_t ? m->T : 1;
@@ -412,17 +419,7 @@ static enum kw_status emit_f32(struct kw__op_ctx *c, int k, const struct rnn *m,
                                const float *buf, int has_t) {
     if (!kw__out_wanted(c, k)) return KW_STATUS_OK;
     int64_t dims[4];
-    int rank = 0;
-    if (m->layout) {
-        dims[rank++] = m->B;
-        if (has_t) dims[rank++] = m->T;
-        dims[rank++] = m->D;
-    } else {
-        if (has_t) dims[rank++] = m->T;
-        dims[rank++] = m->D;
-        dims[rank++] = m->B;
-    }
-    dims[rank++] = m->H;
+    int rank = out_dims(m, has_t, dims);
     struct kw_onnx_value *v = kw__out_tensor(c, k, KW_ONNX_FLOAT, rank, dims);
     if (!v) return KW_STATUS_ERR_NOMEM;
     float *out = v->data;
