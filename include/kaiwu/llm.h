@@ -111,6 +111,28 @@ KW_API void kw_session_truncate(struct kw_session *s, uint32_t n_keep);
 KW_API void kw_session_set_abort(struct kw_session *s, int (*cb)(void *),
                                  void *user);
 
+/* ---- continuous batching ---------------------------------------------- */
+struct kw_batch_item {
+    struct kw_session *session; /* distinct sessions of one model */
+    const int32_t *tokens;      /* appended at the session's position */
+    size_t n_tokens;            /* >= 1 */
+};
+
+/* One forward pass over the tokens of several sessions at once, so each
+ * weight is read once per step for all of them (a server's slots decoding
+ * together). It runs on runner's threads and activation buffers; runner may
+ * also be one of the items' sessions or an otherwise idle session, and the
+ * total of n_tokens must not exceed runner's n_batch. Each session gets its
+ * tokens appended and its logits refreshed, bit-identical to
+ * kw_session_decode(session, tokens, n_tokens) run alone. Nothing is
+ * decoded on error: KW_STATUS_ERR_INVALID_ARG (a session twice, sessions of
+ * different models, a token id outside the vocabulary, n_tokens 0, total
+ * over runner's n_batch), KW_STATUS_ERR_CONTEXT_FULL (an item would not fit
+ * its session). Abort callbacks are not polled: the caller owns the step. */
+KW_API enum kw_status kw_session_decode_batch(struct kw_session *runner,
+                                              const struct kw_batch_item *items,
+                                              size_t n_items);
+
 /* ---- sampling --------------------------------------------------------- */
 struct kw_sampler;
 

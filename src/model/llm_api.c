@@ -4,6 +4,8 @@
  * session (nothing is allocated per token), validates arguments and feeds
  * the forward pass in batches.
  */
+#include <string.h>
+
 #include "cpu/isa_table.h"
 #include "model/llm_internal.h"
 #include "text/chat_template.h"
@@ -213,7 +215,7 @@ void kw_session_free(struct kw_session *s) {
     void *bufs[] = {s->x,      s->xn,      s->q,       s->att,
                     s->g,      s->u,       s->cs,      s->logits,
                     s->priv_xn, s->xq,     s->priv_xq, s->priv_scratch,
-                    s->tiled_scratch};
+                    s->tiled_scratch, s->batch_logits};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         kw__free_aligned(bufs[i]);
     free(s);
@@ -231,10 +233,74 @@ enum kw_status kw_session_decode(struct kw_session *s, const int32_t *tokens,
         if (s->abort_cb && s->abort_cb(s->abort_user))
             return KW_STATUS_ERR_CANCELLED;
         const int64_t T = (int64_t)KW_MIN((size_t)s->n_batch, n - i);
-        kw__llm_forward(s, tokens + i, T);
+        const struct kw__seg seg = {s, tokens + i, 0, T, s->n_past};
+        kw__llm_forward(s, &seg, 1, T, s->logits);
         s->n_past += (uint32_t)T;
         s->have_logits = 1;
     }
+    return KW_STATUS_OK;
+}
+
+static enum kw_status check_batch(const struct kw_session *runner,
+                                  const struct kw_batch_item *items,
+                                  size_t n_items, size_t *total) {
+    if (!runner || !items || n_items == 0) return KW_STATUS_ERR_INVALID_ARG;
+    *total = 0;
+    for (size_t i = 0; i < n_items; i++) {
+        const struct kw_batch_item *it = &items[i];
+        if (!it->session || it->session->m != runner->m || !it->tokens ||
+            it->n_tokens == 0)
+            return KW_STATUS_ERR_INVALID_ARG;
+        for (size_t j = 0; j < i; j++)
+            if (items[j].session == it->session)
+                return KW_STATUS_ERR_INVALID_ARG;
+        for (size_t k = 0; k < it->n_tokens; k++)
+            if (it->tokens[k] < 0 || it->tokens[k] >= runner->m->hp.n_vocab)
+                return KW_STATUS_ERR_INVALID_ARG;
+        *total += it->n_tokens;
+        if (*total > runner->n_batch) return KW_STATUS_ERR_INVALID_ARG;
+    }
+    for (size_t i = 0; i < n_items; i++)
+        if (items[i].n_tokens >
+            items[i].session->n_ctx - items[i].session->n_past)
+            return KW_STATUS_ERR_CONTEXT_FULL;
+    return KW_STATUS_OK;
+}
+
+enum kw_status kw_session_decode_batch(struct kw_session *runner,
+                                       const struct kw_batch_item *items,
+                                       size_t n_items) {
+    size_t total;
+    enum kw_status st = check_batch(runner, items, n_items, &total);
+    if (st != KW_STATUS_OK) return st;
+    const size_t V = (size_t)runner->m->hp.n_vocab;
+    if (n_items > 1 && runner->batch_rows < n_items) {
+        float *p = kw__alloc_aligned(n_items * V * sizeof(float));
+        if (!p) return KW_STATUS_ERR_NOMEM;
+        kw__free_aligned(runner->batch_logits);
+        runner->batch_logits = p;
+        runner->batch_rows = n_items;
+    }
+    struct kw__seg *segs = malloc(n_items * sizeof *segs);
+    if (!segs) return KW_STATUS_ERR_NOMEM;
+    int64_t t = 0;
+    for (size_t i = 0; i < n_items; i++) {
+        segs[i] = (struct kw__seg){items[i].session, items[i].tokens, t,
+                                   (int64_t)items[i].n_tokens,
+                                   items[i].session->n_past};
+        t += (int64_t)items[i].n_tokens;
+    }
+    float *logits =
+        n_items == 1 ? items[0].session->logits : runner->batch_logits;
+    kw__llm_forward(runner, segs, (int)n_items, (int64_t)total, logits);
+    for (size_t i = 0; i < n_items; i++) {
+        struct kw_session *s = items[i].session;
+        if (n_items > 1)
+            memcpy(s->logits, runner->batch_logits + i * V, V * sizeof(float));
+        s->n_past += (uint32_t)items[i].n_tokens;
+        s->have_logits = 1;
+    }
+    free(segs);
     return KW_STATUS_OK;
 }
 

@@ -4,6 +4,10 @@
  * slice of each step, with a barrier between dependent steps. With one
  * token, each thread normalises and quantizes the (tiny) activation row
  * itself instead of waiting at a barrier for one thread to do it.
+ * One pass may carry several sequences (continuous batching): each is a
+ * segment of the activation rows with its own KV cache and positions, and
+ * every choice that changes rounding (matrix-product kernel, attention
+ * path) is made per segment, so a sequence gets the same bits as alone.
  */
 #include <math.h>
 
@@ -11,10 +15,34 @@
 #include "model/llm_internal.h"
 
 struct fwd {
-    struct kw_session *s;
-    const int32_t *tokens;
+    struct kw_session *s; /* the runner: threads and activation buffers */
+    const struct kw__seg *segs;
+    int n_seg;
     int64_t T;
+    float *logits;
 };
+
+/* The segment holding row t; *cur is a cursor for increasing t. */
+static const struct kw__seg *seg_of(const struct fwd *f, int64_t t,
+                                    int *cur) {
+    while (t >= f->segs[*cur].t0 + f->segs[*cur].n) (*cur)++;
+    return &f->segs[*cur];
+}
+
+/* y (+)= W . xq for every row of the pass, one segment at a time: ggml's
+ * kernels round a row by its place in the batch (q4_K tiles of 4 tokens,
+ * q6_K's kernel for 8+), so each sequence is multiplied as if alone. For
+ * types multiplied row by row this is the same loop as one call. */
+static void mm(const struct fwd *f, const struct kw__mat *w, const void *xq,
+               size_t xq_stride, float *y, size_t y_stride, int64_t r0,
+               int64_t r1, int accumulate) {
+    for (int i = 0; i < f->n_seg; i++) {
+        const struct kw__seg *sg = &f->segs[i];
+        kw__mat_mul(w, (const uint8_t *)xq + (size_t)sg->t0 * xq_stride,
+                    xq_stride, sg->n, y + (size_t)sg->t0 * y_stride, y_stride,
+                    r0, r1, accumulate);
+    }
+}
 
 /* [*a, *b) = the ith of nth near-equal slices of [0, n), in multiples of g */
 static void split(int64_t n, int64_t g, int ith, int nth, int64_t *a,
@@ -72,9 +100,10 @@ static const void *quant(struct kw_session *s, const float *x, size_t x_stride,
 
 /* Q, K and V projections split by heads, so each thread can add biases,
  * rotate its own heads and write its K/V heads into the cache. */
-static void qkv(struct kw_session *s, const struct kw__layer *ly, int64_t l,
-                const void *xq, size_t xq_stride, int64_t T, int ith,
-                int nth) {
+static void qkv(const struct fwd *f, const struct kw__layer *ly, int64_t l,
+                const void *xq, size_t xq_stride, int ith, int nth) {
+    struct kw_session *s = f->s;
+    const int64_t T = f->T;
     const struct kw__ops *ops = kw__ops();
     const struct kw__hparams *hp = &s->m->hp;
     const int64_t D = hp->head_dim, Hq = hp->n_head, Hkv = hp->n_head_kv;
@@ -98,8 +127,8 @@ static void qkv(struct kw_session *s, const struct kw__layer *ly, int64_t l,
             kind = 2, h = u - Hq - Hkv, w = &ly->wv, bias = ly->bv;
             dst = s->att + (size_t)T * KVw, dst_stride = (size_t)KVw;
         }
-        kw__mat_mul(w, xq, xq_stride, T, dst, dst_stride, h * D, (h + 1) * D,
-                    0);
+        mm(f, w, xq, xq_stride, dst, dst_stride, h * D, (h + 1) * D, 0);
+        int cur = 0;
         for (int64_t t = 0; t < T; t++) {
             float *row = dst + (size_t)t * dst_stride + h * D;
             if (bias) ops->add(row, bias + h * D, D);
@@ -107,58 +136,109 @@ static void qkv(struct kw_session *s, const struct kw__layer *ly, int64_t l,
                 ops->rope(row, 1, D, hp->n_rot, s->cs + (size_t)t * hp->n_rot,
                           hp->rope_neox);
             if (kind > 0) {
-                uint16_t *cache = kind == 1 ? s->k_cache[l] : s->v_cache[l];
-                ops->to_f16(cache + (size_t)(s->n_past + t) * KVw + h * D,
-                            row, D);
+                const struct kw__seg *sg = seg_of(f, t, &cur);
+                uint16_t *cache =
+                    kind == 1 ? sg->s->k_cache[l] : sg->s->v_cache[l];
+                const size_t pos = sg->pos0 + (size_t)(t - sg->t0);
+                ops->to_f16(cache + pos * KVw + h * D, row, D);
             }
         }
     }
 }
 
-/* Per-token attention: one (token, head) unit at a time with the fp16
- * accumulator of llama.cpp's one_chunk path, which it takes for batches of
- * fewer than 64 tokens. */
-static void attention_rows(struct kw_session *s, int64_t l, int64_t t,
-                           int64_t h, uint16_t *scratch) {
+/* Per-token attention of row t (at position pos of sequence sg): one head
+ * with the fp16 accumulator of llama.cpp's one_chunk path, which it takes
+ * for batches of fewer than 64 tokens. */
+static void attention_row(struct kw_session *s, const struct kw__seg *sg,
+                          int64_t l, int64_t t, int64_t h, uint16_t *scratch) {
     const struct kw__hparams *hp = &s->m->hp;
     const int64_t D = hp->head_dim, Hq = hp->n_head, Hkv = hp->n_head_kv;
     const size_t kv_off = (size_t)((h / (Hq / Hkv)) * D);
+    const size_t pos = sg->pos0 + (size_t)(t - sg->t0);
     kw__attn()(s->att + (size_t)t * Hq * D + h * D,
-               s->q + (size_t)t * Hq * D + h * D, s->k_cache[l] + kv_off,
-               s->v_cache[l] + kv_off, (size_t)(Hkv * D), s->n_past + t + 1, D,
+               s->q + (size_t)t * Hq * D + h * D, sg->s->k_cache[l] + kv_off,
+               sg->s->v_cache[l] + kv_off, (size_t)(Hkv * D), pos + 1, D,
                1.0f / sqrtf((float)D), scratch);
 }
 
-/* Attention of the batch. Batches of >= KW__ATTN_TILE tokens take the
- * tiled kernel (llama.cpp's tiled path, chosen there by the same
- * threshold) over (query tile, head) units. */
-static void attention(struct kw_session *s, int64_t l, int64_t T, int ith,
-                      int nth) {
+/* Query tile j (KW__ATTN_TILE rows from the segment's start), one head:
+ * llama.cpp's tiled path, which it takes for batches of >= KW__ATTN_TILE
+ * tokens. */
+static void attention_tile(struct kw_session *s, const struct kw__seg *sg,
+                           int64_t l, int64_t j, int64_t h, float *scratch) {
     const struct kw__hparams *hp = &s->m->hp;
     const int64_t D = hp->head_dim, Hq = hp->n_head, Hkv = hp->n_head_kv;
-    uint16_t *scratch = s->priv_scratch + (size_t)ith * 2 * D;
-    if (T < KW__ATTN_TILE) {
-        int64_t u0, u1;
-        split(T * Hq, 1, ith, nth, &u0, &u1);
-        for (int64_t u = u0; u < u1; u++)
-            attention_rows(s, l, u / Hq, u % Hq, scratch);
-        return;
-    }
-    kw__attn_tiled_fn tiled = kw__attn_tiled();
-    const int64_t group = Hq / Hkv, n_tiles = (T + KW__ATTN_TILE - 1) / KW__ATTN_TILE;
+    const int64_t lt0 = j * KW__ATTN_TILE;
+    const int64_t nq = KW_MIN((int64_t)KW__ATTN_TILE, sg->n - lt0);
     const size_t row = (size_t)(Hq * D);
-    /* dealt round-robin: later tiles see more keys, so contiguous slices
-     * would leave the last thread with most of the work */
-    for (int64_t u = ith; u < n_tiles * Hq; u += nth) {
-        const int64_t t0 = (u / Hq) * KW__ATTN_TILE, h = u % Hq;
-        const int64_t nq = KW_MIN((int64_t)KW__ATTN_TILE, T - t0);
-        const size_t kv_off = (size_t)((h / group) * D);
-        tiled(s->att + (size_t)t0 * row + h * D, row,
-              s->q + (size_t)t0 * row + h * D, row, nq,
-              s->k_cache[l] + kv_off, s->v_cache[l] + kv_off,
-              (size_t)(Hkv * D), s->n_past + t0, D, 1.0f / sqrtf((float)D),
-              s->tiled_scratch + (size_t)ith * s->tiled_stride);
+    const size_t kv_off = (size_t)((h / (Hq / Hkv)) * D);
+    const size_t t0 = (size_t)(sg->t0 + lt0);
+    kw__attn_tiled()(s->att + t0 * row + h * D, row, s->q + t0 * row + h * D,
+                     row, nq, sg->s->k_cache[l] + kv_off,
+                     sg->s->v_cache[l] + kv_off, (size_t)(Hkv * D),
+                     sg->pos0 + (size_t)lt0, D, 1.0f / sqrtf((float)D),
+                     scratch);
+}
+
+/* Units of attention work in a segment: (token, head) pairs, or (query
+ * tile, head) pairs when the segment is long enough for the tiled path. */
+static int64_t att_units(const struct kw__seg *sg, int64_t Hq) {
+    if (sg->n < KW__ATTN_TILE) return sg->n * Hq;
+    return (sg->n + KW__ATTN_TILE - 1) / KW__ATTN_TILE * Hq;
+}
+
+/* Units are dealt round-robin: later tiles see more keys, so contiguous
+ * slices would leave the last thread with most of the work. */
+static void attention(const struct fwd *f, int64_t l, int ith, int nth) {
+    struct kw_session *s = f->s;
+    const int64_t D = s->m->hp.head_dim, Hq = s->m->hp.n_head;
+    uint16_t *scratch = s->priv_scratch + (size_t)ith * 2 * D;
+    float *tscratch = s->tiled_scratch + (size_t)ith * s->tiled_stride;
+    int64_t base = 0;
+    int cur = 0;
+    for (int64_t u = ith;; u += nth) {
+        while (cur < f->n_seg && u >= base + att_units(&f->segs[cur], Hq))
+            base += att_units(&f->segs[cur++], Hq);
+        if (cur == f->n_seg) return;
+        const struct kw__seg *sg = &f->segs[cur];
+        const int64_t k = u - base;
+        if (sg->n < KW__ATTN_TILE)
+            attention_row(s, sg, l, sg->t0 + k / Hq, k % Hq, scratch);
+        else
+            attention_tile(s, sg, l, k / Hq, k % Hq, tscratch);
     }
+}
+
+/* Final norm and logits after each segment's last token. One segment
+ * takes the one-token path; several are normalised and quantized into the
+ * shared rows first. */
+static void logits(const struct fwd *f, int ith, int nth) {
+    struct kw_session *s = f->s;
+    const struct kw_model *m = s->m;
+    const int64_t E = m->hp.n_embd, V = m->hp.n_vocab, row_grain = 16;
+    int64_t a, b;
+    size_t st;
+    const void *xq;
+    if (f->n_seg == 1) {
+        const float *last = s->x + (f->T - 1) * E;
+        xq = norm_quant(s, last, m->out_norm, &m->output, 1, ith, nth, &st);
+    } else {
+        split(f->n_seg, 1, ith, nth, &a, &b);
+        for (int64_t i = a; i < b; i++) {
+            const struct kw__seg *sg = &f->segs[i];
+            kw__ops()->rmsnorm(s->xn + i * E, s->x + (sg->t0 + sg->n - 1) * E,
+                               m->out_norm, E, m->hp.eps);
+        }
+        kw__mat_quantize(&m->output, s->xn, (size_t)E, s->xq, s->xq_row, a,
+                         b);
+        kw__pool_barrier(s->pool);
+        xq = s->xq, st = s->xq_row;
+    }
+    split(V, row_grain, ith, nth, &a, &b);
+    /* each row as its sequence alone rounds it: a batch of one */
+    for (int i = 0; i < f->n_seg; i++)
+        kw__mat_mul(&m->output, (const uint8_t *)xq + (size_t)i * st, 0, 1,
+                    f->logits + (size_t)i * (size_t)V, 0, a, b, 0);
 }
 
 static void forward_thread(void *ctx, int ith, int nth) {
@@ -177,12 +257,14 @@ static void forward_thread(void *ctx, int ith, int nth) {
 
     /* embeddings and rotary tables, split by token */
     split(T, 1, ith, nth, &a, &b);
+    int cur = 0;
     for (int64_t t = a; t < b; t++) {
-        emb->to_float(m->tok_embd.data +
-                          (size_t)f->tokens[t] * m->tok_embd.row_bytes,
+        const struct kw__seg *sg = seg_of(f, t, &cur);
+        const int32_t tok = sg->tokens[t - sg->t0];
+        emb->to_float(m->tok_embd.data + (size_t)tok * m->tok_embd.row_bytes,
                       s->x + t * E, E);
         kw__rope_cache(s->cs + (size_t)t * hp->n_rot, hp->n_rot,
-                       (int32_t)(s->n_past + t), hp->rope_base,
+                       (int32_t)(sg->pos0 + (t - sg->t0)), hp->rope_base,
                        hp->rope_freq_scale, m->rope_ff);
     }
     kw__pool_barrier(s->pool);
@@ -190,37 +272,33 @@ static void forward_thread(void *ctx, int ith, int nth) {
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const struct kw__layer *ly = &m->layers[l];
         xq = norm_quant(s, s->x, ly->attn_norm, &ly->wq, T, ith, nth, &st);
-        qkv(s, ly, l, xq, st, T, ith, nth);
+        qkv(f, ly, l, xq, st, ith, nth);
         kw__pool_barrier(s->pool);
-        attention(s, l, T, ith, nth);
+        attention(f, l, ith, nth);
         kw__pool_barrier(s->pool);
         xq = quant(s, s->att, (size_t)Qw, &ly->wo, T, ith, nth, &st);
         split(E, row_grain, ith, nth, &a, &b);
-        kw__mat_mul(&ly->wo, xq, st, T, s->x, (size_t)E, a, b, 1);
+        mm(f, &ly->wo, xq, st, s->x, (size_t)E, a, b, 1);
         kw__pool_barrier(s->pool);
 
         xq = norm_quant(s, s->x, ly->ffn_norm, &ly->wg, T, ith, nth, &st);
         split(F, row_grain, ith, nth, &a, &b);
-        kw__mat_mul(&ly->wg, xq, st, T, s->g, (size_t)F, a, b, 0);
-        kw__mat_mul(&ly->wu, xq, st, T, s->u, (size_t)F, a, b, 0);
+        mm(f, &ly->wg, xq, st, s->g, (size_t)F, a, b, 0);
+        mm(f, &ly->wu, xq, st, s->u, (size_t)F, a, b, 0);
         for (int64_t t = 0; t < T && b > a; t++)
             ops->swiglu(s->g + t * F + a, s->g + t * F + a, s->u + t * F + a,
                         b - a);
         kw__pool_barrier(s->pool);
         xq = quant(s, s->g, (size_t)F, &ly->wd, T, ith, nth, &st);
         split(E, row_grain, ith, nth, &a, &b);
-        kw__mat_mul(&ly->wd, xq, st, T, s->x, (size_t)E, a, b, 1);
+        mm(f, &ly->wd, xq, st, s->x, (size_t)E, a, b, 1);
         kw__pool_barrier(s->pool);
     }
-
-    /* logits of the last token only */
-    const float *last = s->x + (T - 1) * E;
-    xq = norm_quant(s, last, m->out_norm, &m->output, 1, ith, nth, &st);
-    split(hp->n_vocab, row_grain, ith, nth, &a, &b);
-    kw__mat_mul(&m->output, xq, 0, 1, s->logits, 0, a, b, 0);
+    logits(f, ith, nth);
 }
 
-void kw__llm_forward(struct kw_session *s, const int32_t *tokens, int64_t T) {
-    struct fwd f = {s, tokens, T};
-    kw__pool_run(s->pool, forward_thread, &f);
+void kw__llm_forward(struct kw_session *runner, const struct kw__seg *segs,
+                     int n_seg, int64_t T, float *logits) {
+    struct fwd f = {runner, segs, n_seg, T, logits};
+    kw__pool_run(runner->pool, forward_thread, &f);
 }

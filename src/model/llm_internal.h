@@ -51,6 +51,8 @@ struct kw_session {
     uint16_t **k_cache, **v_cache;
     /* activations for up to n_batch tokens */
     float *x, *xn, *q, *att, *g, *u, *cs, *logits;
+    float *batch_logits;   /* kw_session_decode_batch: one row per item */
+    size_t batch_rows;     /* rows allocated in batch_logits */
     void *xq;              /* quantized activations (n_batch rows) */
     size_t xq_row;         /* bytes per quantized row (largest input) */
     float *priv_xn;        /* per thread (n_embd, n_ff max) */
@@ -61,9 +63,21 @@ struct kw_session {
     size_t priv_f, priv_q;  /* strides of the per-thread areas */
 };
 
-/* Runs the model over tokens[0..T) at positions n_past.. (T <= n_batch);
- * fills logits for the last token. Ids were validated by the caller. */
-KW_HIDDEN void kw__llm_forward(struct kw_session *s, const int32_t *tokens,
-                               int64_t T);
+/* One sequence's tokens in a forward pass: activation rows [t0, t0 + n). */
+struct kw__seg {
+    struct kw_session *s; /* owner of the KV cache */
+    const int32_t *tokens;
+    int64_t t0, n;
+    uint32_t pos0; /* the sequence's n_past before the pass */
+};
+
+/* Runs the model on runner's threads and buffers over the T = sum of n
+ * tokens of segs (T <= runner's n_batch), writing each sequence's K/V into
+ * its own cache, and the logits after each segment's last token to row i
+ * of logits (n_vocab floats apart). Ids were validated by the caller;
+ * n_past is not advanced here. */
+KW_HIDDEN void kw__llm_forward(struct kw_session *runner,
+                               const struct kw__seg *segs, int n_seg,
+                               int64_t T, float *logits);
 
 #endif
