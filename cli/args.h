@@ -80,5 +80,7 @@ int cmd_onnx(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_ocr(int argc, char **argv);
+/* server/cmd_serve.c: the OpenAI-compatible HTTP server */
+int cmd_serve(int argc, char **argv);
 
 #endif /* KW_CLI_ARGS_H */

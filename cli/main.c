@@ -28,6 +28,9 @@ static const struct {
     {"classify", cmd_classify, "label images with an ONNX classifier"},
     {"detect", cmd_detect, "find objects in an image (YOLOX ONNX model)"},
     {"ocr", cmd_ocr, "read a line of text in an image (CTC ONNX model)"},
+#ifdef KW_HAVE_SERVER
+    {"serve", cmd_serve, "serve models over an OpenAI-compatible HTTP API"},
+#endif
 };
 
 static void print_version(void) {

@@ -1,7 +1,11 @@
 /*
  * threadpool.c — see threadpool.h. Barrier: a sense-reversing counter in
  * C11 atomics; waiters spin with a pause hint and yield after a while so an
- * oversubscribed machine still makes progress.
+ * oversubscribed machine still makes progress. Runs are published through
+ * an atomic generation: an idle worker spins on it for a while (graph
+ * executors start runs microseconds apart, and a futex wake-up costs tens
+ * of microseconds) before it sleeps on the condition variable, and the
+ * caller waits for the run's end by spinning on an atomic count.
  */
 #include "core/threadpool.h"
 
@@ -10,18 +14,37 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+/* Spin budgets (pause hints, ~10-40 ns each) adapt to the machine: a
+ * wait that ends while spinning doubles the budget, one that has to sleep
+ * halves it. On idle cores runs start and end in well under a
+ * microsecond; when other processes hold the cores, the spinning thread
+ * would only steal time from the one it waits for, and the budget
+ * shrinks towards plain sleeping. */
+#define SPIN_MIN 32u
+#define SPIN_MAX 32768u
+#define SPIN_START 2048u
+
+static unsigned spin_adapt(unsigned cur, int hit) {
+    if (hit) return cur < SPIN_MAX ? cur * 2 : SPIN_MAX;
+    return cur > SPIN_MIN ? cur / 2 : SPIN_MIN;
+}
+
 struct kw__pool {
     int n;
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t cv_start;
     pthread_cond_t cv_done;
-    uint64_t generation; /* bumped per run, under mu */
-    int running;         /* workers still in the current run, under mu */
-    int stop;
+    int sleepers;        /* workers waiting on cv_start, under mu */
     unsigned spin_limit; /* pause-spins before yielding at a barrier */
-    kw__pool_fn fn;
+    int may_spin;        /* no more threads than cores */
+    unsigned wait_spin;  /* the caller's budget for a run's end */
+    kw__pool_fn fn;      /* written before generation is bumped */
     void *ctx;
+    _Alignas(64) atomic_ulong generation; /* bumped per run */
+    atomic_int stop;
+    _Alignas(64) atomic_int running; /* workers still in the current run */
+    atomic_int caller_sleeps;        /* the caller waits on cv_done */
     _Alignas(64) atomic_int bar_count;
     _Alignas(64) atomic_int bar_phase;
 };
@@ -53,30 +76,56 @@ void kw__pool_barrier(struct kw__pool *p) {
     }
 }
 
+/* The generation after seen (or any when the pool stops); *budget is
+ * the worker's spin budget. */
+static unsigned long wait_run(struct kw__pool *p, unsigned long seen,
+                              unsigned *budget) {
+    unsigned spins = 0;
+    for (;;) {
+        unsigned long g =
+            atomic_load_explicit(&p->generation, memory_order_acquire);
+        if (g != seen || atomic_load_explicit(&p->stop, memory_order_acquire)) {
+            if (spins) *budget = spin_adapt(*budget, 1);
+            return g;
+        }
+        if (++spins < *budget) {
+            cpu_relax();
+            continue;
+        }
+        *budget = spin_adapt(*budget, 0);
+        /* the caller bumps generation before it looks at sleepers under
+         * mu, so a wake-up cannot be lost between the check and the wait */
+        pthread_mutex_lock(&p->mu);
+        p->sleepers++;
+        while (atomic_load_explicit(&p->generation, memory_order_acquire) ==
+                   seen &&
+               !atomic_load_explicit(&p->stop, memory_order_acquire))
+            pthread_cond_wait(&p->cv_start, &p->mu);
+        p->sleepers--;
+        pthread_mutex_unlock(&p->mu);
+        spins = 0;
+    }
+}
+
 static void *worker_main(void *arg_) {
     struct worker_arg *arg = arg_;
     struct kw__pool *p = arg->p;
     int ith = arg->ith;
     free(arg);
-    uint64_t seen = 0;
+    unsigned long seen = 0;
+    unsigned budget = p->may_spin ? SPIN_START : 0;
     for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (p->generation == seen && !p->stop)
-            pthread_cond_wait(&p->cv_start, &p->mu);
-        if (p->stop) {
+        seen = wait_run(p, seen, &budget);
+        if (atomic_load_explicit(&p->stop, memory_order_acquire)) return NULL;
+        p->fn(p->ctx, ith, p->n);
+        /* seq_cst against the caller's caller_sleeps store / running load:
+         * one of the two sides sees the other */
+        if (atomic_fetch_sub(&p->running, 1) == 1 &&
+            atomic_load(&p->caller_sleeps)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->cv_done);
             pthread_mutex_unlock(&p->mu);
-            return NULL;
         }
-        seen = p->generation;
-        kw__pool_fn fn = p->fn;
-        void *ctx = p->ctx;
-        pthread_mutex_unlock(&p->mu);
-
-        fn(ctx, ith, p->n);
-
-        pthread_mutex_lock(&p->mu);
-        if (--p->running == 0) pthread_cond_signal(&p->cv_done);
-        pthread_mutex_unlock(&p->mu);
     }
 }
 
@@ -89,9 +138,15 @@ enum kw_status kw__pool_new(int n_threads, struct kw__pool **out) {
     /* with more threads than cores a spinning waiter only delays the thread
      * it waits for, so yield at once */
     p->spin_limit = n_threads <= kw__cpu_count() ? 4000 : 0;
+    p->may_spin = n_threads <= kw__cpu_count();
+    p->wait_spin = p->may_spin ? SPIN_START : 0;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_start, NULL);
     pthread_cond_init(&p->cv_done, NULL);
+    atomic_init(&p->caller_sleeps, 0);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->stop, 0);
+    atomic_init(&p->running, 0);
     atomic_init(&p->bar_count, 0);
     atomic_init(&p->bar_phase, 0);
     if (n_threads > 1) {
@@ -119,7 +174,7 @@ void kw__pool_free(struct kw__pool *p) {
     if (!p) return;
     if (p->threads) {
         pthread_mutex_lock(&p->mu);
-        p->stop = 1;
+        atomic_store_explicit(&p->stop, 1, memory_order_release);
         pthread_cond_broadcast(&p->cv_start);
         pthread_mutex_unlock(&p->mu);
         for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
@@ -138,18 +193,32 @@ void kw__pool_run(struct kw__pool *p, kw__pool_fn fn, void *ctx) {
         fn(ctx, 0, 1);
         return;
     }
-    pthread_mutex_lock(&p->mu);
+    /* every worker has finished the previous run (running was 0), so
+     * nobody reads fn / ctx now */
     p->fn = fn;
     p->ctx = ctx;
-    p->running = p->n - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->cv_start);
+    atomic_store_explicit(&p->running, p->n - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    pthread_mutex_lock(&p->mu);
+    if (p->sleepers) pthread_cond_broadcast(&p->cv_start);
     pthread_mutex_unlock(&p->mu);
 
     fn(ctx, 0, p->n);
 
+    for (unsigned spins = 0; spins < p->wait_spin; spins++) {
+        if (atomic_load_explicit(&p->running, memory_order_acquire) == 0) {
+            p->wait_spin = spin_adapt(p->wait_spin, 1);
+            return;
+        }
+        cpu_relax();
+    }
+    if (p->may_spin) p->wait_spin = spin_adapt(p->wait_spin, 0);
+    /* a worker was preempted or has a long share: sleep rather than
+     * take the CPU it needs */
     pthread_mutex_lock(&p->mu);
-    while (p->running > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+    atomic_store(&p->caller_sleeps, 1);
+    while (atomic_load(&p->running) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+    atomic_store(&p->caller_sleeps, 0);
     pthread_mutex_unlock(&p->mu);
 }
 

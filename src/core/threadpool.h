@@ -2,8 +2,10 @@
  * threadpool.h — a persistent pool for SPMD work: kw__pool_run makes every
  * thread (the caller is thread 0) run fn(ctx, ith, nth) and returns when all
  * are done. Inside fn, kw__pool_barrier synchronises the threads by spinning
- * (work phases are microseconds apart); between runs workers sleep on a
- * condition variable, so an idle pool costs no CPU.
+ * (work phases are microseconds apart). Between runs an idle worker spins
+ * for a short adaptive time (up to about 1 ms; less while waits keep
+ * ending in sleep, none when there are more threads than cores) and then
+ * sleeps on a condition variable, so an idle pool soon costs no CPU.
  */
 #ifndef KW_CORE_THREADPOOL_H
 #define KW_CORE_THREADPOOL_H

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "cpu/isa_table.h"
+#include "cpu/ref/quant_ref.h"
 
 KW_HIDDEN extern struct kw__type_traits kw__traits_table[KW_TYPE_COUNT];
 KW_HIDDEN void kw__traits_init_geometry(void);
@@ -151,6 +152,29 @@ kw__gemm_fn kw__gemm_variant(uint32_t type, enum kw__isa isa) {
 kw__gemm_fn kw__gemm(uint32_t type) {
     kw__cpu_init();
     return type < KW_TYPE_COUNT ? g_layered[g_isa].gemm[type] : NULL;
+}
+
+int kw__gemm_batch_invariant(uint32_t type) {
+    if (type >= KW_TYPE_COUNT || kw__gemm_wide(type)) return 0;
+    if (!kw__gemm(type)) return 1; /* vec_dot per cell */
+    switch (type) {
+    /* tiles with vec_dot's lanes and reduction, interleaved */
+    case KW_TYPE_Q4_1:
+    case KW_TYPE_Q5_0:
+    case KW_TYPE_Q8_0:
+    /* tiles that are loops over vec_dot */
+    case KW_TYPE_Q5_1:
+    case KW_TYPE_Q2_K:
+    case KW_TYPE_Q3_K:
+    case KW_TYPE_Q5_K:
+    case KW_TYPE_Q6_K:
+    case KW_TYPE_IQ4_NL:
+    case KW_TYPE_IQ4_XS:
+    case KW_TYPE_F16: return 1;
+    /* q4_K follows ggml's 4-token groups; q4_0's AVX-512 tile is only
+     * close to its vec_dot */
+    default: return 0;
+    }
 }
 
 const struct kw__ops *kw__ops_variant(enum kw__isa isa) {

@@ -72,6 +72,13 @@ KW_HIDDEN void kw__fill_attn_tiled_avx512(struct kw__isa_table *t);
 /* The chosen gemm tile for a type, or NULL (callers loop over vec_dot). */
 KW_HIDDEN kw__gemm_fn kw__gemm(uint32_t type);
 KW_HIDDEN kw__gemm_fn kw__gemm_variant(uint32_t type, enum kw__isa isa);
+/* 1 when the chosen kernels give every (weight row, token) cell of a
+ * product the same bits however the tokens are batched: no wide-batch
+ * kernel (kw__gemm_wide), and the tile, if any, equals vec_dot cell by cell
+ * for every nx, ny (test_gemm_tiles.c checks this on every ISA). Then the
+ * rows of several sequences may share one kw__mat_mul call, so each weight
+ * block is read once per pass instead of once per sequence. */
+KW_HIDDEN int kw__gemm_batch_invariant(uint32_t type);
 
 /* The chosen attention kernel, and one ISA's own (NULL if absent). */
 KW_HIDDEN kw__attn_fn kw__attn(void);

@@ -1,10 +1,86 @@
 /*
  * exec.c — runs a graph: nodes in topological order, each output freed
  * right after its last reader (liveness from load time), subgraphs in a
- * frame whose outer-scope names resolve to the enclosing frame's values.
- * Public: kw_onnx_run.
+ * frame whose outer-scope names resolve to the enclosing frame's values;
+ * a fused activation the operator left over runs on the SIMD kernel,
+ * split over the threads. KW_ONNX_PROFILE=1 (or =cpu) prints the time
+ * per node at exit. Public: kw_onnx_run.
  */
 #include "onnx/exec.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+#include "onnx/ops/nn_internal.h"
+
+/* KW_ONNX_PROFILE=1: wall time per node of the top graph, summed over
+ * runs and printed to stderr at exit, slowest first (a developer aid);
+ * =cpu: the calling thread's CPU time instead (one thread, busy machine). */
+struct prof_rec {
+    const char *name, *op;
+    double ms, min_ms;
+    long calls;
+    char shape[96]; /* input 0 -> output 0 */
+};
+static struct prof_rec *prof;
+static int prof_n;
+static const struct kw__graph *prof_g;
+static atomic_int prof_decided;
+static pthread_mutex_t prof_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int prof_cmp(const void *a, const void *b) {
+    const struct prof_rec *x = a, *y = b;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+static void prof_dump(void) {
+    double tot = 0;
+    for (int i = 0; i < prof_n; i++) tot += prof[i].ms;
+    qsort(prof, (size_t)prof_n, sizeof *prof, prof_cmp);
+    long runs = prof_n ? prof[0].calls : 0;
+    double tot_min = 0;
+    for (int i = 0; i < prof_n; i++) tot_min += prof[i].min_ms;
+    fprintf(stderr, "profile: %d nodes, %.3f ms per run (sum of minima %.3f)\n",
+            prof_n, runs ? tot / (double)runs : 0.0, tot_min);
+    for (int i = 0; i < prof_n && prof[i].calls; i++)
+        fprintf(stderr, "%9.4f ms (min %.4f) %5.1f%%  %-12s %-32s %s\n",
+                prof[i].ms / (double)prof[i].calls, prof[i].min_ms,
+                tot > 0 ? 100.0 * prof[i].ms / tot : 0.0, prof[i].op,
+                prof[i].shape, prof[i].name);
+}
+
+static void prof_shape(char *b, size_t n, const struct kw_onnx_value *x,
+                       const struct kw_onnx_value *y) {
+    size_t o = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const struct kw_onnx_value *v = pass ? y : x;
+        for (int i = 0; v->kind == KW_ONNX_TENSOR && i < v->rank && o < n; i++)
+            o += (size_t)snprintf(b + o, n - o, "%s%lld", i ? "x" : "",
+                                  (long long)v->dims[i]);
+        if (!pass && o < n) o += (size_t)snprintf(b + o, n - o, " -> ");
+    }
+}
+
+static int prof_cpu; /* KW_ONNX_PROFILE=cpu: the caller thread's CPU time */
+
+/* the first run decides; only its model's top graph is profiled (runs
+ * of other models in parallel threads are not: a developer aid) */
+static void prof_init(const struct kw__graph *g) {
+    const char *pe = getenv("KW_ONNX_PROFILE");
+    if (!pe || !*pe || !strcmp(pe, "0")) return;
+    prof_cpu = !strcmp(pe, "cpu");
+    if ((prof = calloc((size_t)g->n_nodes + 1, sizeof *prof))) {
+        prof_n = g->n_nodes;
+        prof_g = g;
+        atexit(prof_dump);
+    }
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(prof_cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
 
 struct kw__frame {
     const struct kw__graph *g;
@@ -70,7 +146,16 @@ struct kw_onnx_value *kw__exec_tensor(struct kw__exec *e, int dtype, int rank,
     v->nbytes = bytes;
     e->pool.buf[best] = e->pool.buf[--e->pool.n];
     e->pool.size[best] = e->pool.size[e->pool.n];
-    memset(v->data, 0, bytes);
+    if (!e->no_zero) memset(v->data, 0, bytes);
+    return v;
+}
+
+struct kw_onnx_value *kw__out_tensor_raw(struct kw__op_ctx *c, int k,
+                                         int dtype, int rank,
+                                         const int64_t *dims) {
+    if (c->exec) c->exec->no_zero = dtype != KW_ONNX_STRING;
+    struct kw_onnx_value *v = kw__out_tensor(c, k, dtype, rank, dims);
+    if (c->exec) c->exec->no_zero = 0;
     return v;
 }
 
@@ -89,6 +174,34 @@ static struct kw_onnx_value *lookup(const struct kw__frame *f, int s) {
         f = f->parent;
     }
     return NULL;
+}
+
+/* A fused activation left to the executor: float32 outputs through the
+ * SIMD kernel, split over the threads; the rest by kw__node_epilogue. */
+struct act_job {
+    const struct kw__nn_kern *k;
+    float *y;
+    int act;
+    float a, b;
+};
+
+static void act_range(void *arg, int64_t i0, int64_t i1) {
+    const struct act_job *j = arg;
+    j->k->act(j->y + i0, i1 - i0, j->act, j->a, j->b);
+}
+
+static enum kw_status epilogue(struct kw__op_ctx *c) {
+    const struct kw__node *n = c->node;
+    struct kw_onnx_value *v = c->n_out ? c->out[0] : NULL;
+    const struct kw__nn_kern *k = n->fused_act && !n->act_in_op && v &&
+                                          kw__is_tensor(v) &&
+                                          v->dtype == KW_ONNX_FLOAT
+                                      ? kw__nn_kern()
+                                      : NULL;
+    if (!k) return kw__node_epilogue(c);
+    struct act_job j = {k, v->data, n->fused_act, n->act_alpha, n->act_beta};
+    kw__parallel_for(c, kw_onnx_numel(v), 16384, act_range, &j);
+    return KW_STATUS_OK;
 }
 
 static int is_graph_output(const struct kw__graph *g, int s) {
@@ -148,8 +261,20 @@ static enum kw_status run_graph(struct kw__exec *e, const struct kw__graph *g,
                                e->err, e->err_size};
         const struct kw__frame *saved = e->frame;
         e->frame = &f;
+        const int profiled = prof && g == prof_g && k < prof_n;
+        const double t0 = profiled ? now_ms() : 0.0;
         st = n->op->run(&c);
-        if (!st) st = kw__node_epilogue(&c);
+        if (!st) st = epilogue(&c);
+        if (profiled) {
+            const double dt = now_ms() - t0;
+            prof[k].ms += dt;
+            if (!prof[k].calls || dt < prof[k].min_ms) prof[k].min_ms = dt;
+            prof[k].calls++;
+            prof[k].name = n->name;
+            prof[k].op = n->op_type;
+            if (!prof[k].shape[0] && n->n_in && in[0] && n->n_out && out[0])
+                prof_shape(prof[k].shape, sizeof prof[k].shape, in[0], out[0]);
+        }
         e->frame = saved;
         for (int o = 0; o < n->n_out; o++) {
             int s = n->out[o];
@@ -273,6 +398,14 @@ enum kw_status kw_onnx_run(const struct kw_onnx_model *m,
         bind[gi] = (struct kw_onnx_value *)v;
     }
     struct kw__exec e = {.model = m, .err = err, .err_size = err_size};
+    if (!atomic_load_explicit(&prof_decided, memory_order_acquire)) {
+        pthread_mutex_lock(&prof_mu);
+        if (!atomic_load_explicit(&prof_decided, memory_order_relaxed)) {
+            prof_init(g);
+            atomic_store_explicit(&prof_decided, 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&prof_mu);
+    }
     /* the model is immutable but for its buffer cache, guarded by run_lock */
     struct kw_onnx_model *mm = (struct kw_onnx_model *)m;
     pthread_mutex_lock(&mm->run_lock);

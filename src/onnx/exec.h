@@ -51,6 +51,8 @@ struct kw__exec {
     size_t err_size;
     struct kw__buf_pool pool;
     size_t max_tensor_bytes; /* 0: only kw_onnx_tensor_new's limit */
+    int no_zero; /* the next kw__exec_tensor may skip zeroing (see
+                    kw__out_tensor_raw) */
 };
 
 KW_HIDDEN struct kw__pool *kw__exec_pool(struct kw__exec *e);
@@ -63,6 +65,12 @@ KW_HIDDEN void kw__exec_release(struct kw__exec *e, struct kw_onnx_value *v);
  * kw_onnx_tensor_new. */
 KW_HIDDEN struct kw_onnx_value *kw__exec_tensor(struct kw__exec *e, int dtype,
                                                int rank, const int64_t *dims);
+/* kw__out_tensor for an operator that writes every element of the output
+ * itself: a reused buffer is not zeroed first (its contents are
+ * unspecified; a fresh one still comes from calloc). */
+KW_HIDDEN struct kw_onnx_value *kw__out_tensor_raw(struct kw__op_ctx *c,
+                                                   int k, int dtype, int rank,
+                                                   const int64_t *dims);
 /* Frees the reuse pool (end of a run). */
 KW_HIDDEN void kw__exec_pool_free(struct kw__exec *e);
 

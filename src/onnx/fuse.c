@@ -6,7 +6,10 @@
  *  - Conv / ConvTranspose / Gemm / MatMul / Add followed by an activation
  *    (Relu, Clip with constant bounds, LeakyRelu, Sigmoid, HardSigmoid,
  *    HardSwish): the activation runs on the producer's output in place;
- *  - MatMul followed by Add of a constant: the bias is added in place.
+ *  - MatMul followed by Add of a constant: the bias is added in place;
+ *  - Conv followed by Add of a computed value (a residual connection):
+ *    the value becomes the Conv's input 3, added before its activation
+ *    (kw__op_conv), and the Conv takes the Add's place in the order.
  * The intermediate value must have no other reader (node, subgraph or
  * graph output). Post-operations are applied by kw__node_epilogue.
  */
@@ -39,6 +42,46 @@ static int sole_reader(const struct kw__graph *g, int from, int s) {
         for (int i = 0; i < g->nodes[k].n_in; i++)
             if (g->nodes[k].in[i] == s) return i == 0 ? k : -1;
     return -1;
+}
+
+/* The first node from `from` on that reads slot s, and where (*pos). */
+static int first_reader(const struct kw__graph *g, int from, int s, int *pos) {
+    for (int k = from; k < g->n_nodes; k++)
+        for (int i = 0; i < g->nodes[k].n_in; i++)
+            if (g->nodes[k].in[i] == s) {
+                *pos = i;
+                return k;
+            }
+    return -1;
+}
+
+/* Conv nodes[k] + Add nodes[r] reading its output at input pos: the
+ * Add's other operand becomes the Conv's input 3, and the Conv moves to
+ * the Add's place (where that operand is computed), the Add removed.
+ * Only a computed operand: a constant one is usually a broadcast bias. */
+static int fuse_residual(struct kw__graph *g, struct kw__raw_model *raw,
+                         int k, int r, int pos) {
+    struct kw__node *p = &g->nodes[k], *a = &g->nodes[r];
+    if (p->fused_act || p->n_in < 2 || p->n_in > 3 || a->n_in != 2 ||
+        a->n_out < 1 || a->n_attrs || a->opset < 7)
+        return 0;
+    const int other = a->in[1 - pos];
+    if (other < 0 || other == p->out[0] || g->init[other]) return 0;
+    int *in = kw__arena_alloc(&raw->arena, 5 * sizeof *in);
+    if (!in) return 0;
+    for (int i = 0; i < 3; i++) in[i] = i < p->n_in ? p->in[i] : -1;
+    in[3] = other;
+    struct kw__node conv = *p;
+    conv.in = in;
+    conv.n_in = 4;
+    conv.out[0] = a->out[0];
+    conv.fused_act = a->fused_act; /* Add + Relu fused before */
+    conv.act_alpha = a->act_alpha;
+    conv.act_beta = a->act_beta;
+    *a = conv;
+    memmove(p, p + 1, sizeof *p * (size_t)(g->n_nodes - k - 1));
+    g->n_nodes--;
+    return 1;
 }
 
 /* Conv (k) + BatchNormalization (b): new weight and bias constants. */
@@ -152,6 +195,15 @@ void kw__fuse(struct kw_onnx_model *m) {
                 continue;
             for (int o = 1; o < p->n_out; o++)
                 if (p->out[o] >= 0) goto next;
+            int pos = 0;
+            if (is_op(p, "Conv")) {
+                const int r = first_reader(g, k + 1, p->out[0], &pos);
+                if (r >= 0 && is_op(&g->nodes[r], "Add") &&
+                    fuse_residual(g, raw, k, r, pos)) {
+                    changed = 1;
+                    continue;
+                }
+            }
             int r = sole_reader(g, k + 1, p->out[0]);
             if (r < 0) continue;
             struct kw__node *a = &g->nodes[r];

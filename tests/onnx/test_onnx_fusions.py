@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Load-time fusions give the same answers as the graph computed node by
 node: Conv+BatchNormalization(+Relu / Clip / LeakyRelu / HardSwish),
-Gemm+Relu, MatMul+Sigmoid and Add+Relu graphs with random weights run
+Gemm+Relu, MatMul+Sigmoid, Add+Relu and residual Conv(+BN)+Add(+Relu)
+graphs (the Add's other operand same-shaped or broadcast, on either side) with random weights run
 through `kaiwu onnx run`, with fusions on and off (KW_ONNX_NO_FUSE=1), and
 through onnxruntime; all three must agree. Skips (77) without the onnx /
 onnxruntime packages unless KW_REQUIRE_MODELS is set."""
@@ -61,11 +62,34 @@ def add_relu():
     return nodes, [], [("x", [4, 33]), ("x2", [4, 33])], [4, 33]
 
 
+def conv_add(relu, bcast, conv_first, k=1):
+    """Conv (+BN) + Add of a computed value (+Relu): the residual fusion."""
+    c_in, c_out = 6, 40
+    inits = [const("W", rng.normal(size=(c_out, c_in, k, k))),
+             const("B", rng.normal(size=c_out)),
+             const("s", rng.uniform(0.5, 2, c_out)), const("b", rng.normal(size=c_out)),
+             const("m", rng.normal(size=c_out)), const("v", rng.uniform(0.2, 3, c_out))]
+    rshape = [1, c_out, 1, 1] if bcast else [2, c_out, 9, 11]
+    add_in = ["n", "r"] if conv_first else ["r", "n"]
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[k // 2] * 4),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"]),
+             # the residual is computed (here after the Conv, as a ResNet
+             # downsample branch would be)
+             helper.make_node("Neg", ["x2"], ["r"]),
+             helper.make_node("Add", add_in, ["a" if relu else "y"])]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["a"], ["y"]))
+    return nodes, inits, [("x", [2, c_in, 9, 11]), ("x2", rshape)], [2, c_out, 9, 11]
+
+
 CASES = {"conv_bn": lambda: conv_bn(None), "conv_bn_relu": lambda: conv_bn("Relu"),
          "conv_bn_clip": lambda: conv_bn("Clip"),
          "conv_bn_leaky": lambda: conv_bn("LeakyRelu"),
          "conv_bn_hardswish": lambda: conv_bn("HardSwish"),
-         "gemm_relu": gemm_relu, "matmul_sigmoid": matmul_sigmoid, "add_relu": add_relu}
+         "gemm_relu": gemm_relu, "matmul_sigmoid": matmul_sigmoid, "add_relu": add_relu,
+         "conv_add_relu": lambda: conv_add(True, False, True),
+         "conv3x3_add": lambda: conv_add(False, False, False, k=3),
+         "conv_add_bcast_relu": lambda: conv_add(True, True, False)}
 
 
 def run_kaiwu(model, inputs, tmp, fuse):
@@ -117,8 +141,10 @@ def main():
             info = subprocess.run([KW, "onnx", "info", path, "--json"],
                                   capture_output=True, text=True)
             doc = json.loads(info.stdout) if info.returncode == 0 else {}
-            # every case is two or three nodes that fuse into one
-            merged = doc.get("nodes_to_run") == 1 and doc.get("nodes", 0) > 1
+            # every case is two or three nodes that fuse into one (the
+            # residual cases: plus the Neg that computes the residual)
+            extra = 1 if name.startswith("conv_add") or name.startswith("conv3x3_add") else 0
+            merged = doc.get("nodes_to_run") == 1 + extra and doc.get("nodes", 0) > 1 + extra
             if not merged:
                 print(f"FAIL {name}: not fused ({doc.get('nodes')} nodes, "
                       f"{doc.get('nodes_to_run')} to run)")

@@ -4,11 +4,16 @@
  * B load to keep both FMA ports busy), one broadcast of A per row and two
  * loads of B per k step; a ragged tile of at most 8 or 4 rows runs a
  * shorter copy of the loop, and ragged columns store through lane masks.
- * Entry point: kw__sgemm_ukr_avx512 (see nn_internal.h).
+ * kw__sgemm_ukr_ex_avx512 is the same tile with the convolution's
+ * epilogue (bias start, residual, in-register activation; gemm_ex.h); it also
+ * claims C's lines before the FMAs and prefetches the A (weight) stream
+ * 2 KiB ahead, since a layer's weights usually come from memory.
+ * Entry points: kw__sgemm_ukr_avx512 (see nn_internal.h),
+ * kw__sgemm_ukr_ex_avx512.
  */
 #include <immintrin.h>
 
-#include "onnx/ops/nn_internal.h"
+#include "onnx/ops/gemm_ex.h"
 
 #define MR KW_SGEMM_AVX512_MR
 #define NR KW_SGEMM_AVX512_NR
@@ -65,4 +70,123 @@ void kw__sgemm_ukr_avx512(int64_t kc, const float *ap, const float *bp,
         ukr_rows(8, kc, ap, bp, c, ldc, m, n);
     else
         ukr_rows(4, kc, ap, bp, c, ldc, m, n);
+}
+
+/* act(x) with k_act's comparisons (operand order keeps NaN as it does) */
+static inline __attribute__((always_inline)) __m512 act_v(__m512 x,
+                                                         const int act,
+                                                         __m512 va, __m512 vb) {
+    if (act == KW_ACT_RELU) /* x > 0 ? x : 0 */
+        return _mm512_max_ps(x, _mm512_setzero_ps());
+    if (act == KW_ACT_CLIP) /* x < a ? a : x, then x > b ? b : x */
+        return _mm512_min_ps(vb, _mm512_max_ps(va, x));
+    return x;
+}
+
+/* C rows = act(acc + (init ? bias : C) + res); rows and act are
+ * constants. A whole tile (m == rows, n == NR) takes straight-line code,
+ * so the accumulators stay in registers; ragged tiles go through masks. */
+static inline __attribute__((always_inline)) void
+epi_rows(const int rows, const int act, const __m512 *acc0,
+         const __m512 *acc1, float *c, int64_t ldc, int m, int n,
+         const struct kw__ukr_epi *e) {
+    const __m512 va = _mm512_set1_ps(e->a), vb = _mm512_set1_ps(e->b);
+    const float *res = e->res;
+    if (m == rows && n == NR) {
+        for (int r = 0; r < rows; r++) {
+            float *cr = c + r * ldc;
+            __m512 v0, v1;
+            if (e->init) {
+                const __m512 b = _mm512_set1_ps(e->bias ? e->bias[r] : 0.0f);
+                v0 = _mm512_add_ps(acc0[r], b);
+                v1 = _mm512_add_ps(acc1[r], b);
+            } else {
+                v0 = _mm512_add_ps(_mm512_loadu_ps(cr), acc0[r]);
+                v1 = _mm512_add_ps(_mm512_loadu_ps(cr + 16), acc1[r]);
+            }
+            if (res) {
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(res + r * e->ldr));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(res + r * e->ldr + 16));
+            }
+            _mm512_storeu_ps(cr, act_v(v0, act, va, vb));
+            _mm512_storeu_ps(cr + 16, act_v(v1, act, va, vb));
+        }
+        return;
+    }
+    const __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+    const __mmask16 m1 = n <= 16   ? 0
+                         : n >= 32 ? 0xffff
+                                   : (__mmask16)((1u << (n - 16)) - 1);
+    for (int r = 0; r < rows; r++) {
+        if (r >= m) break;
+        float *cr = c + r * ldc;
+        __m512 v0, v1;
+        if (e->init) {
+            const __m512 b = _mm512_set1_ps(e->bias ? e->bias[r] : 0.0f);
+            v0 = _mm512_add_ps(acc0[r], b);
+            v1 = _mm512_add_ps(acc1[r], b);
+        } else {
+            v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), acc0[r]);
+            v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), acc1[r]);
+        }
+        if (res) {
+            const float *rr = res + r * e->ldr;
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, rr));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, rr + 16));
+        }
+        _mm512_mask_storeu_ps(cr, m0, act_v(v0, act, va, vb));
+        _mm512_mask_storeu_ps(cr + 16, m1, act_v(v1, act, va, vb));
+    }
+}
+
+static inline __attribute__((always_inline)) void
+ukr_ex_rows(const int rows, int64_t kc, const float *ap, const float *bp,
+            float *c, int64_t ldc, int m, int n, const struct kw__ukr_epi *e) {
+    __m512 acc0[MR], acc1[MR];
+    /* own the C lines (and fetch the residual's) while the FMAs run,
+     * not at the store */
+    for (int r = 0; r < rows; r++) {
+        if (r >= m) break;
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_ET0);
+        _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_ET0);
+        if (e->res) {
+            _mm_prefetch((const char *)(e->res + r * e->ldr), _MM_HINT_T0);
+            _mm_prefetch((const char *)(e->res + r * e->ldr + 16), _MM_HINT_T0);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        acc0[r] = _mm512_setzero_ps();
+        acc1[r] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_load_ps(bp);
+        const __m512 b1 = _mm512_load_ps(bp + 16);
+        /* the A panels (weights) often come from memory: ask 2 KiB ahead
+         * (a packed block is contiguous, so that is the next panel) */
+        _mm_prefetch((const char *)(ap + 512), _MM_HINT_T0);
+        for (int r = 0; r < rows; r++) {
+            const __m512 a = _mm512_set1_ps(ap[r]);
+            acc0[r] = _mm512_fmadd_ps(a, b0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);
+        }
+        ap += MR;
+        bp += NR;
+    }
+    if (e->act == KW_ACT_RELU)
+        epi_rows(rows, KW_ACT_RELU, acc0, acc1, c, ldc, m, n, e);
+    else if (e->act == KW_ACT_CLIP)
+        epi_rows(rows, KW_ACT_CLIP, acc0, acc1, c, ldc, m, n, e);
+    else
+        epi_rows(rows, KW_ACT_NONE, acc0, acc1, c, ldc, m, n, e);
+}
+
+void kw__sgemm_ukr_ex_avx512(int64_t kc, const float *ap, const float *bp,
+                             float *c, int64_t ldc, int m, int n,
+                             const struct kw__ukr_epi *e) {
+    if (m > 8)
+        ukr_ex_rows(MR, kc, ap, bp, c, ldc, m, n, e);
+    else if (m > 4)
+        ukr_ex_rows(8, kc, ap, bp, c, ldc, m, n, e);
+    else
+        ukr_ex_rows(4, kc, ap, bp, c, ldc, m, n, e);
 }

@@ -4,9 +4,12 @@
  * MaxUnpool. Any spatial rank; planes (n, c) are spread over threads and
  * read through a double copy, so every numeric dtype shares one loop;
  * float32 2-D max/average and global average pooling take the SIMD
- * kernels of nn_kern.h (KW_FORCE_REF=1: the reference loops).
+ * kernels of nn_kern.h, 3x3 stride-2 max with AVX-512 its own
+ * (pool_max_avx512.c) (KW_FORCE_REF=1: the reference loops).
  */
+#include "onnx/exec.h"
 #include "onnx/ops/nn_internal.h"
+#include "onnx/ops/pool_max.h"
 
 enum pool_kind { POOL_MAX, POOL_AVG, POOL_LP };
 
@@ -106,6 +109,22 @@ static int pool_simd(struct pool_job *j, int64_t p0, int64_t p1) {
                                  g->k[0],  g->k[1],  g->s[0],   g->s[1],
                                  g->pb[0], g->pb[1], g->pe[0],  g->pe[1],
                                  j->kind == POOL_MAX, j->count_pad};
+#if KW_HAVE_X86
+    /* 3x3 stride 2 max (ResNet's stem): separable, 2-3 times faster */
+    if (q.is_max && q.kh == 3 && q.kw == 3 && q.sh == 2 && q.sw == 2 &&
+        kw__nn_isa() == KW__ISA_AVX512) {
+        const int64_t n = kw__maxpool3s2_scratch(&q);
+        float *t = n > 0 && n < ((int64_t)1 << 30)
+                       ? malloc((size_t)n * sizeof(float))
+                       : NULL;
+        if (t) {
+            for (int64_t p = p0; p < p1; p++)
+                kw__maxpool3s2_avx512(&q, x + p * j->insz, y + p * j->outsz, t);
+            free(t);
+            return 1;
+        }
+    }
+#endif
     for (int64_t p = p0; p < p1; p++)
         j->kern->pool2d(&q, x + p * j->insz, y + p * j->outsz);
     return 1;
@@ -202,7 +221,8 @@ static enum kw_status run_pool(struct kw__op_ctx *c, struct pool_job *j) {
     if (j->insz < 0 || j->outsz < 0 || kw__nn_prod(ydims, x->rank) < 0 ||
         kw__nn_prod(j->g.k, n) < 0)
         return kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED, "sizes too large");
-    j->y = kw__out_tensor(c, 0, x->dtype, x->rank, ydims);
+    /* every path writes all of y */
+    j->y = kw__out_tensor_raw(c, 0, x->dtype, x->rank, ydims);
     if (!j->y) return KW_STATUS_ERR_NOMEM;
     if (j->kind == POOL_MAX && kw__out_wanted(c, 1)) {
         j->ind = kw__out_tensor(c, 1, KW_ONNX_INT64, x->rank, ydims);

@@ -1,0 +1,138 @@
+/*
+ * conv_internal.h — what the float32 Conv paths share: the packed weights
+ * (conv_pack.c), the tiled GEMM driver and stride-phase planes
+ * (conv_gemm.c), and the paths conv.c dispatches to (conv_gemm.c,
+ * conv_wino.c, conv_dw.c, conv_ref.c).
+ */
+#ifndef KW_ONNX_OPS_CONV_INTERNAL_H
+#define KW_ONNX_OPS_CONV_INTERNAL_H
+
+#include "onnx/exec.h"
+#include "onnx/ops/gemm_ex.h"
+
+#define KW_CONV_KC 256 /* K block of the packed GEMM */
+
+static inline int64_t kw__cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Weights packed for the GEMM micro-kernel (conv_pack.c). */
+struct kw__conv_pack {
+    enum kw__isa isa;
+    kw__sgemm_ukr_fn ukr;
+    kw__sgemm_ukr_ex_fn ukr_ex; /* fused bias / activation; NULL: none */
+    int mr, nr;
+    int64_t group, Mg, Kdim, mgpad;
+    float *a; /* per group mgpad*Kdim floats: K blocks of KW_CONV_KC, each
+                 as mgpad/mr panels of (kc x mr) */
+    struct kw__conv_pack *wino; /* 3x3 stride 1: the Winograd weights (16
+                                   "groups" of M x C), or NULL */
+};
+
+/* w: (M, Kdim) row-major, M = group * Mg. NULL when the ISA has no
+ * micro-kernel, on overflow or out of memory. */
+KW_HIDDEN struct kw__conv_pack *kw__conv_pack_new(const float *w,
+                                                  int64_t group, int64_t Mg,
+                                                  int64_t Kdim,
+                                                  enum kw__isa isa);
+KW_HIDDEN void kw__conv_pack_free(void *p);
+
+/* 2-D view of the geometry (1-D: one row; pointwise: one long row) */
+struct kw__cg_geom {
+    int64_t IH, IW, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL;
+};
+
+/* One GEMM over output tiles (conv_gemm.c). */
+struct kw__cg_job {
+    const struct kw__conv_pack *pk;
+    struct kw__cg_geom q;
+    /* flat mode (stride 1): B row r is xp + roff[r] + column, the output
+     * computed on a grid of OH x wp columns (wp - OW garbage columns per
+     * row, dropped when the tile is stored) */
+    int flat;
+    int64_t wp;
+    const int64_t *roff; /* Kdim row offsets (flat mode) */
+    const float *x;      /* (Cg, ...) of this image and group (padded in
+                            flat mode) */
+    const float *bias;   /* Mg values, or NULL */
+    const float *apack;  /* this group's panels */
+    float *y;            /* (Mg, OH*OW) */
+    const float *res;    /* (Mg, OH*OW) added before act, or NULL */
+    int64_t ncols;       /* GEMM columns: OH*OW, or OH*wp (flat) */
+    int64_t mc, nc; /* the largest tile (rows, columns) */
+    int64_t tm, tn; /* tiles down M and across the columns */
+    int dynamic;    /* threads claim tiles through next */
+    int64_t next;
+    int act;
+    float aa, ab;
+    const struct kw__nn_kern *kern;
+    int failed;
+};
+
+/* Tiles [t0, t1) of j (all of them, claimed one by one, when j->dynamic);
+ * kw__cg_pool is the same as a thread-pool task. */
+KW_HIDDEN void kw__cg_tiles(void *arg, int64_t t0, int64_t t1);
+KW_HIDDEN void kw__cg_pool(void *arg, int ith, int nth);
+/* tm x tn tiles over mp row panels (of mr) and np column panels (of nr)
+ * for nth threads. */
+KW_HIDDEN void kw__conv_tiling(int64_t mp, int mr, int64_t np, int nr,
+                               int64_t kdim, int nth, int64_t *tm,
+                               int64_t *tn);
+
+/* The Cg planes of x (ih x iw) as stride phases with the padding as
+ * zeros: phase (a, b) of a channel is the plane hp2 x wp2 with
+ * P[i][j] = xpad[i*sh + a][j*sw + b] (xpad: x inside pt/pl zeros), at
+ * slot slot[a*sw + b] of nslot per channel (-1: no kernel tap reads
+ * it, not built). Stride 1 is the padded plane itself. A strided
+ * convolution then reads every kernel tap as a shifted window of one
+ * phase, like a stride-1 one. */
+struct kw__phase_job {
+    const float *x;
+    float *xp;
+    int64_t ih, iw, hp2, wp2, pt, pl, sh, sw;
+    const int *slot;
+    int nslot;
+    int deint; /* stride 2 across: rows split by kw__deint2_avx512 */
+};
+/* Channels [c0, c1) (a kw__nn_parallel task). */
+KW_HIDDEN void kw__phase_planes(void *arg, int64_t c0, int64_t c1);
+
+/* A scratch buffer of n floats (unzeroed) from the executor's buffer
+ * pool; *hold gets the value to give back with kw__conv_scratch_put. */
+KW_HIDDEN float *kw__conv_scratch_get(struct kw__op_ctx *c, int64_t n,
+                                      struct kw_onnx_value **hold);
+KW_HIDDEN void kw__conv_scratch_put(struct kw__op_ctx *c,
+                                    struct kw_onnx_value *hold);
+
+/* The float32 paths. Those returning int: 1 when done (or failed: *st
+ * set), 0 when the path does not apply. act: the fused activation to
+ * apply (KW_ACT_NONE: none); res: a residual of y's shape added before
+ * it (a fused Add), or NULL. */
+KW_HIDDEN int kw__conv_f32_packed(struct kw__op_ctx *c,
+                                  const struct kw__nn_geom *g, int64_t N,
+                                  int64_t C, int64_t M, int64_t group,
+                                  const float *x, const float *w,
+                                  const float *bias, const float *res,
+                                  float *y,
+                                  const struct kw__nn_kern *kern, int act,
+                                  enum kw_status *st);
+KW_HIDDEN int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
+                            int64_t N, int64_t C, int64_t M, int64_t group,
+                            const float *x, const float *w, const float *bias,
+                            float *y, const struct kw__nn_kern *kern, int act,
+                            enum kw_status *st);
+/* Depthwise 2-D (Cg == 1): the channel-blocked kernel for tiny planes
+ * when it applies, else the SIMD kernel plane by plane. */
+KW_HIDDEN enum kw_status kw__conv_dw(struct kw__op_ctx *c,
+                                     const struct kw__nn_geom *g, int64_t N,
+                                     int64_t C, int64_t M, const float *x,
+                                     const float *w, const float *bias,
+                                     float *y, const struct kw__nn_kern *kern,
+                                     int act, float aa, float ab);
+/* The reference: im2col + kw__sgemm_run, no activation. */
+KW_HIDDEN enum kw_status kw__conv_f32_ref(struct kw__op_ctx *c,
+                                          const struct kw__nn_geom *g,
+                                          int64_t N, int64_t C, int64_t M,
+                                          int64_t group, const float *x,
+                                          const float *w, const float *bias,
+                                          float *y);
+
+#endif /* KW_ONNX_OPS_CONV_INTERNAL_H */

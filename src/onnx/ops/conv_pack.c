@@ -1,0 +1,149 @@
+/*
+ * conv_pack.c — float32 Conv weights packed for the GEMM micro-kernels:
+ * (M x Cg*KH*KW per group) into MR-row panels per K block, and for 3x3
+ * stride-1 layers the Winograd-transformed weights too. Done at load for
+ * constant weights (kw__conv_prepare, the Conv prepare hook), else per
+ * run by the packed path. Entry points: kw__conv_pack_new,
+ * kw__conv_pack_free, kw__conv_prepare.
+ */
+#include "onnx/ops/conv_internal.h"
+
+void kw__conv_pack_free(void *p) {
+    struct kw__conv_pack *k = p;
+    if (!k) return;
+    kw__conv_pack_free(k->wino);
+    kw__free_aligned(k->a);
+    free(k);
+}
+
+static int ukr_for(enum kw__isa isa, struct kw__conv_pack *k) {
+#if KW_HAVE_X86
+    kw__cpu_init();
+    if (isa == KW__ISA_AVX512 && kw__cpu_has(KW__ISA_AVX512)) {
+        k->ukr = kw__sgemm_ukr_avx512;
+        k->ukr_ex = kw__sgemm_ukr_ex_avx512;
+        k->mr = KW_SGEMM_AVX512_MR;
+        k->nr = KW_SGEMM_AVX512_NR;
+        k->isa = KW__ISA_AVX512;
+        return 1;
+    }
+    if (isa >= KW__ISA_AVX2 && kw__cpu_has(KW__ISA_AVX2)) {
+        k->ukr = kw__sgemm_ukr_avx2;
+        k->mr = KW_SGEMM_AVX2_MR;
+        k->nr = KW_SGEMM_AVX2_NR;
+        k->isa = KW__ISA_AVX2;
+        return 1;
+    }
+#endif
+    (void)isa;
+    (void)k;
+    return 0;
+}
+
+struct kw__conv_pack *kw__conv_pack_new(const float *w, int64_t group,
+                                       int64_t Mg, int64_t Kdim,
+                                       enum kw__isa isa) {
+    struct kw__conv_pack *k = calloc(1, sizeof *k);
+    if (!k || !ukr_for(isa, k) || group < 1 || Mg < 1 || Kdim < 1) {
+        free(k);
+        return NULL;
+    }
+    k->group = group;
+    k->Mg = Mg;
+    k->Kdim = Kdim;
+    k->mgpad = (Mg + k->mr - 1) / k->mr * k->mr;
+    const int64_t n = kw__nn_prod((int64_t[]){group, k->mgpad, Kdim}, 3);
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float) ||
+        !(k->a = kw__alloc_aligned((size_t)n * sizeof(float)))) {
+        free(k);
+        return NULL;
+    }
+    const int mr = k->mr;
+    for (int64_t gi = 0; gi < group; gi++) {
+        float *base = k->a + gi * k->mgpad * Kdim;
+        for (int64_t k0 = 0; k0 < Kdim; k0 += KW_CONV_KC) {
+            const int64_t kc = KW_MIN((int64_t)KW_CONV_KC, Kdim - k0);
+            for (int64_t p = 0; p < k->mgpad; p += mr) {
+                float *dst = base + k0 * k->mgpad + p * kc;
+                for (int r = 0; r < mr; r++) {
+                    const int64_t row = p + r;
+                    const float *src = w + (gi * Mg + row) * Kdim + k0;
+                    for (int64_t q = 0; q < kc; q++)
+                        dst[q * mr + r] = row < Mg ? src[q] : 0.0f;
+                }
+            }
+        }
+    }
+    return k;
+}
+
+/* w (M x C x 3 x 3) -> U = G g G^T as 16 "groups" of M x C, packed */
+static struct kw__conv_pack *wino_pack_new(const float *w, int64_t M, int64_t C,
+                                       enum kw__isa isa) {
+    const int64_t n = kw__nn_prod((int64_t[]){16, M, C}, 3);
+    float *u = n > 0 && (uint64_t)n < SIZE_MAX / sizeof(float)
+                   ? malloc((size_t)n * sizeof(float))
+                   : NULL;
+    if (!u) return NULL;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t ci = 0; ci < C; ci++) {
+            const float *g = w + (m * C + ci) * 9;
+            float t[4][3]; /* G g */
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                t[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) { /* (G g) G^T */
+                const float r[4] = {t[i][0],
+                                    0.5f * (t[i][0] + t[i][1] + t[i][2]),
+                                    0.5f * (t[i][0] - t[i][1] + t[i][2]),
+                                    t[i][2]};
+                for (int j = 0; j < 4; j++)
+                    u[((int64_t)(i * 4 + j) * M + m) * C + ci] = r[j];
+            }
+        }
+    struct kw__conv_pack *pk = kw__conv_pack_new(u, 16, M, C, isa);
+    free(u);
+    return pk;
+}
+
+void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g) {
+    if (n->n_in < 2 || n->in[1] < 0 || n->in[1] >= g->n_values) return;
+    const struct kw_onnx_value *W = g->init[n->in[1]];
+    if (!W || W->kind != KW_ONNX_TENSOR || W->dtype != KW_ONNX_FLOAT ||
+        W->rank < 3)
+        return;
+    /* X must be float32 too (or the node fails), and every float32 path
+     * of conv_f32 applies the activation */
+    if (n->fused_act) n->act_in_op = 1;
+    const struct kw__attr *ga = kw__attr(n, "group");
+    const int64_t group = ga && ga->type == KW_ATTR_INT ? ga->i : 1;
+    const int64_t M = W->dims[0], Cg = W->dims[1];
+    const int64_t KK = kw__nn_prod(W->dims + 2, W->rank - 2);
+    if (group < 1 || M < 1 || M % group || Cg < 1 || KK < 1 ||
+        W->rank > 4 || (Cg == 1 && W->rank == 4) ||
+        kw__nn_prod((int64_t[]){M, Cg, KK}, 3) != kw_onnx_numel(W))
+        return;
+    kw__cpu_init();
+    struct kw__conv_pack *pk =
+        kw__conv_pack_new(W->data, group, M / group, Cg * KK, kw__nn_isa());
+    if (!pk) return;
+    /* 3x3, stride and dilation 1, one group: the Winograd weights too
+     * (pads and sizes are checked at run time) */
+    const struct kw__attr *sa = kw__attr(n, "strides"),
+                          *da = kw__attr(n, "dilations");
+    /* (up to 256 x 256 channels: wider layers come late in a network,
+     * on planes too small for it, and the copy costs 16/9 of W) */
+    int unit = W->rank == 4 && W->dims[2] == 3 && W->dims[3] == 3 &&
+               group == 1 && M >= 16 && Cg >= 16 && M * Cg <= 256 * 256 &&
+               pk->isa == KW__ISA_AVX512;
+    for (size_t i = 0; unit && sa && i < sa->n; i++)
+        if (sa->type != KW_ATTR_INTS || sa->ints[i] != 1) unit = 0;
+    for (size_t i = 0; unit && da && i < da->n; i++)
+        if (da->type != KW_ATTR_INTS || da->ints[i] != 1) unit = 0;
+    if (unit) pk->wino = wino_pack_new(W->data, M, Cg, KW__ISA_AVX512);
+    n->state = pk;
+    n->state_free = kw__conv_pack_free;
+}

@@ -1,0 +1,138 @@
+/*
+ * conv_wino.c — float32 3x3 stride-1 Conv by Winograd F(2x2, 3x3), with
+ * AVX-512: 16 products per 2x2 output tile instead of 36. The input tiles
+ * and the weights are transformed (wino.h; the weights at load, in
+ * conv_pack.c), the 16 transformed planes multiplied as 16 GEMMs (U_xi
+ * (M x C) by V_xi (C x tiles)) on the packed kernels (conv_gemm.c), and
+ * the sums transformed back with bias and activation. Rounding differs
+ * from the direct sum by a few ulps of the larger terms.
+ * Entry point: kw__conv_wino.
+ */
+#include "onnx/ops/conv_internal.h"
+#include "onnx/ops/dwc.h"
+#include "onnx/ops/wino.h"
+
+/* Worth it and possible: 2-D 3x3, stride and dilation 1, one group,
+ * AVX-512, enough channels that the GEMMs dominate the transforms, and
+ * at least 32 tiles: with fewer, the 16 transformed weight matrices
+ * (16/9 of the weights) are streamed for too little work. */
+static int wino_fits(const struct kw__nn_geom *g, int64_t Cg, int64_t Mg,
+                     int64_t group) {
+    return g->nsp == 2 && g->k[0] == 3 && g->k[1] == 3 && g->s[0] == 1 &&
+           g->s[1] == 1 && g->d[0] == 1 && g->d[1] == 1 && group == 1 &&
+           Cg >= 16 && Mg >= 16 &&
+           (g->out[0] + 1) / 2 * ((g->out[1] + 1) / 2) >= 32 &&
+           g->pb[0] >= 0 && g->pb[1] >= 0 && g->pe[0] >= 0 && g->pe[1] >= 0;
+}
+
+struct wino_job {
+    struct kw__wino w;
+    const float *xp, *mx, *bias;
+    float *v, *y;
+    int act;
+    float aa, ab;
+};
+
+static void wino_in(void *arg, int64_t c0, int64_t c1) {
+    const struct wino_job *j = arg;
+    kw__wino_in_avx512(&j->w, j->xp, c0, c1, j->v);
+}
+
+static void wino_out(void *arg, int64_t m0, int64_t m1) {
+    const struct wino_job *j = arg;
+    kw__wino_out_avx512(&j->w, j->mx, m0, m1, j->bias, j->act, j->aa, j->ab,
+                        j->y);
+}
+
+int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
+                     int64_t N, int64_t C, int64_t M, int64_t group,
+                     const float *x, const float *w, const float *bias,
+                     float *y, const struct kw__nn_kern *kern, int act,
+                     enum kw_status *st) {
+#if KW_HAVE_X86
+    if (kw__nn_isa() != KW__ISA_AVX512 || !wino_fits(g, C / group, M / group,
+                                                     group))
+        return 0;
+    const struct kw__conv_pack *own = c->node->state;
+    const struct kw__conv_pack *up = own && own->isa == KW__ISA_AVX512 &&
+                                         own->wino && own->wino->Mg == M &&
+                                         own->wino->Kdim == C
+                                     ? own->wino
+                                     : NULL;
+    /* only with weights transformed at load: per run it would cost about
+     * what it saves */
+    if (!up) return 0;
+    const int64_t OH = g->out[0], OW = g->out[1];
+    const int64_t th = kw__cdiv(OH, 2), tw = kw__cdiv(OW, 2), T = th * tw;
+    const int64_t hp = KW_MAX(g->in[0] + g->pb[0] + g->pe[0], 2 * th + 2);
+    const int64_t wp = KW_MAX(g->in[1] + g->pb[1] + g->pe[1], 2 * tw + 2) + 32;
+    struct wino_job j = {{C, M, th, tw, OH, OW, wp, hp * wp}, NULL, NULL,
+                         NULL, NULL, NULL,
+                         kw__dwc_act_ok(act) ? act : KW_ACT_NONE,
+                         c->node->act_alpha, c->node->act_beta};
+    const int64_t nv = kw__nn_prod((int64_t[]){16, C, T}, 3),
+                  nm = kw__nn_prod((int64_t[]){16, M, T}, 3),
+                  nx = kw__nn_prod((int64_t[]){C, hp * wp}, 2);
+    struct kw_onnx_value *hx, *hv, *hm;
+    float *xp = kw__conv_scratch_get(c, nx, &hx), *v = kw__conv_scratch_get(c, nv, &hv),
+          *mx = kw__conv_scratch_get(c, nm, &hm);
+    int64_t *roff = malloc((size_t)C * sizeof *roff);
+    if (!xp || !v || !mx || !roff) {
+        kw__conv_scratch_put(c, hx);
+        kw__conv_scratch_put(c, hv);
+        kw__conv_scratch_put(c, hm);
+        free(roff);
+        *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+        return 1;
+    }
+    for (int64_t r = 0; r < C; r++) roff[r] = r * T;
+    const int nth = kw__nn_threads(c);
+    const int par = nth > 1 && (double)M * (double)T * (double)C > 2e5;
+    /* the 16 GEMMs: one row of T "columns" each, straight into mx */
+    struct kw__cg_job gj = {.pk = up, .kern = kern, .flat = 1, .wp = T,
+                        .roff = roff, .ncols = T};
+    gj.q = (struct kw__cg_geom){1, T, 1, T, 1, 1, 1, 1, 1, 1, 0, 0};
+    const int64_t mp = kw__cdiv(M, up->mr), np = kw__cdiv(T, up->nr);
+    kw__conv_tiling(mp, up->mr, np, up->nr, C, par ? nth : 1, &gj.tm, &gj.tn);
+    gj.mc = kw__cdiv(mp, gj.tm) * up->mr;
+    gj.nc = kw__cdiv(np, gj.tn) * up->nr;
+    const int slot0 = 0;
+    for (int64_t b = 0; b < N && !gj.failed; b++) {
+        struct kw__phase_job pj = {x + b * C * g->in[0] * g->in[1],
+                               xp, g->in[0], g->in[1], hp, wp, g->pb[0],
+                               g->pb[1], 1, 1, &slot0, 1, 0};
+        kw__nn_parallel(par ? c : NULL, C, 8, kw__phase_planes, &pj);
+        j.xp = xp;
+        j.v = v;
+        kw__nn_parallel(par ? c : NULL, C, 4, wino_in, &j);
+        for (int xi = 0; xi < 16 && !gj.failed; xi++) {
+            gj.x = v + xi * C * T;
+            gj.y = mx + xi * M * T;
+            gj.apack = up->a + xi * up->mgpad * C;
+            if (par) {
+                gj.dynamic = 1;
+                gj.next = 0;
+                kw__pool_run(kw__exec_pool(c->exec), kw__cg_pool, &gj);
+            } else {
+                kw__cg_tiles(&gj, 0, gj.tm * gj.tn);
+            }
+        }
+        j.mx = mx;
+        j.bias = bias;
+        j.y = y + b * M * OH * OW;
+        kw__nn_parallel(par ? c : NULL, M, 4, wino_out, &j);
+        if (act && !j.act) kern->act(j.y, M * OH * OW, act, j.aa, j.ab);
+    }
+    kw__conv_scratch_put(c, hx);
+    kw__conv_scratch_put(c, hv);
+    kw__conv_scratch_put(c, hm);
+    free(roff);
+    *st = gj.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
+                    : KW_STATUS_OK;
+    return 1;
+#else
+    (void)c, (void)g, (void)N, (void)C, (void)M, (void)group, (void)x;
+    (void)w, (void)bias, (void)y, (void)kern, (void)act, (void)st;
+    return 0;
+#endif
+}

@@ -1,0 +1,27 @@
+/*
+ * wino.h — the Winograd F(2x2, 3x3) transforms (conv_wino_avx512.c)
+ * behind conv.c's path for 3x3 stride-1 convolutions with AVX-512.
+ */
+#ifndef KW_ONNX_OPS_WINO_H
+#define KW_ONNX_OPS_WINO_H
+
+#include "onnx/ops/nn_internal.h"
+
+/* One image: c input / m output channels, th x tw tiles of 2x2 outputs
+ * (oh x ow), the input zero-padded into planes of plane floats, rows of
+ * wp >= 2*tw + 2 + 32 floats (the loads run past the last tile), at
+ * least 2*th + 2 rows. */
+struct kw__wino {
+    int64_t c, m, th, tw, oh, ow, wp, plane;
+};
+
+/* Channels [c0, c1) of xp: v[16][c][th*tw] = B^T d B per tile. */
+KW_HIDDEN void kw__wino_in_avx512(const struct kw__wino *w, const float *xp,
+                                  int64_t c0, int64_t c1, float *v);
+/* Output channels [m0, m1) from mx[16][m][th*tw]: y = A^T m A + bias,
+ * then Relu / Clip (act; others are left to the caller). */
+KW_HIDDEN void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
+                                   int64_t m0, int64_t m1, const float *bias,
+                                   int act, float aa, float ab, float *y);
+
+#endif /* KW_ONNX_OPS_WINO_H */

@@ -1,0 +1,236 @@
+/*
+ * test_onnx_conv_fast.c — the packed float32 Conv against a naive double
+ * loop where the fast path has its own logic: strided convolutions read
+ * through stride-phase planes (7x7/2 stems, 1x1/2 downsampling, strides
+ * 3 and (2,1), dilation with stride, pads on one side), the micro-kernel
+ * epilogue (bias start, Relu / Clip in registers, several K blocks,
+ * ragged tiles), Winograd F(2x2, 3x3) for 3x3 stride 1, the
+ * channel-blocked depthwise kernel of small planes,
+ * tiles claimed by 1 and 2 threads, outputs written
+ * over a reused buffer full of NaN (Conv skips zeroing its output), and
+ * a fused residual Add (input 3, added before the activation: in the
+ * micro-kernel's epilogue, at the copy of a scratch tile, or after the
+ * other paths), same-shaped or broadcast from (M, 1, ...).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "onnx/exec.h"
+#include "onnx/ops/nn_internal.h"
+#include "testutil.h"
+
+static uint64_t g_rng = 0x0c0a7f00d;
+static struct kw_onnx_model g_model2; /* a 2-thread pool */
+
+struct ccase {
+    int nsp;
+    int64_t C, M, group, in[2], k[2], s[2], d[2], pb[2], pe[2];
+    int act; /* 0 none, 1 Relu, 2 Clip(0, 6) */
+};
+
+static float act_of(int act, float v) {
+    if (act == 1) return v > 0 ? v : 0;
+    if (act == 2) return v < 0 ? 0 : v > 6 ? 6 : v;
+    return v;
+}
+
+/* res: NULL, or the residual (rmode 1: y's shape; 2: one value per m) */
+static void want_conv(const struct ccase *t, const float *x, const float *w,
+                      const float *bias, const int64_t *out, const float *res,
+                      int rmode, double *y) {
+    const int n = t->nsp;
+    const int64_t Cg = t->C / t->group, Mg = t->M / t->group;
+    const int64_t IH = n == 2 ? t->in[0] : 1, IW = t->in[n - 1];
+    const int64_t OH = n == 2 ? out[0] : 1, OW = out[n - 1];
+    const int64_t KH = n == 2 ? t->k[0] : 1, KW = t->k[n - 1];
+    const int64_t SH = n == 2 ? t->s[0] : 1, SW = t->s[n - 1];
+    const int64_t DH = n == 2 ? t->d[0] : 1, DW = t->d[n - 1];
+    const int64_t PT = n == 2 ? t->pb[0] : 0, PL = t->pb[n - 1];
+    for (int64_t m = 0; m < t->M; m++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                double acc = bias[m];
+                for (int64_t ci = 0; ci < Cg; ci++)
+                    for (int64_t kh = 0; kh < KH; kh++)
+                        for (int64_t kw = 0; kw < KW; kw++) {
+                            const int64_t ih = oh * SH - PT + kh * DH;
+                            const int64_t iw = ow * SW - PL + kw * DW;
+                            if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) continue;
+                            acc += (double)x[((m / Mg * Cg + ci) * IH + ih) * IW + iw] *
+                                   w[((m * Cg + ci) * KH + kh) * KW + kw];
+                        }
+                const int64_t o = (m * OH + oh) * OW + ow;
+                float v = (float)acc;
+                if (res) v += res[rmode == 1 ? o : m];
+                y[o] = act_of(t->act, v);
+            }
+}
+
+static void run_case(const struct ccase *t, int rmode) {
+    const int n = t->nsp;
+    int64_t xd[4] = {1, t->C}, wd[4] = {t->M, t->C / t->group}, bd[1] = {t->M};
+    int64_t out[2] = {1, 1}, ny = t->M;
+    for (int i = 0; i < n; i++) {
+        xd[2 + i] = t->in[i];
+        wd[2 + i] = t->k[i];
+        out[i] = (t->in[i] + t->pb[i] + t->pe[i] - (t->k[i] - 1) * t->d[i] - 1) /
+                     t->s[i] + 1;
+        ny *= out[i];
+    }
+    struct kw_onnx_value *X = kw_onnx_tensor_new(KW_ONNX_FLOAT, 2 + n, xd);
+    struct kw_onnx_value *W = kw_onnx_tensor_new(KW_ONNX_FLOAT, 2 + n, wd);
+    struct kw_onnx_value *B = kw_onnx_tensor_new(KW_ONNX_FLOAT, 1, bd);
+    int64_t rd[4] = {1, t->M, 1, 1};
+    for (int i = 0; rmode == 1 && i < n; i++) rd[2 + i] = out[i];
+    struct kw_onnx_value *R =
+        rmode ? kw_onnx_tensor_new(KW_ONNX_FLOAT, rmode == 1 ? 2 + n : 1 + n,
+                                   rmode == 1 ? rd : rd + 1)
+              : NULL;
+    struct kw_onnx_value *vs[4] = {X, W, B, R};
+    for (int v = 0; v < (R ? 4 : 3); v++)
+        for (int64_t i = 0; i < kw_onnx_numel(vs[v]); i++)
+            ((float *)vs[v]->data)[i] = kw_test_randf(&g_rng) * 2.0f;
+    double *want = malloc((size_t)ny * sizeof *want);
+    want_conv(t, X->data, W->data, B->data, out, R ? R->data : NULL, rmode,
+              want);
+    const size_t ybytes = (size_t)ny * sizeof(float);
+    for (int isa = 0; isa < KW__ISA_COUNT; isa++)
+        for (int prep = 0; prep < 2; prep++)
+            for (int th = 1; th <= 2; th++) {
+                kw__nn_force_isa(isa);
+                struct kw__node node = {0};
+                struct kw__attr attrs[5];
+                int64_t pads[4], ins[3] = {0, 1, 2};
+                int ins_i[4] = {0, 1, 2, 3}, outs[1] = {9};
+                (void)ins;
+                for (int i = 0; i < n; i++) {
+                    pads[i] = t->pb[i];
+                    pads[n + i] = t->pe[i];
+                }
+                attrs[0] = (struct kw__attr){.name = "strides", .type = KW_ATTR_INTS,
+                                             .n = (size_t)n, .ints = (int64_t *)t->s};
+                attrs[1] = (struct kw__attr){.name = "dilations", .type = KW_ATTR_INTS,
+                                             .n = (size_t)n, .ints = (int64_t *)t->d};
+                attrs[2] = (struct kw__attr){.name = "pads", .type = KW_ATTR_INTS,
+                                             .n = (size_t)(2 * n), .ints = pads};
+                attrs[3] = (struct kw__attr){.name = "group", .type = KW_ATTR_INT,
+                                             .i = t->group};
+                node = (struct kw__node){.name = "t", .op_type = "Conv", .domain = "",
+                                         .n_in = R ? 4 : 3, .n_out = 1, .in = ins_i, .out = outs,
+                                         .attrs = attrs, .n_attrs = 4, .opset = 13};
+                node.fused_act = t->act == 1 ? KW_ACT_RELU : t->act == 2 ? KW_ACT_CLIP : 0;
+                node.act_alpha = 0.0f;
+                node.act_beta = 6.0f;
+                if (prep) {
+                    struct kw_onnx_value *init[4] = {NULL, W, NULL, NULL};
+                    struct kw__graph g = {.n_values = 4, .init = init};
+                    /* (kw__node_prepare needs the registry's op) */
+                    kw__conv_prepare(&node, &g);
+                    /* (depthwise works from W as it is) */
+                    CHECKF(node.state != NULL || isa == KW__ISA_REF ||
+                               t->group == t->C,
+                           "C%d M%d: nothing prepared", (int)t->C, (int)t->M);
+                }
+                /* an executor whose reuse pool holds a NaN-filled buffer
+                 * the output will land on */
+                struct kw__exec e = {.model = th == 2 ? &g_model2 : NULL};
+                const size_t cap = ybytes < KW_POOL_MIN_BYTES ? 0 : ybytes;
+                if (cap) {
+                    e.pool.buf[0] = malloc(cap);
+                    e.pool.size[0] = cap;
+                    e.pool.n = 1;
+                    memset(e.pool.buf[0], 0xff, cap); /* NaN bits */
+                }
+                struct kw_onnx_value *in[4] = {X, W, B, R}, *outv[1] = {NULL};
+                char err[256] = "";
+                struct kw__op_ctx c = {.node = &node, .opset = 13, .in = in,
+                                       .n_in = R ? 4 : 3,
+                                       .out = outv, .n_out = 1, .exec = &e,
+                                       .err = err, .err_size = sizeof err};
+                enum kw_status st = kw__op_conv(&c);
+                if (!st) st = kw__node_epilogue(&c);
+                char what[200];
+                snprintf(what, sizeof what,
+                         "conv%dD C%lld M%lld g%lld in %lldx%lld k%lldx%lld s%lldx%lld "
+                         "d%lldx%lld act %d res %d isa %d prep %d th %d reused %d",
+                         n, (long long)t->C, (long long)t->M, (long long)t->group,
+                         (long long)t->in[0], (long long)t->in[1], (long long)t->k[0],
+                         (long long)t->k[1], (long long)t->s[0], (long long)t->s[1],
+                         (long long)t->d[0], (long long)t->d[1], t->act, rmode, isa,
+                         prep, th,
+                         cap ? 1 : 0);
+                CHECKF(st == KW_STATUS_OK, "%s: %s", what, err);
+                if (!st && outv[0]) {
+                    CHECKF(kw_onnx_numel(outv[0]) == ny, "%s: size", what);
+                    const float *got = outv[0]->data;
+                    int bad = 0;
+                    for (int64_t i = 0; i < ny && !bad; i++)
+                        if (!(fabs(got[i] - want[i]) <= 2e-4 * (1 + fabs(want[i])))) {
+                            fprintf(stderr, "  %s: [%lld] got %.7g want %.7g\n", what,
+                                    (long long)i, got[i], want[i]);
+                            bad = 1;
+                        }
+                    CHECKF(!bad, "%s", what);
+                }
+                kw__exec_release(&e, outv[0]);
+                kw__exec_pool_free(&e);
+                if (node.state) node.state_free(node.state);
+            }
+    kw__nn_force_isa(-1);
+    kw_onnx_value_free(X);
+    kw_onnx_value_free(W);
+    kw_onnx_value_free(B);
+    kw_onnx_value_free(R);
+    free(want);
+}
+
+int main(void) {
+    if (kw__pool_new(2, &g_model2.pool) != KW_STATUS_OK) return 1;
+    static const struct ccase cases[] = {
+        /* ResNet stem 7x7/2 pad 3 (odd input), fused Relu */
+        {2, 3, 20, 1, {37, 41}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        /* 1x1/2 downsampling, even and odd sizes */
+        {2, 40, 26, 1, {14, 14}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 0},
+        {2, 17, 13, 1, {15, 9}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 2},
+        /* 3x3/2 pad 1 (EfficientNet / MobileNet stems), Clip */
+        {2, 3, 32, 1, {33, 34}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
+        /* pads on one side only (TF "SAME"), stride 2 */
+        {2, 8, 12, 1, {16, 17}, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {1, 1}, 1},
+        /* stride 3, dilation 2; strides (2, 1); (1, 3) with groups */
+        {2, 6, 9, 1, {20, 23}, {3, 3}, {3, 3}, {2, 2}, {2, 1}, {1, 2}, 0},
+        {2, 5, 14, 1, {12, 19}, {3, 5}, {2, 1}, {1, 1}, {1, 2}, {1, 2}, 1},
+        {2, 8, 6, 2, {11, 25}, {3, 3}, {1, 3}, {1, 2}, {1, 0}, {0, 2}, 2},
+        /* stride 4 with a 2x2 kernel: phases no tap reads stay unbuilt */
+        {2, 4, 7, 1, {18, 21}, {2, 2}, {4, 4}, {1, 1}, {0, 1}, {1, 0}, 0},
+        /* several K blocks (Kdim 600), ragged M, stride 1 and 2 */
+        {2, 24, 29, 1, {13, 11}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 2},
+        {2, 24, 29, 1, {13, 11}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
+        /* big enough for many tiles per thread and a reused buffer */
+        {2, 16, 40, 1, {40, 45}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 16, 24, 1, {41, 38}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* 3x3 stride 1, one group, 16+ channels: Winograd F(2x2, 3x3);
+         * odd and even output sizes, one-sided and no pads, Clip */
+        {2, 16, 24, 1, {15, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {2, 33, 40, 1, {15, 18}, {3, 3}, {1, 1}, {1, 1}, {0, 1}, {1, 0}, 1},
+        {2, 20, 17, 1, {14, 17}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0},
+        {2, 300, 20, 1, {16, 16}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* too few tiles (7x7): the packed path */
+        {2, 20, 24, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {2, 16, 16, 1, {36, 35}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0},
+        /* depthwise on small planes: channel blocks of 16 (the last
+         * partial), 3x3 / 5x5, stride 1 / 2, odd sizes, one-sided pads */
+        {2, 40, 40, 40, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {2, 33, 33, 33, {14, 14}, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {1, 1}, 1},
+        {2, 20, 20, 20, {14, 13}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 0},
+        {2, 17, 17, 17, {11, 9}, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 2},
+        {2, 16, 16, 16, {9, 10}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, 1},
+        /* 1-D, stride 3 */
+        {1, 5, 11, 1, {50, 0}, {4, 0}, {3, 0}, {1, 0}, {2, 0}, {1, 0}, 1},
+    };
+    for (int rmode = 0; rmode < 3; rmode++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            run_case(&cases[i], rmode);
+    kw__pool_free(g_model2.pool);
+    return kw_test_finish("test_onnx_conv_fast");
+}
