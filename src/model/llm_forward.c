@@ -31,11 +31,16 @@ static const struct kw__seg *seg_of(const struct fwd *f, int64_t t,
 
 /* y (+)= W . xq for every row of the pass, one segment at a time: ggml's
  * kernels round a row by its place in the batch (q4_K tiles of 4 tokens,
- * q6_K's kernel for 8+), so each sequence is multiplied as if alone. For
- * types multiplied row by row this is the same loop as one call. */
+ * q6_K's kernel for 8+), so each sequence is multiplied as if alone. Types
+ * whose kernels round every row alike (kw__gemm_batch_invariant) take all
+ * segments in one call: the same bits, each weight block read once. */
 static void mm(const struct fwd *f, const struct kw__mat *w, const void *xq,
                size_t xq_stride, float *y, size_t y_stride, int64_t r0,
                int64_t r1, int accumulate) {
+    if (f->n_seg > 1 && kw__gemm_batch_invariant(w->type)) {
+        kw__mat_mul(w, xq, xq_stride, f->T, y, y_stride, r0, r1, accumulate);
+        return;
+    }
     for (int i = 0; i < f->n_seg; i++) {
         const struct kw__seg *sg = &f->segs[i];
         kw__mat_mul(w, (const uint8_t *)xq + (size_t)sg->t0 * xq_stride,
@@ -235,7 +240,12 @@ static void logits(const struct fwd *f, int ith, int nth) {
         xq = s->xq, st = s->xq_row;
     }
     split(V, row_grain, ith, nth, &a, &b);
-    /* each row as its sequence alone rounds it: a batch of one */
+    /* each row as its sequence alone rounds it (a batch of one) */
+    if (f->n_seg > 1 && kw__gemm_batch_invariant(m->output.type)) {
+        kw__mat_mul(&m->output, xq, st, f->n_seg, f->logits, (size_t)V, a, b,
+                    0);
+        return;
+    }
     for (int i = 0; i < f->n_seg; i++)
         kw__mat_mul(&m->output, (const uint8_t *)xq + (size_t)i * st, 0, 1,
                     f->logits + (size_t)i * (size_t)V, 0, a, b, 0);
