@@ -14,15 +14,13 @@
 
 #include "job.h"
 
-double kws_now(void)
-{
+double kws_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void kws_event_clear(struct kws_event *ev)
-{
+void kws_event_clear(struct kws_event *ev) {
     if (!ev)
         return;
     free(ev->text);
@@ -31,8 +29,7 @@ void kws_event_clear(struct kws_event *ev)
     memset(ev, 0, sizeof *ev);
 }
 
-static void free_params(struct kws_gen_params *p)
-{
+static void free_params(struct kws_gen_params *p) {
     free(p->prompt);
     if (p->stop) {
         for (int i = 0; i < p->n_stop; i++)
@@ -44,8 +41,7 @@ static void free_params(struct kws_gen_params *p)
     p->n_stop = 0;
 }
 
-struct kws_job *kws_job_new(struct kws_gen_params *p)
-{
+struct kws_job *kws_job_new(struct kws_gen_params *p) {
     if (!p)
         return NULL;
     struct kws_job *j = calloc(1, sizeof *j);
@@ -77,15 +73,13 @@ struct kws_job *kws_job_new(struct kws_gen_params *p)
     return j;
 }
 
-void kws_job_retain(struct kws_job *j)
-{
+void kws_job_retain(struct kws_job *j) {
     pthread_mutex_lock(&j->mu);
     j->refs++;
     pthread_mutex_unlock(&j->mu);
 }
 
-void kws_job_release(struct kws_job *j)
-{
+void kws_job_release(struct kws_job *j) {
     if (!j)
         return;
     pthread_mutex_lock(&j->mu);
@@ -104,8 +98,7 @@ void kws_job_release(struct kws_job *j)
     free(j);
 }
 
-void kws_job_cancel(struct kws_job *j)
-{
+void kws_job_cancel(struct kws_job *j) {
     if (!j)
         return;
     pthread_mutex_lock(&j->mu);
@@ -114,16 +107,14 @@ void kws_job_cancel(struct kws_job *j)
     pthread_mutex_unlock(&j->mu);
 }
 
-int kws_job_is_cancelled(struct kws_job *j)
-{
+int kws_job_is_cancelled(struct kws_job *j) {
     pthread_mutex_lock(&j->mu);
     int c = j->cancelled;
     pthread_mutex_unlock(&j->mu);
     return c;
 }
 
-int kws_job_push(struct kws_job *j, struct kws_event *ev)
-{
+int kws_job_push(struct kws_job *j, struct kws_event *ev) {
     int rc = 0;
     pthread_mutex_lock(&j->mu);
     if (j->cancelled || j->final_ready || j->final_taken) {
@@ -154,8 +145,7 @@ out:
     return rc;
 }
 
-void kws_job_finish(struct kws_job *j, struct kws_event *ev)
-{
+void kws_job_finish(struct kws_job *j, struct kws_event *ev) {
     pthread_mutex_lock(&j->mu);
     if (j->final_ready || j->final_taken) {
         kws_event_clear(ev);
@@ -168,8 +158,7 @@ void kws_job_finish(struct kws_job *j, struct kws_event *ev)
     pthread_mutex_unlock(&j->mu);
 }
 
-void kws_job_fail(struct kws_job *j, int status, const char *msg)
-{
+void kws_job_fail(struct kws_job *j, int status, const char *msg) {
     struct kws_event ev = {.kind = KWS_EV_ERROR, .status = status};
     size_t n = strlen(msg);
     ev.text = malloc(n + 1);
@@ -180,8 +169,7 @@ void kws_job_fail(struct kws_job *j, int status, const char *msg)
     kws_job_finish(j, &ev);
 }
 
-int kws_job_next(struct kws_job *j, struct kws_event *ev, int timeout_ms)
-{
+int kws_job_next(struct kws_job *j, struct kws_event *ev, int timeout_ms) {
     memset(ev, 0, sizeof *ev);
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);

@@ -35,13 +35,11 @@ enum { N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_EXP, N_EXPSIGN, N_EXPDIG };
 
 static const char *const k_literals[3] = {"true", "false", "null"};
 
-static int is_ws(unsigned char c)
-{
+static int is_ws(unsigned char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int hexval(unsigned char c)
-{
+static int hexval(unsigned char c) {
     if (c >= '0' && c <= '9')
         return c - '0';
     if (c >= 'a' && c <= 'f')
@@ -52,8 +50,7 @@ static int hexval(unsigned char c)
 }
 
 /* Enters the container or scalar that c starts; 0 when c starts no value. */
-static int start_value(struct kws_json_state *st, unsigned char c)
-{
+static int start_value(struct kws_json_state *st, unsigned char c) {
     if (c == '{' || c == '[') {
         if (st->depth >= (int)sizeof st->stack)
             return 0;
@@ -81,14 +78,12 @@ static int start_value(struct kws_json_state *st, unsigned char c)
     return 0;
 }
 
-static void value_done(struct kws_json_state *st)
-{
+static void value_done(struct kws_json_state *st) {
     st->mode = M_AFTER;
 }
 
 /* A closing bracket or a comma after a value. */
-static int after_value(struct kws_json_state *st, unsigned char c)
-{
+static int after_value(struct kws_json_state *st, unsigned char c) {
     if (is_ws(c))
         return 1;
     if (st->depth <= 0)
@@ -112,8 +107,7 @@ static int after_value(struct kws_json_state *st, unsigned char c)
 }
 
 /* First continuation byte ranges after special UTF-8 lead bytes. */
-static int utf8_lead(unsigned char c, int *left, int *range)
-{
+static int utf8_lead(unsigned char c, int *left, int *range) {
     if (c >= 0xC2 && c <= 0xDF) {
         *left = 1, *range = 0;
     } else if (c == 0xE0) {
@@ -134,15 +128,13 @@ static int utf8_lead(unsigned char c, int *left, int *range)
     return 1;
 }
 
-static int utf8_cont_ok(unsigned char c, int range)
-{
+static int utf8_cont_ok(unsigned char c, int range) {
     static const unsigned char lo[5] = {0x80, 0xA0, 0x80, 0x90, 0x80};
     static const unsigned char hi[5] = {0xBF, 0xBF, 0x9F, 0xBF, 0x8F};
     return c >= lo[range] && c <= hi[range];
 }
 
-static int string_byte(struct kws_json_state *st, unsigned char c)
-{
+static int string_byte(struct kws_json_state *st, unsigned char c) {
     int sub = st->aux & 0xF;
     int pending = st->aux & S_PENDING_HI;
     switch (sub) {
@@ -213,8 +205,7 @@ static int string_byte(struct kws_json_state *st, unsigned char c)
 
 /* Returns 1 when c extends the number, 0 when it is invalid, 2 when the
  * number ended before c (c must then be read as what follows a value). */
-static int number_byte(struct kws_json_state *st, unsigned char c)
-{
+static int number_byte(struct kws_json_state *st, unsigned char c) {
     int digit = c >= '0' && c <= '9';
     switch (st->aux) {
     case N_MINUS:
@@ -267,8 +258,7 @@ static int number_byte(struct kws_json_state *st, unsigned char c)
     return 0;
 }
 
-static int step(struct kws_json_state *st, unsigned char c)
-{
+static int step(struct kws_json_state *st, unsigned char c) {
     switch (st->mode) {
     case M_START:
         if (is_ws(c))
@@ -331,14 +321,12 @@ static int step(struct kws_json_state *st, unsigned char c)
     return 0;
 }
 
-void kws_json_init(struct kws_json_state *st)
-{
+void kws_json_init(struct kws_json_state *st) {
     memset(st, 0, sizeof *st);
     st->mode = M_START;
 }
 
-int kws_json_feed(struct kws_json_state *st, const char *bytes, size_t n)
-{
+int kws_json_feed(struct kws_json_state *st, const char *bytes, size_t n) {
     struct kws_json_state tmp = *st;
     for (size_t i = 0; i < n; i++) {
         if (!step(&tmp, (unsigned char)bytes[i]))
@@ -348,13 +336,11 @@ int kws_json_feed(struct kws_json_state *st, const char *bytes, size_t n)
     return 1;
 }
 
-int kws_json_in_string(const struct kws_json_state *st)
-{
+int kws_json_in_string(const struct kws_json_state *st) {
     return st->mode == M_STRING || st->mode == M_KEYSTR;
 }
 
-int kws_json_in_plain_string(const struct kws_json_state *st)
-{
+int kws_json_in_plain_string(const struct kws_json_state *st) {
     return (st->mode == M_STRING || st->mode == M_KEYSTR) &&
            st->aux == S_NORMAL;
 }

@@ -11,8 +11,7 @@
 
 #include "json_constraint.h"
 
-static void first_bytes(const struct kws_json_state *st, unsigned char *ok)
-{
+static void first_bytes(const struct kws_json_state *st, unsigned char *ok) {
     for (int b = 0; b < 256; b++) {
         struct kws_json_state tmp = *st;
         char c = (char)b;
@@ -32,8 +31,7 @@ struct mask_ctx {
  * (the first-byte table said so). */
 static void check_bucket(struct mask_ctx *c, int k,
                          const struct kws_json_state *st, int skip,
-                         int in_plain, int one_ok)
-{
+                         int in_plain, int one_ok) {
     const struct kws_pieces *pc = c->pc;
     for (uint32_t i = pc->bucket[k]; i < pc->bucket[k + 1]; i++) {
         int32_t t = pc->order[i];
@@ -58,8 +56,7 @@ static void check_bucket(struct mask_ctx *c, int k,
 
 int32_t kws_json_mask(const struct kws_json_state *st,
                       const struct kws_pieces *pc, const float *logits,
-                      float *out, int ws_run)
-{
+                      float *out, int ws_run) {
     for (int32_t t = 0; t < pc->n_vocab; t++)
         out[t] = -INFINITY;
     struct mask_ctx c = {pc, logits, out, 0};

@@ -10,8 +10,7 @@
 #include "json_vocab.h"
 #include "textout.h"
 
-static uint8_t piece_flags(const char *s, size_t n)
-{
+static uint8_t piece_flags(const char *s, size_t n) {
     if (n == 0)
         return 0;
     int plain = 1, ws = 1;
@@ -32,8 +31,7 @@ static uint8_t piece_flags(const char *s, size_t n)
     return (uint8_t)((plain ? KWS_PIECE_PLAIN : 0) | (ws ? KWS_PIECE_WS : 0));
 }
 
-static int piece_bucket(const struct kws_pieces *p, int32_t t)
-{
+static int piece_bucket(const struct kws_pieces *p, int32_t t) {
     size_t n;
     const unsigned char *u = (const unsigned char *)kws_piece(p, t, &n);
     size_t w = p->lead_ws[t];
@@ -51,8 +49,7 @@ struct piece_src {
 };
 
 static size_t src_piece(const struct piece_src *src, int32_t t, char *buf,
-                        size_t cap)
-{
+                        size_t cap) {
     if (src->m)
         return kw_token_to_piece(src->m, t, buf, cap, 0);
     size_t n = strlen(src->list[t]);
@@ -61,8 +58,7 @@ static size_t src_piece(const struct piece_src *src, int32_t t, char *buf,
     return n;
 }
 
-static int build(struct kws_pieces *p, int32_t nv, const struct piece_src *src)
-{
+static int build(struct kws_pieces *p, int32_t nv, const struct piece_src *src) {
     memset(p, 0, sizeof *p);
     if (nv <= 0)
         return -1;
@@ -115,21 +111,18 @@ fail:
     return -1;
 }
 
-int kws_pieces_build(struct kws_pieces *p, const struct kw_model *m)
-{
+int kws_pieces_build(struct kws_pieces *p, const struct kw_model *m) {
     struct piece_src src = {m, NULL};
     return build(p, kw_model_n_vocab(m), &src);
 }
 
 int kws_pieces_from_list(struct kws_pieces *p, const char *const *pieces,
-                         int32_t n)
-{
+                         int32_t n) {
     struct piece_src src = {NULL, pieces};
     return build(p, n, &src);
 }
 
-void kws_pieces_free(struct kws_pieces *p)
-{
+void kws_pieces_free(struct kws_pieces *p) {
     free(p->off);
     free(p->bytes);
     free(p->flags);

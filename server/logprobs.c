@@ -10,8 +10,7 @@
 
 #include "sched_slot.h"
 
-float kws_logsumexp(const float *logits, int32_t n)
-{
+float kws_logsumexp(const float *logits, int32_t n) {
     float mx = -INFINITY;
     for (int32_t i = 0; i < n; i++) {
         if (logits[i] > mx) /* false for NaN */
@@ -28,8 +27,7 @@ float kws_logsumexp(const float *logits, int32_t n)
 }
 
 static void set_entry(const struct kws_pieces *pc, const float *logits,
-                      float lse, int32_t tok, struct kws_top *e)
-{
+                      float lse, int32_t tok, struct kws_top *e) {
     float l = logits[tok];
     e->token = tok;
     e->logprob = l == l ? l - lse : -INFINITY;
@@ -52,8 +50,7 @@ static void set_entry(const struct kws_pieces *pc, const float *logits,
 
 void kws_logprobs_fill(const struct kws_pieces *pc, const float *logits,
                        int32_t n, float lse, int32_t tok, int n_top,
-                       struct kws_top *chosen, struct kws_top *top)
-{
+                       struct kws_top *chosen, struct kws_top *top) {
     set_entry(pc, logits, lse, tok, chosen);
     if (n_top <= 0)
         return;

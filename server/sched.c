@@ -18,8 +18,7 @@
 #include "sched_slot.h"
 
 /* Ends every queued and running job with 503 (shutdown with cancel). */
-static void cancel_everything(struct kws_sched *s)
-{
+static void cancel_everything(struct kws_sched *s) {
     static const char msg[] = "the server is shutting down";
     pthread_mutex_lock(&s->mu);
     while (s->q_n > 0) {
@@ -37,8 +36,7 @@ static void cancel_everything(struct kws_sched *s)
 }
 
 static void decode_failed(struct kws_sched *s, const int *who, size_t n,
-                          enum kw_status rc)
-{
+                          enum kw_status rc) {
     char msg[128];
     snprintf(msg, sizeof msg, "decoding failed: %s", kw_status_str(rc));
     for (size_t i = 0; i < n; i++) {
@@ -51,8 +49,7 @@ static void decode_failed(struct kws_sched *s, const int *who, size_t n,
 }
 
 /* One forward pass over all busy slots. */
-static void step(struct kws_sched *s, struct kw_batch_item *items, int *who)
-{
+static void step(struct kws_sched *s, struct kw_batch_item *items, int *who) {
     for (int i = 0; i < s->n_slots; i++) {
         struct sched_slot *sl = &s->slots[i];
         if (sl->state != SLOT_FREE && kws_job_is_cancelled(sl->job))
@@ -135,8 +132,7 @@ static void step(struct kws_sched *s, struct kw_batch_item *items, int *who)
         sched_slot_emit(s, s->ready[i]);
 }
 
-static void publish_kv(struct kws_sched *s)
-{
+static void publish_kv(struct kws_sched *s) {
     uint64_t kv = 0;
     for (int i = 0; i < s->n_slots; i++)
         kv += s->slots[i].n_cache;
@@ -147,8 +143,7 @@ static void publish_kv(struct kws_sched *s)
 
 /* Drops queued jobs whose client went away (under mu), so they do not
  * hold queue places until their turn. */
-static void purge_cancelled(struct kws_sched *s)
-{
+static void purge_cancelled(struct kws_sched *s) {
     int kept = 0;
     for (int i = 0; i < s->q_n; i++) {
         struct kws_job *j = s->queue[(s->q_head + i) % s->q_cap];
@@ -160,8 +155,7 @@ static void purge_cancelled(struct kws_sched *s)
     s->q_n = kept;
 }
 
-static void *sched_main(void *arg)
-{
+static void *sched_main(void *arg) {
     struct kws_sched *s = arg;
     for (;;) {
         int n_adm = 0, cancel = 0, quit = 0;
@@ -212,8 +206,7 @@ static void *sched_main(void *arg)
     return NULL;
 }
 
-static void free_all(struct kws_sched *s)
-{
+static void free_all(struct kws_sched *s) {
     if (s->slots) {
         for (int i = 0; i < s->n_slots; i++) {
             if (s->slots[i].state != SLOT_FREE)
@@ -244,8 +237,7 @@ static void free_all(struct kws_sched *s)
 
 int kws_sched_new(struct kw_model *m, const struct kws_config *cfg,
                   struct kws_metrics *metrics, struct kws_sched **out,
-                  char *err, size_t err_size)
-{
+                  char *err, size_t err_size) {
     *out = NULL;
     if (!m || !cfg || cfg->parallel < 1 || cfg->parallel > 1024 ||
         cfg->batch < 1 || cfg->batch > 65536 || cfg->queue < 0 || cfg->queue > 1000000 ||
@@ -330,8 +322,7 @@ int kws_sched_new(struct kw_model *m, const struct kws_config *cfg,
     return 0;
 }
 
-enum kws_submit kws_sched_submit(struct kws_sched *s, struct kws_job *j)
-{
+enum kws_submit kws_sched_submit(struct kws_sched *s, struct kws_job *j) {
     enum kws_submit r = KWS_SUBMIT_OK;
     if (!s || !j)
         return KWS_SUBMIT_STOPPING;
@@ -352,8 +343,7 @@ enum kws_submit kws_sched_submit(struct kws_sched *s, struct kws_job *j)
     return r;
 }
 
-void kws_sched_stats(struct kws_sched *s, struct kws_sched_stats *out)
-{
+void kws_sched_stats(struct kws_sched *s, struct kws_sched_stats *out) {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&s->mu);
     out->slots = s->n_slots;
@@ -365,8 +355,7 @@ void kws_sched_stats(struct kws_sched *s, struct kws_sched_stats *out)
     pthread_mutex_unlock(&s->mu);
 }
 
-void kws_sched_stop(struct kws_sched *s, int cancel_inflight)
-{
+void kws_sched_stop(struct kws_sched *s, int cancel_inflight) {
     if (!s)
         return;
     pthread_mutex_lock(&s->mu);
@@ -393,8 +382,7 @@ void kws_sched_stop(struct kws_sched *s, int cancel_inflight)
     pthread_mutex_unlock(&s->mu);
 }
 
-void kws_sched_free(struct kws_sched *s)
-{
+void kws_sched_free(struct kws_sched *s) {
     if (!s)
         return;
     kws_sched_stop(s, 1);

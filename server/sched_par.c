@@ -24,8 +24,7 @@ struct sched_par {
     atomic_int next;
 };
 
-static void drain(struct sched_par *p)
-{
+static void drain(struct sched_par *p) {
     for (;;) {
         int i = atomic_fetch_add(&p->next, 1);
         if (i >= p->n_work)
@@ -34,8 +33,7 @@ static void drain(struct sched_par *p)
     }
 }
 
-static void *helper_main(void *arg)
-{
+static void *helper_main(void *arg) {
     struct sched_par *p = arg;
     uint64_t seen = 0;
     pthread_mutex_lock(&p->mu);
@@ -55,8 +53,7 @@ static void *helper_main(void *arg)
     return NULL;
 }
 
-struct sched_par *sched_par_new(struct kws_sched *s, int n_threads)
-{
+struct sched_par *sched_par_new(struct kws_sched *s, int n_threads) {
     struct sched_par *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -82,8 +79,7 @@ struct sched_par *sched_par_new(struct kws_sched *s, int n_threads)
     return p;
 }
 
-void sched_par_sample(struct sched_par *p, struct sched_slot **slots, int n)
-{
+void sched_par_sample(struct sched_par *p, struct sched_slot **slots, int n) {
     pthread_mutex_lock(&p->mu);
     p->work = slots;
     p->n_work = n;
@@ -99,8 +95,7 @@ void sched_par_sample(struct sched_par *p, struct sched_slot **slots, int n)
     pthread_mutex_unlock(&p->mu);
 }
 
-void sched_par_free(struct sched_par *p)
-{
+void sched_par_free(struct sched_par *p) {
     if (!p)
         return;
     pthread_mutex_lock(&p->mu);

@@ -14,8 +14,7 @@
 
 #include "sched_slot.h"
 
-static void free_lp(struct sched_slot *sl)
-{
+static void free_lp(struct sched_slot *sl) {
     free(sl->lp_chosen);
     free(sl->lp_top);
     sl->lp_chosen = sl->lp_top = NULL;
@@ -25,8 +24,7 @@ static void free_lp(struct sched_slot *sl)
 /* The longest prompt prefix this slot can reuse, rounded down to the chunk
  * grid and leaving at least one token to compute logits from. */
 static uint32_t reusable(const struct kws_sched *s, const struct sched_slot *sl,
-                         const int32_t *prompt, size_t n_prompt)
-{
+                         const int32_t *prompt, size_t n_prompt) {
     size_t lim = sl->n_canon < n_prompt - 1 ? sl->n_canon : n_prompt - 1;
     size_t lcp = 0;
     while (lcp < lim && sl->cache[lcp] == prompt[lcp])
@@ -34,8 +32,7 @@ static uint32_t reusable(const struct kws_sched *s, const struct sched_slot *sl,
     return (uint32_t)(lcp / s->chunk * s->chunk);
 }
 
-int sched_slot_admit(struct kws_sched *s, struct kws_job *j)
-{
+int sched_slot_admit(struct kws_sched *s, struct kws_job *j) {
     const struct kws_gen_params *p = &j->p;
     char msg[160];
     if (!p->prompt || p->n_prompt == 0) {
@@ -138,8 +135,7 @@ int sched_slot_admit(struct kws_sched *s, struct kws_job *j)
     return 1;
 }
 
-static void emit_text(struct sched_slot *sl, char *text, size_t len)
-{
+static void emit_text(struct sched_slot *sl, char *text, size_t len) {
     struct kws_event ev = {.kind = KWS_EV_TEXT, .text = text, .len = len};
     if (sl->want_lp && sl->lp_n > 0) {
         ev.n_tokens = sl->lp_n;
@@ -155,8 +151,7 @@ static void emit_text(struct sched_slot *sl, char *text, size_t len)
 }
 
 void sched_slot_end(struct kws_sched *s, struct sched_slot *sl,
-                    const char *reason, int status, const char *msg)
-{
+                    const char *reason, int status, const char *msg) {
     struct kws_job *j = sl->job;
     if (j && reason) {
         char *out = NULL;
@@ -196,8 +191,7 @@ void sched_slot_end(struct kws_sched *s, struct sched_slot *sl,
 }
 
 static int push_lp(struct kws_sched *s, struct sched_slot *sl,
-                   const float *logits, int32_t tok)
-{
+                   const float *logits, int32_t tok) {
     if (sl->lp_n == sl->lp_cap) {
         int ncap = sl->lp_cap ? sl->lp_cap * 2 : 4;
         struct kws_top *c = realloc(sl->lp_chosen, (size_t)ncap * sizeof *c);
@@ -221,8 +215,7 @@ static int push_lp(struct kws_sched *s, struct sched_slot *sl,
     return 0;
 }
 
-void sched_slot_sample(struct kws_sched *s, struct sched_slot *sl)
-{
+void sched_slot_sample(struct kws_sched *s, struct sched_slot *sl) {
     sl->sampled = -1;
     const float *logits = kw_session_logits(sl->sess);
     const float *use = logits;
@@ -251,8 +244,7 @@ void sched_slot_sample(struct kws_sched *s, struct sched_slot *sl)
         sl->sample_rc = SAMPLE_NOMEM;
 }
 
-void sched_slot_emit(struct kws_sched *s, struct sched_slot *sl)
-{
+void sched_slot_emit(struct kws_sched *s, struct sched_slot *sl) {
     struct kws_job *j = sl->job;
     switch (sl->sample_rc) {
     case SAMPLE_OK:

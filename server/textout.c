@@ -11,8 +11,7 @@
 #include "textout.h"
 
 /* ---- UTF-8 ------------------------------------------------------------- */
-char *kws_utf8_sanitize(const char *s, size_t n, size_t *out_len)
-{
+char *kws_utf8_sanitize(const char *s, size_t n, size_t *out_len) {
     /* each bad byte may grow to 3 */
     if (n > (SIZE_MAX - 1) / 3)
         return NULL;
@@ -40,8 +39,7 @@ char *kws_utf8_sanitize(const char *s, size_t n, size_t *out_len)
 }
 
 /* Where a trailing sequence that may still complete starts (k if none). */
-static size_t incomplete_tail(const unsigned char *s, size_t k)
-{
+static size_t incomplete_tail(const unsigned char *s, size_t k) {
     for (size_t back = 1; back <= 3 && back <= k; back++) {
         unsigned char c = s[k - back];
         if ((c & 0xC0) == 0x80)
@@ -55,8 +53,7 @@ static size_t incomplete_tail(const unsigned char *s, size_t k)
 }
 
 /* ---- output filter ----------------------------------------------------- */
-void kws_textout_init(struct kws_textout *t, char *const *stop, int n_stop)
-{
+void kws_textout_init(struct kws_textout *t, char *const *stop, int n_stop) {
     memset(t, 0, sizeof *t);
     t->stop = stop;
     t->n_stop = stop ? n_stop : 0;
@@ -67,15 +64,13 @@ void kws_textout_init(struct kws_textout *t, char *const *stop, int n_stop)
     }
 }
 
-void kws_textout_free(struct kws_textout *t)
-{
+void kws_textout_free(struct kws_textout *t) {
     free(t->buf);
     memset(t, 0, sizeof *t);
 }
 
 /* Moves buf[0..k) out (sanitized) and keeps the rest. */
-static int emit(struct kws_textout *t, size_t k, char **out, size_t *out_len)
-{
+static int emit(struct kws_textout *t, size_t k, char **out, size_t *out_len) {
     *out = NULL;
     *out_len = 0;
     if (k > 0) {
@@ -89,8 +84,7 @@ static int emit(struct kws_textout *t, size_t k, char **out, size_t *out_len)
 }
 
 /* Earliest occurrence of any stop string in buf, or len. */
-static size_t find_stop(const struct kws_textout *t)
-{
+static size_t find_stop(const struct kws_textout *t) {
     size_t best = t->len;
     for (int i = 0; i < t->n_stop; i++) {
         size_t l = t->stop[i] ? strlen(t->stop[i]) : 0;
@@ -108,8 +102,7 @@ static size_t find_stop(const struct kws_textout *t)
 
 /* First position from which the rest of buf is a proper prefix of a stop
  * string (so it may still become one), or len. */
-static size_t stop_prefix_start(const struct kws_textout *t)
-{
+static size_t stop_prefix_start(const struct kws_textout *t) {
     if (t->max_stop == 0)
         return t->len;
     size_t from = t->len >= t->max_stop ? t->len - t->max_stop + 1 : 0;
@@ -125,8 +118,7 @@ static size_t stop_prefix_start(const struct kws_textout *t)
 }
 
 int kws_textout_push(struct kws_textout *t, const char *bytes, size_t n,
-                     char **out, size_t *out_len)
-{
+                     char **out, size_t *out_len) {
     *out = NULL;
     *out_len = 0;
     if (n > SIZE_MAX - t->len - 1)
@@ -162,8 +154,7 @@ int kws_textout_push(struct kws_textout *t, const char *bytes, size_t n,
     return emit(t, k, out, out_len);
 }
 
-int kws_textout_flush(struct kws_textout *t, char **out, size_t *out_len)
-{
+int kws_textout_flush(struct kws_textout *t, char **out, size_t *out_len) {
     size_t at = find_stop(t);
     if (emit(t, at, out, out_len) < 0)
         return -1;
