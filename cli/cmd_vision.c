@@ -334,17 +334,7 @@ int cmd_classify(int argc, char **argv) {
             continue;
         }
         float *s = out->data;
-        /* Probabilities already (a softmax inside the graph)? Then keep
-         * them; otherwise these are logits. */
-        double sum = 0;
-        int probs = 1;
-        for (int64_t c = 0; c < n_cls; c++) {
-            if (!(s[c] >= 0.0f && s[c] <= 1.0f))
-                probs = 0;
-            sum += s[c];
-        }
-        if (!probs || fabs(sum - 1.0) > 1e-3)
-            kw_softmax(s, (int)n_cls);
+        kw_scores_to_probs(s, (int)n_cls);
         int k = kw_topk(s, (int)n_cls, (int)top, idx, val);
         char num[32];
         if (json) {

@@ -384,15 +384,7 @@ static enum MHD_Result classify(struct kws_req *r, struct kws_vision *v,
                                v->name);
     }
     float *s = out->data;
-    double sum = 0;
-    int probs = 1;
-    for (int64_t c = 0; c < n_cls; c++) {
-        if (!(s[c] >= 0.0f && s[c] <= 1.0f))
-            probs = 0;
-        sum += s[c];
-    }
-    if (!probs || sum < 1.0 - 1e-3 || sum > 1.0 + 1e-3)
-        kw_softmax(s, (int)n_cls); /* logits, not probabilities yet */
+    kw_scores_to_probs(s, (int)n_cls);
     int k = top_k < n_cls ? top_k : (int)n_cls;
     int *idx = malloc((size_t)k * sizeof *idx);
     float *val = malloc((size_t)k * sizeof *val);

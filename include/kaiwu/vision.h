@@ -23,6 +23,11 @@ KW_API const char *kw_imagenet_label(int i);
 /* Numerically stable softmax of x[0..n) in place. */
 KW_API void kw_softmax(float *x, int n);
 
+/* Turns a classifier's scores into probabilities in place: kept when they
+ * already are a distribution (each in [0, 1], summing to 1 within 1e-3: a
+ * softmax inside the graph), otherwise read as logits (kw_softmax). */
+KW_API void kw_scores_to_probs(float *x, int n);
+
 /* The k largest of x[0..n), best first (ties: lower index first); returns
  * how many were written (min(k, n)). */
 KW_API int kw_topk(const float *x, int n, int k, int *idx, float *val);

@@ -2,7 +2,7 @@
  * topk.c — classification scores: a numerically stable softmax and the k
  * best entries of a score vector (best first, ties to the lower index, NaN
  * below every number so the order is total). Entry points: kw_softmax,
- * kw_topk.
+ * kw_scores_to_probs, kw_topk.
  */
 #include <math.h>
 
@@ -38,6 +38,20 @@ void kw_softmax(float *x, int n) {
     float inv = (float)(1.0 / sum); /* sum >= 1: the max contributes 1 */
     for (int i = 0; i < n; i++)
         x[i] *= inv;
+}
+
+void kw_scores_to_probs(float *x, int n) {
+    if (!x || n <= 0)
+        return;
+    double sum = 0;
+    int probs = 1;
+    for (int i = 0; i < n; i++) {
+        if (!(x[i] >= 0.0f && x[i] <= 1.0f))
+            probs = 0;
+        sum += x[i];
+    }
+    if (!probs || fabs(sum - 1.0) > 1e-3)
+        kw_softmax(x, n);
 }
 
 /* a ranks before b: larger value, or equal value and lower index. */

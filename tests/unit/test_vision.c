@@ -37,6 +37,19 @@ static void test_softmax(void) {
     kw_softmax(x, 0);
 }
 
+static void test_scores_to_probs(void) {
+    float p[3] = {0.25f, 0.5f, 0.25f}; /* a distribution: kept */
+    kw_scores_to_probs(p, 3);
+    CHECK(p[0] == 0.25f && p[1] == 0.5f && p[2] == 0.25f);
+    float l[3] = {0.5f, 0.5f, 0.5f}; /* in [0, 1] but sums to 1.5: logits */
+    kw_scores_to_probs(l, 3);
+    CHECK(near(l[0], 1.0f / 3, 1e-6f) && near(l[2], 1.0f / 3, 1e-6f));
+    float g[2] = {2.0f, -1.0f};
+    kw_scores_to_probs(g, 2);
+    CHECK(near(g[0] + g[1], 1.0f, 1e-6f) && g[0] > g[1]);
+    kw_scores_to_probs(NULL, 2);
+}
+
 static void test_topk(void) {
     float x[8] = {0.1f, 0.5f, 0.3f, 0.5f, NAN, 0.9f, 0.5f, -1.0f};
     int idx[8];
@@ -300,6 +313,7 @@ static void test_ctc(void) {
 
 int main(void) {
     test_softmax();
+    test_scores_to_probs();
     test_topk();
     test_labels();
     test_iou_nms();
