@@ -15,7 +15,9 @@
 
 /* KW_ONNX_PROFILE=1: wall time per node of the top graph, summed over
  * runs and printed to stderr at exit, slowest first (a developer aid);
- * =cpu: the calling thread's CPU time instead (one thread, busy machine). */
+ * =cpu: the calling thread's CPU time instead (one thread, busy machine);
+ * =order: graph order rather than slowest first (to set beside another
+ * engine's per-node profile). */
 struct prof_rec {
     const char *name, *op;
     double ms, min_ms;
@@ -33,10 +35,12 @@ static int prof_cmp(const void *a, const void *b) {
     return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
 }
 
+static int prof_cpu, prof_order;
+
 static void prof_dump(void) {
     double tot = 0;
     for (int i = 0; i < prof_n; i++) tot += prof[i].ms;
-    qsort(prof, (size_t)prof_n, sizeof *prof, prof_cmp);
+    if (!prof_order) qsort(prof, (size_t)prof_n, sizeof *prof, prof_cmp);
     long runs = prof_n ? prof[0].calls : 0;
     double tot_min = 0;
     for (int i = 0; i < prof_n; i++) tot_min += prof[i].min_ms;
@@ -61,14 +65,13 @@ static void prof_shape(char *b, size_t n, const struct kw_onnx_value *x,
     }
 }
 
-static int prof_cpu; /* KW_ONNX_PROFILE=cpu: the caller thread's CPU time */
-
 /* the first run decides; only its model's top graph is profiled (runs
  * of other models in parallel threads are not: a developer aid) */
 static void prof_init(const struct kw__graph *g) {
     const char *pe = getenv("KW_ONNX_PROFILE");
     if (!pe || !*pe || !strcmp(pe, "0")) return;
     prof_cpu = !strcmp(pe, "cpu");
+    prof_order = !strcmp(pe, "order");
     if ((prof = calloc((size_t)g->n_nodes + 1, sizeof *prof))) {
         prof_n = g->n_nodes;
         prof_g = g;
