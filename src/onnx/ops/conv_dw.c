@@ -1,8 +1,9 @@
 /*
  * conv_dw.c — float32 depthwise 2-D Conv (one input channel per group):
- * tiny planes 16 channels at a time with AVX-512 (conv_dwc_avx512.c),
- * else the SIMD kernel of nn_kern.h plane by plane, with bias and the
- * fused activation. Entry point: kw__conv_dw.
+ * with AVX-512 each plane on a flat output grid (conv_dwf_avx512.c), or
+ * tiny planes 16 channels at a time (conv_dwc_avx512.c); else the SIMD
+ * kernel of nn_kern.h plane by plane; bias and the fused activation
+ * included. Entry point: kw__conv_dw.
  */
 #include "onnx/ops/conv_internal.h"
 #include "onnx/ops/dwc.h"
@@ -84,6 +85,111 @@ static void dwc_blocks(void *arg, int64_t b0, int64_t b1) {
     free(scratch);
 }
 
+/* ---- any plane on a flat output grid (conv_dwf_avx512.c) ---- */
+
+struct dwf_job {
+    struct kw__dwf f;
+    const uint16_t *masks;
+    const float *x, *w, *bias;
+    float *y;
+    int64_t C, M, Mg, isz, osz, KK;
+    const struct kw__nn_kern *kern;
+    int act; /* left to do after the plane: not Relu / Clip */
+    float aa, ab;
+    int failed;
+};
+
+static void dwf_planes(void *arg, int64_t p0, int64_t p1) {
+#if KW_HAVE_X86
+    struct dwf_job *j = arg;
+    float *scratch = calloc((size_t)kw__dwf_scratch_floats(&j->f), sizeof(float));
+    if (!scratch) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (int64_t p = p0; p < p1; p++) {
+        const int64_t n = p / j->M, oc = p % j->M, ic = oc / j->Mg;
+        float *y = j->y + p * j->osz;
+        kw__dwf_plane_avx512(&j->f, j->masks, j->x + (n * j->C + ic) * j->isz,
+                             j->w + oc * j->KK, j->bias ? j->bias[oc] : 0.0f,
+                             y, scratch);
+        if (j->act) j->kern->act(y, j->osz, j->act, j->aa, j->ab);
+    }
+    free(scratch);
+#else
+    (void)arg, (void)p0, (void)p1;
+#endif
+}
+
+/* The flat-grid geometry of g; 0 when it does not apply (strides over
+ * 2, negative begin pads, over 64 taps, a plane too big). */
+static int dwf_plan(struct kw__dwf *f, const struct kw__nn_geom *g, int act,
+                    float aa, float ab) {
+    const int64_t kh = g->k[0], kw = g->k[1], sh = g->s[0], sw = g->s[1];
+    if (sh > 2 || sw > 2 || g->pb[0] < 0 || g->pb[1] < 0 || kh * kw > 64 ||
+        g->out[0] < 1 || g->out[1] < 1 || g->in[0] > (1 << 20) ||
+        g->in[1] > (1 << 20) || g->d[0] > 64 || g->d[1] > 64)
+        return 0;
+    const int64_t hp = KW_MAX(g->in[0] + g->pb[0],
+                              (g->out[0] - 1) * sh + (kh - 1) * g->d[0] + 1);
+    const int64_t wp = KW_MAX(g->in[1] + g->pb[1],
+                              (g->out[1] - 1) * sw + (kw - 1) * g->d[1] + 1);
+    *f = (struct kw__dwf){.ih = g->in[0], .iw = g->in[1], .sh = sh, .sw = sw,
+                          .pt = g->pb[0], .pl = g->pb[1],
+                          .hp2 = kw__cdiv(hp, sh), .W = kw__cdiv(wp, sw),
+                          .ntaps = (int)(kh * kw),
+                          .act = kw__dwc_act_ok(act) ? act : 0,
+                          .a = aa, .b = ab};
+    if (f->hp2 * f->W > ((int64_t)1 << 24)) return 0; /* 64 MiB a plane */
+    f->nvec = kw__cdiv(g->out[0] * f->W, 16);
+    for (int64_t t = 0; t < kh * kw; t++) {
+        const int64_t dy = t / kw * g->d[0], dx = t % kw * g->d[1];
+        f->off[t] = ((dy % sh) * sw + dx % sw) * f->hp2 * f->W +
+                    dy / sh * f->W + dx / sw;
+        f->reach = KW_MAX(f->reach, dy / sh * f->W + dx / sw + 8 * 16);
+    }
+    return 1;
+}
+
+/* 1 when the flat-grid kernel applies (and ran: *st set) */
+static int conv_dwf(struct kw__op_ctx *c, const struct kw__nn_geom *g,
+                    int64_t N, int64_t C, int64_t M, const float *x,
+                    const float *w, const float *bias, float *y,
+                    const struct kw__nn_kern *kern, int act, float aa,
+                    float ab, enum kw_status *st) {
+    struct dwf_job j = {.x = x, .w = w, .bias = bias, .y = y, .C = C,
+                        .M = M, .Mg = M / C, .isz = g->in[0] * g->in[1],
+                        .osz = g->out[0] * g->out[1],
+                        .KK = g->k[0] * g->k[1], .kern = kern, .aa = aa,
+                        .ab = ab};
+    /* stride 1 stays with the plane kernel, whose 4-row tiles load each
+     * input vector once for several output rows */
+    if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
+        (g->s[0] == 1 && g->s[1] == 1) || !dwf_plan(&j.f, g, act, aa, ab))
+        return 0;
+    j.act = kw__dwc_act_ok(act) ? 0 : act;
+    uint16_t *masks = malloc((size_t)j.f.nvec * sizeof *masks);
+    if (!masks) {
+        *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+        return 1;
+    }
+    const int64_t lanes = g->out[0] * j.f.W;
+    for (int64_t v = 0; v < j.f.nvec; v++) {
+        unsigned m = 0;
+        for (int l = 0; l < 16; l++) {
+            const int64_t L = v * 16 + l;
+            if (L < lanes && L % j.f.W < g->out[1]) m |= 1u << l;
+        }
+        masks[v] = (uint16_t)m;
+    }
+    j.masks = masks;
+    kw__nn_parallel(c, N * M, 1, dwf_planes, &j);
+    free(masks);
+    *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
+                   : KW_STATUS_OK;
+    return 1;
+}
+
 /* 1 when the channel-blocked kernel applies (and ran: *st set) */
 static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                     int64_t N, int64_t C, const float *x, const float *w,
@@ -91,11 +197,11 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                     const struct kw__nn_kern *kern, int act, float aa,
                     float ab, enum kw_status *st) {
 #if KW_HAVE_X86
-    /* tiny planes only (7x7: 2.5 times faster in a model); from 14x14
-     * on, rows vectorise well enough plane by plane and the transposes
-     * cost more than they save */
-    if (kw__nn_isa() != KW__ISA_AVX512 || g->out[0] * g->out[1] > 100 ||
-        g->in[0] * g->in[1] > 100 ||
+    /* small planes only (up to 16x16 in): from 28x28 on, rows vectorise
+     * well enough plane by plane and the transposes cost more than they
+     * save */
+    if (kw__nn_isa() != KW__ISA_AVX512 || g->out[0] * g->out[1] > 256 ||
+        g->in[0] * g->in[1] > 256 ||
         g->k[0] * g->k[1] > 64 || g->pb[0] < 0 || g->pb[1] < 0)
         return 0;
     struct dwc_job j = {{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0],
@@ -121,6 +227,8 @@ enum kw_status kw__conv_dw(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                            float ab) {
     enum kw_status st = KW_STATUS_OK;
     if (M == C && conv_dwc(c, g, N, C, x, w, bias, y, kern, act, aa, ab, &st))
+        return st;
+    if (conv_dwf(c, g, N, C, M, x, w, bias, y, kern, act, aa, ab, &st))
         return st;
     struct dwk_job j = {g, x, w, bias, y, C, M, M / C, kern, act, aa, ab, 0};
     kw__nn_parallel(c, N * M, 1, dwk_planes, &j);

@@ -31,6 +31,67 @@ static inline __m512 act_v(__m512 x, int act, __m512 va, __m512 vb) {
     return x;
 }
 
+/* r[i] lane j <- r[j] lane i: unpacks within 128-bit lanes, then the
+ * lanes themselves exchanged in two rounds */
+static inline __attribute__((always_inline)) void tr16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 16; i += 8)
+        for (int k = 0; k < 4; k++) {
+            t[i + k] = _mm512_shuffle_f32x4(r[i + k], r[i + k + 4], 0x88);
+            t[i + k + 4] = _mm512_shuffle_f32x4(r[i + k], r[i + k + 4], 0xdd);
+        }
+    for (int k = 0; k < 8; k++) {
+        r[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
+        r[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xdd);
+    }
+}
+
+/* 16-pixel chunks of nch planes (isz pixels, iw a row) into the
+ * pixel-major padded scratch (pixel (h, w) at ((h+pt)*wp + w+pl)*16) */
+static void planes_in(const struct kw__dwc *g, int nch, const float *x,
+                      int64_t wp, float *in) {
+    const int64_t isz = g->ih * g->iw;
+    int64_t h = 0, w = 0;
+    for (int64_t p0 = 0; p0 < isz; p0 += 16) {
+        const int n = (int)KW_MIN((int64_t)16, isz - p0);
+        const __mmask16 m = (__mmask16)((1u << n) - 1);
+        __m512 r[16];
+        for (int c = 0; c < 16; c++)
+            r[c] = c < nch ? _mm512_maskz_loadu_ps(m, x + c * isz + p0)
+                           : _mm512_setzero_ps();
+        tr16(r);
+        for (int i = 0; i < n; i++) {
+            _mm512_store_ps(in + ((h + g->pt) * wp + w + g->pl) * 16, r[i]);
+            if (++w == g->iw) w = 0, h++;
+        }
+    }
+}
+
+/* the pixel-major output (osz pixels of 16 channels) back to nch planes */
+static void planes_out(int64_t osz, int nch, const float *out, float *y) {
+    for (int64_t p0 = 0; p0 < osz; p0 += 16) {
+        const int n = (int)KW_MIN((int64_t)16, osz - p0);
+        const __mmask16 m = (__mmask16)((1u << n) - 1);
+        __m512 r[16];
+        for (int i = 0; i < 16; i++)
+            r[i] = i < n ? _mm512_load_ps(out + (p0 + i) * 16)
+                         : _mm512_setzero_ps();
+        tr16(r);
+        for (int c = 0; c < nch; c++)
+            _mm512_mask_storeu_ps(y + c * osz + p0, m, r[c]);
+    }
+}
+
 /* NP output pixels of one row from column ow0, as NP accumulators */
 static inline __attribute__((always_inline)) void
 pixels(const int NP, const struct kw__dwc *g, const float *in, int64_t wp,
@@ -62,17 +123,12 @@ void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
     float *in = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *out = in + hp * wp * 16;
     float *wt = out + g->oh * g->ow * 16;
-    const int64_t KK = g->kh * g->kw, isz = g->ih * g->iw, osz = g->oh * g->ow;
+    const int64_t KK = g->kh * g->kw, osz = g->oh * g->ow;
     memset(in, 0, (size_t)(hp * wp * 16) * sizeof(float));
     memset(wt, 0, (size_t)(KK * 16) * sizeof(float));
-    for (int c = 0; c < nch; c++) {
-        const float *xc = x + c * isz;
-        for (int64_t h = 0; h < g->ih; h++) {
-            float *d = in + ((h + g->pt) * wp + g->pl) * 16 + c;
-            for (int64_t i = 0; i < g->iw; i++) d[i * 16] = xc[h * g->iw + i];
-        }
+    planes_in(g, nch, x, wp, in);
+    for (int c = 0; c < nch; c++)
         for (int64_t t = 0; t < KK; t++) wt[t * 16 + c] = w[c * KK + t];
-    }
     __m512 wv[64];
     const int64_t nw = KW_MIN(KK, (int64_t)64);
     for (int64_t t = 0; t < nw; t++) wv[t] = _mm512_load_ps(wt + t * 16);
@@ -90,10 +146,7 @@ void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
         for (; ow < g->ow; ow++)
             pixels(1, g, in, wp, wv, vb0, oh, ow, out, act, va, vb);
     }
-    for (int c = 0; c < nch; c++) {
-        float *yc = y + c * osz;
-        for (int64_t p = 0; p < osz; p++) yc[p] = out[p * 16 + c];
-    }
+    planes_out(osz, nch, out, y);
 }
 
 void kw__deint2_avx512(const float *x, int64_t n, float *ev, float *od) {
@@ -108,8 +161,15 @@ void kw__deint2_avx512(const float *x, int64_t n, float *ev, float *od) {
         _mm512_storeu_ps(ev + k, _mm512_permutex2var_ps(a, ie, b));
         _mm512_storeu_ps(od + k, _mm512_permutex2var_ps(a, io, b));
     }
-    for (; 2 * k < n; k++) {
-        ev[k] = x[2 * k];
-        if (2 * k + 1 < n) od[k] = x[2 * k + 1];
+    if (2 * k < n) { /* the last < 32: masked, nothing read or written past */
+        const int r = (int)(n - 2 * k);
+        const __mmask16 ma = (__mmask16)((1u << KW_MIN(r, 16)) - 1),
+                        mb = (__mmask16)(r > 16 ? (1u << (r - 16)) - 1 : 0);
+        const __m512 a = _mm512_maskz_loadu_ps(ma, x + 2 * k),
+                     b = _mm512_maskz_loadu_ps(mb, x + 2 * k + 16);
+        _mm512_mask_storeu_ps(ev + k, (__mmask16)((1u << ((r + 1) / 2)) - 1),
+                              _mm512_permutex2var_ps(a, ie, b));
+        _mm512_mask_storeu_ps(od + k, (__mmask16)((1u << (r / 2)) - 1),
+                              _mm512_permutex2var_ps(a, io, b));
     }
 }

@@ -1,7 +1,9 @@
 /*
- * dwc.h — AVX-512 helpers of conv.c (conv_dwc_avx512.c), used when the
- * CPU has AVX-512: the channel-blocked depthwise convolution for small
- * planes, and the even/odd split of a row for stride-2 phase planes.
+ * dwc.h — AVX-512 helpers of the convolution, used when the CPU has
+ * AVX-512: the flat-grid depthwise plane kernel (conv_dwf_avx512.c), the
+ * channel-blocked depthwise convolution for small planes
+ * (conv_dwc_avx512.c), and the even/odd split of a row for stride-2
+ * phase planes.
  */
 #ifndef KW_ONNX_OPS_DWC_H
 #define KW_ONNX_OPS_DWC_H
@@ -27,6 +29,38 @@ KW_HIDDEN int64_t kw__dwc_scratch_floats(const struct kw__dwc *g);
 KW_HIDDEN void kw__dwc_block_avx512(const struct kw__dwc *g, int nch,
                                     const float *x, const float *w,
                                     const float *bias, float *y,
+                                    float *scratch);
+
+/* One depthwise plane geometry on a flat output grid
+ * (conv_dwf_avx512.c): stride 1 or 2 each way, any dilation, pads >= 0.
+ * The input plane is laid out as sh*sw stride-phase planes of hp2 rows
+ * of pitch W (phase (a, b) at (a*sw + b) * hp2 * W: padded cell
+ * (a + sh*i, b + sw*j) at row i, column j); output (oh, ow) is lane
+ * oh*W + ow of a grid of nvec vectors, and tap t reads each lane at
+ * offset off[t]. masks (per grid vector, built by the caller) keep the
+ * lanes ow < OW, the rest are dropped when stored. act: Relu / Clip
+ * applied in registers, else 0. */
+struct kw__dwf {
+    int64_t ih, iw, sh, sw, pt, pl;
+    int64_t hp2, W, nvec;
+    int ntaps;
+    int64_t off[64];
+    int64_t reach; /* 8 vectors from lane 0 read phase rows < reach / W */
+    int act;
+    float a, b;
+};
+
+/* Scratch floats one plane needs (zeroed once by the caller, then
+ * reused for every plane of the geometry). */
+static inline int64_t kw__dwf_scratch_floats(const struct kw__dwf *f) {
+    int64_t mx = 0;
+    for (int t = 0; t < f->ntaps; t++) mx = KW_MAX(mx, f->off[t]);
+    return f->sh * f->sw * f->hp2 * f->W + mx + 8 * 16 + 16;
+}
+/* y (oh x ow) = act(bias + the taps w (kh*kw) over x (ih x iw)). */
+KW_HIDDEN void kw__dwf_plane_avx512(const struct kw__dwf *f,
+                                    const uint16_t *masks, const float *x,
+                                    const float *w, float bias, float *y,
                                     float *scratch);
 
 /* ev[k] = x[2k] for k < (n+1)/2, od[k] = x[2k+1] for k < n/2. */

@@ -430,15 +430,20 @@ dwf_plane(const int K, const int S, const struct kw__dw2d *p, float *y) {
     for (int i = 0; i < K * K; i++) wv[i] = dv_set1(p->w[i]);
     const dv bias = dv_set1(p->bias);
     const int64_t OH = p->oh, OW = p->ow, wp = p->wp, half = (wp + 1) / 2;
+    /* the activation goes over each tile while it is in L1 */
     if (OH < 4) {
-        for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t oh = 0; oh < OH; oh++) {
             dwf_rows(K, S, 1, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
+            k_act(y + oh * OW, OW, p->act, p->act_a, p->act_b);
+        }
         return;
     }
-    /* the last tile of 4 rows overlaps the one before */
+    /* the last tile of 4 rows overlaps the one before (recomputed, so
+     * the activation still applies once) */
     for (int64_t oh = 0; oh < OH; oh += 4) {
         if (oh + 4 > OH) oh = OH - 4;
         dwf_rows(K, S, 4, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
+        k_act(y + oh * OW, 4 * OW, p->act, p->act_a, p->act_b);
     }
 }
 
@@ -461,7 +466,6 @@ static int dw_fast(const struct kw__dw2d *p, const float *restrict x,
     else if (K == 3) dwf_plane(3, 2, p, y);
     else if (S == 1) dwf_plane(5, 1, p, y);
     else dwf_plane(5, 2, p, y);
-    k_act(y, p->oh * p->ow, p->act, p->act_a, p->act_b);
     return 1;
 }
 
