@@ -109,17 +109,26 @@ const struct kw__graph *kw__attr_g(const struct kw__op_ctx *c,
     return a && a->type == KW_ATTR_GRAPH ? a->g : NULL;
 }
 
+/* The range goes in chunks (about 4 per thread) that the threads claim
+ * one at a time: a thread the OS delays for a while (another process on
+ * the core) leaves its share to the others instead of holding up the
+ * whole operator. */
 struct range_job {
     kw__range_fn fn;
     void *ctx;
-    int64_t n;
+    int64_t n, chunk;
+    _Alignas(64) int64_t next;
 };
 
 static void range_thread(void *arg, int ith, int nth) {
-    const struct range_job *j = arg;
-    int64_t per = (j->n + nth - 1) / nth;
-    int64_t i0 = per * ith, i1 = KW_MIN(j->n, i0 + per);
-    if (i0 < i1) j->fn(j->ctx, i0, i1);
+    struct range_job *j = arg;
+    (void)ith;
+    (void)nth;
+    for (;;) {
+        const int64_t i0 = __atomic_fetch_add(&j->next, j->chunk, __ATOMIC_RELAXED);
+        if (i0 >= j->n) return;
+        j->fn(j->ctx, i0, KW_MIN(j->n, i0 + j->chunk));
+    }
 }
 
 void kw__parallel_for(struct kw__op_ctx *c, int64_t n, int64_t min_per_thread,
@@ -131,6 +140,9 @@ void kw__parallel_for(struct kw__op_ctx *c, int64_t n, int64_t min_per_thread,
         fn(ctx, 0, n);
         return;
     }
-    struct range_job j = {fn, ctx, n};
+    const int64_t nth = kw__pool_size(pool);
+    struct range_job j = {fn, ctx, n,
+                          KW_MAX(min_per_thread, (n + 4 * nth - 1) / (4 * nth)),
+                          0};
     kw__pool_run(pool, range_thread, &j);
 }
