@@ -64,7 +64,7 @@ static void dwc_blocks(void *arg, int64_t b0, int64_t b1) {
     struct dwc_job *j = arg;
     const int64_t n = kw__dwc_scratch_floats(&j->d);
     float *scratch = n > 0 && n < ((int64_t)1 << 30)
-                         ? malloc((size_t)n * sizeof(float))
+                         ? calloc((size_t)n, sizeof(float))
                          : NULL;
     if (!scratch) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
@@ -197,11 +197,11 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                     const struct kw__nn_kern *kern, int act, float aa,
                     float ab, enum kw_status *st) {
 #if KW_HAVE_X86
-    /* small planes only (up to 16x16 in): from 28x28 on, rows vectorise
-     * well enough plane by plane and the transposes cost more than they
-     * save */
+    /* small planes only (up to 32x32 in, 16x16 out): from 28x28 out
+     * on, rows vectorise well enough plane by plane and the transposes
+     * cost more than they save */
     if (kw__nn_isa() != KW__ISA_AVX512 || g->out[0] * g->out[1] > 256 ||
-        g->in[0] * g->in[1] > 256 ||
+        g->in[0] * g->in[1] > 1024 ||
         g->k[0] * g->k[1] > 64 || g->pb[0] < 0 || g->pb[1] < 0)
         return 0;
     struct dwc_job j = {{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0],

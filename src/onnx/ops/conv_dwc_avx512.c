@@ -124,8 +124,9 @@ void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
     float *out = in + hp * wp * 16;
     float *wt = out + g->oh * g->ow * 16;
     const int64_t KK = g->kh * g->kw, osz = g->oh * g->ow;
-    memset(in, 0, (size_t)(hp * wp * 16) * sizeof(float));
-    memset(wt, 0, (size_t)(KK * 16) * sizeof(float));
+    /* in's border is still zero (the scratch came zeroed, and every
+     * block writes all 16 lanes of the same interior pixels); lanes of
+     * wt past nch hold stale weights, whose results are never stored */
     planes_in(g, nch, x, wp, in);
     for (int c = 0; c < nch; c++)
         for (int64_t t = 0; t < KK; t++) wt[t * 16 + c] = w[c * KK + t];
@@ -138,13 +139,18 @@ void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
     const int act = g->act == KW_ACT_RELU || g->act == KW_ACT_CLIP ? g->act : 0;
     const __m512 va = _mm512_set1_ps(g->a), vb = _mm512_set1_ps(g->b);
     for (int64_t oh = 0; oh < g->oh; oh++) {
-        int64_t ow = 0;
-        for (; ow + 8 <= g->ow; ow += 8)
-            pixels(8, g, in, wp, wv, vb0, oh, ow, out, act, va, vb);
-        for (; ow + 4 <= g->ow; ow += 4)
-            pixels(4, g, in, wp, wv, vb0, oh, ow, out, act, va, vb);
-        for (; ow < g->ow; ow++)
-            pixels(1, g, in, wp, wv, vb0, oh, ow, out, act, va, vb);
+        /* the row's remainder in one go too: one pixel at a time would
+         * wait on a single accumulator's FMA latency */
+        for (int64_t ow = 0; ow < g->ow; ow += 8) {
+            switch (KW_MIN((int64_t)8, g->ow - ow)) {
+#define PX(n)                                                               \
+    case n:                                                                 \
+        pixels(n, g, in, wp, wv, vb0, oh, ow, out, act, va, vb);            \
+        break;
+                PX(1) PX(2) PX(3) PX(4) PX(5) PX(6) PX(7) PX(8)
+#undef PX
+            }
+        }
     }
     planes_out(osz, nch, out, y);
 }

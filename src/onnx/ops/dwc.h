@@ -25,7 +25,8 @@ static inline int kw__dwc_act_ok(int act) {
 /* Floats of scratch one call needs (64-byte alignment slack included). */
 KW_HIDDEN int64_t kw__dwc_scratch_floats(const struct kw__dwc *g);
 /* nch <= 16 channels: x (nch planes ih x iw), w (nch x kh*kw), bias (nch,
- * or NULL) -> y (nch planes oh x ow); kh*kw <= 64. */
+ * or NULL) -> y (nch planes oh x ow); kh*kw <= 64. scratch: zeroed before
+ * the first call, then reused as it is left for the same geometry. */
 KW_HIDDEN void kw__dwc_block_avx512(const struct kw__dwc *g, int nch,
                                     const float *x, const float *w,
                                     const float *bias, float *y,
