@@ -1,14 +1,15 @@
 /*
  * conv.c — Conv (1-D/2-D/3-D..., groups, dilations, pads/auto_pad),
  * ConvInteger, QLinearConv: shape checks and the choice of path.
- * float32 (KW_FORCE_REF aside): depthwise 2-D (conv_dw.c), 3x3 stride 1
- * by Winograd with AVX-512 (conv_wino.c), 1-D / 2-D on the packed GEMM
+ * float32 (KW_FORCE_REF aside): depthwise 2-D (conv_dw.c), few input
+ * channels (image stems) directly with AVX-512 (conv_direct.c), 3x3
+ * stride 1 by Winograd with AVX-512 (conv_wino.c), 1-D / 2-D on the packed GEMM
  * micro-kernels (conv_gemm.c, weights from conv_pack.c), else the
  * reference (conv_ref.c). Integer and rare dtypes: a direct convolution
  * in double. Entry points: kw__op_conv, kw__op_conv_integer,
  * kw__op_qlinear_conv.
  */
-#include "onnx/ops/conv_internal.h"
+#include "onnx/ops/conv_direct.h"
 
 /* The float32 paths, fastest first. act: the fused activation when the
  * node applies it itself; res: a residual of y's shape (a fused Add)
@@ -32,6 +33,9 @@ static enum kw_status conv_f32(struct kw__op_ctx *c,
     if (kern && outsz > 0 && N > 0 && M > 0 && Cg * KK > 0) {
         if (Cg == 1 && n == 2) {
             st = kw__conv_dw(c, g, N, C, M, x, w, bias, y, kern, act1, aa, ab);
+            done = 1;
+        } else if (kw__conv_direct(c, g, N, C, M, group, x, w, bias, res, y,
+                                   kern, act1, &st)) {
             done = 1;
         } else if (kw__conv_wino(c, g, N, C, M, group, x, w, bias, y, kern,
                                  act1, &st)) {
