@@ -140,6 +140,10 @@ static int dwf_plan(struct kw__dwf *f, const struct kw__nn_geom *g, int act,
                           .ntaps = (int)(kh * kw),
                           .act = kw__dwc_act_ok(act) ? act : 0,
                           .a = aa, .b = ab};
+    /* a pitch of whole vectors when it costs few lanes: each row then
+     * starts a vector, and stores need no compress */
+    const int64_t w16 = kw__cdiv(f->W, 16) * 16;
+    if (w16 * 8 <= f->W * 9) f->W = w16;
     if (f->hp2 * f->W > ((int64_t)1 << 24)) return 0; /* 64 MiB a plane */
     f->nvec = kw__cdiv(g->out[0] * f->W, 16);
     for (int64_t t = 0; t < kh * kw; t++) {

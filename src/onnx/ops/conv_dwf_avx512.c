@@ -69,6 +69,9 @@ block(const int NB, const struct kw__dwf *f, const uint16_t *masks,
         if (m == 0xffff) {
             _mm512_storeu_ps(y, o);
             y += 16;
+        } else if (!(m & (m + 1))) { /* the first lanes: no compress */
+            _mm512_mask_storeu_ps(y, m, o);
+            y += __builtin_popcount(m);
         } else {
             const int n = __builtin_popcount(m);
             _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1),
