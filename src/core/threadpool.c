@@ -41,7 +41,10 @@ struct kw__pool {
     unsigned wait_spin;  /* the caller's budget for a run's end */
     kw__pool_fn fn;      /* written before generation is bumped */
     void *ctx;
-    _Alignas(64) atomic_ulong generation; /* bumped per run */
+    _Alignas(64) atomic_ulong generation; /* bumped by 2 per run; bit 0:
+                                             a shared run */
+    /* a shared run: generation << 17 | CLOSED | threads inside */
+    _Alignas(64) atomic_ulong shared;
     atomic_int stop;
     _Alignas(64) atomic_int running; /* workers still in the current run */
     atomic_int caller_sleeps;        /* the caller waits on cv_done */
@@ -107,6 +110,30 @@ static unsigned long wait_run(struct kw__pool *p, unsigned long seen,
     }
 }
 
+#define SH_COUNT 0xffffu
+#define SH_CLOSED 0x10000u
+#define SH_GEN(g) ((unsigned long)(g) << 17)
+
+/* Joins shared run gen unless the caller has closed it (or moved on):
+ * the caller never waits for a thread that was late to start. */
+static void shared_enter(struct kw__pool *p, unsigned long gen, int ith) {
+    unsigned long s = atomic_load(&p->shared);
+    do {
+        if ((s & ~(unsigned long)(SH_CLOSED | SH_COUNT)) != SH_GEN(gen) ||
+            (s & SH_CLOSED))
+            return;
+    } while (!atomic_compare_exchange_weak(&p->shared, &s, s + 1));
+    /* inside: the caller waits for us, so fn / ctx stay this run's */
+    p->fn(p->ctx, ith, p->n);
+    /* seq_cst against the caller's caller_sleeps store / count load */
+    s = atomic_fetch_sub(&p->shared, 1) - 1;
+    if (!(s & SH_COUNT) && atomic_load(&p->caller_sleeps)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_signal(&p->cv_done);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
 static void *worker_main(void *arg_) {
     struct worker_arg *arg = arg_;
     struct kw__pool *p = arg->p;
@@ -117,6 +144,10 @@ static void *worker_main(void *arg_) {
     for (;;) {
         seen = wait_run(p, seen, &budget);
         if (atomic_load_explicit(&p->stop, memory_order_acquire)) return NULL;
+        if (seen & 1) {
+            shared_enter(p, seen, ith);
+            continue;
+        }
         p->fn(p->ctx, ith, p->n);
         /* seq_cst against the caller's caller_sleeps store / running load:
          * one of the two sides sees the other */
@@ -145,6 +176,7 @@ enum kw_status kw__pool_new(int n_threads, struct kw__pool **out) {
     pthread_cond_init(&p->cv_done, NULL);
     atomic_init(&p->caller_sleeps, 0);
     atomic_init(&p->generation, 0);
+    atomic_init(&p->shared, SH_CLOSED);
     atomic_init(&p->stop, 0);
     atomic_init(&p->running, 0);
     atomic_init(&p->bar_count, 0);
@@ -188,6 +220,45 @@ void kw__pool_free(struct kw__pool *p) {
 
 int kw__pool_size(const struct kw__pool *p) { return p->n; }
 
+/* The next run's generation (odd: shared), published to the workers;
+ * sleeping ones are woken. fn / ctx are written before. */
+static void publish(struct kw__pool *p, int shared) {
+    const unsigned long g =
+        (atomic_load_explicit(&p->generation, memory_order_relaxed) | 1) + 1 +
+        (unsigned long)shared;
+    if (shared) atomic_store(&p->shared, SH_GEN(g));
+    atomic_store_explicit(&p->generation, g, memory_order_release);
+    pthread_mutex_lock(&p->mu);
+    if (p->sleepers) pthread_cond_broadcast(&p->cv_start);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void kw__pool_run_shared(struct kw__pool *p, kw__pool_fn fn, void *ctx) {
+    if (p->n == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    publish(p, 1);
+    fn(ctx, 0, p->n);
+    /* closed: a worker not inside yet stays out; wait for those inside */
+    if (!(atomic_fetch_or(&p->shared, SH_CLOSED) & SH_COUNT)) return;
+    for (unsigned spins = 0; spins < p->wait_spin; spins++) {
+        if (!(atomic_load_explicit(&p->shared, memory_order_acquire) & SH_COUNT)) {
+            p->wait_spin = spin_adapt(p->wait_spin, 1);
+            return;
+        }
+        cpu_relax();
+    }
+    if (p->may_spin) p->wait_spin = spin_adapt(p->wait_spin, 0);
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->caller_sleeps, 1);
+    while (atomic_load(&p->shared) & SH_COUNT) pthread_cond_wait(&p->cv_done, &p->mu);
+    atomic_store(&p->caller_sleeps, 0);
+    pthread_mutex_unlock(&p->mu);
+}
+
 void kw__pool_run(struct kw__pool *p, kw__pool_fn fn, void *ctx) {
     if (p->n == 1) {
         fn(ctx, 0, 1);
@@ -198,10 +269,7 @@ void kw__pool_run(struct kw__pool *p, kw__pool_fn fn, void *ctx) {
     p->fn = fn;
     p->ctx = ctx;
     atomic_store_explicit(&p->running, p->n - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-    pthread_mutex_lock(&p->mu);
-    if (p->sleepers) pthread_cond_broadcast(&p->cv_start);
-    pthread_mutex_unlock(&p->mu);
+    publish(p, 0);
 
     fn(ctx, 0, p->n);
 

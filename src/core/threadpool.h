@@ -20,6 +20,13 @@ KW_HIDDEN enum kw_status kw__pool_new(int n_threads, struct kw__pool **out);
 KW_HIDDEN void kw__pool_free(struct kw__pool *p);
 KW_HIDDEN int kw__pool_size(const struct kw__pool *p);
 KW_HIDDEN void kw__pool_run(struct kw__pool *p, kw__pool_fn fn, void *ctx);
+/* A run whose fn claims its work from shared state (an atomic counter),
+ * so that any thread may do any part, and a thread that never calls fn
+ * leaves nothing undone: workers late to start (busy cores) are left out
+ * instead of waited for. Returns when the caller's fn has returned and
+ * every worker that entered has finished; fn must not use the barrier. */
+KW_HIDDEN void kw__pool_run_shared(struct kw__pool *p, kw__pool_fn fn,
+                                   void *ctx);
 /* Every thread of the current run must call it the same number of times. */
 KW_HIDDEN void kw__pool_barrier(struct kw__pool *p);
 

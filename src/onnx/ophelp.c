@@ -110,9 +110,9 @@ const struct kw__graph *kw__attr_g(const struct kw__op_ctx *c,
 }
 
 /* The range goes in chunks (about 4 per thread) that the threads claim
- * one at a time: a thread the OS delays for a while (another process on
- * the core) leaves its share to the others instead of holding up the
- * whole operator. */
+ * one at a time, in a shared run: a thread the OS delays for a while
+ * (another process on the core) leaves its share to the others instead
+ * of holding up the whole operator. */
 struct range_job {
     kw__range_fn fn;
     void *ctx;
@@ -144,5 +144,5 @@ void kw__parallel_for(struct kw__op_ctx *c, int64_t n, int64_t min_per_thread,
     struct range_job j = {fn, ctx, n,
                           KW_MAX(min_per_thread, (n + 4 * nth - 1) / (4 * nth)),
                           0};
-    kw__pool_run(pool, range_thread, &j);
+    kw__pool_run_shared(pool, range_thread, &j);
 }

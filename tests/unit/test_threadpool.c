@@ -1,7 +1,9 @@
 /*
  * test_threadpool.c — every thread runs each job once with its own index,
  * barriers order phases (no thread sees a phase's writes missing), and the
- * pool survives many back-to-back runs and idle periods.
+ * pool survives many back-to-back runs and idle periods; a shared run
+ * does every item once, with workers that start late or not at all, and
+ * regular runs after it still get every thread.
  */
 #include <stdatomic.h>
 #include <unistd.h>
@@ -29,7 +31,41 @@ static void phases(void *ctx, int ith, int nth) {
     }
 }
 
+struct shared_job {
+    atomic_int next;
+    int run;
+    atomic_int hits[300];
+};
+
+static void claim(void *ctx, int ith, int nth) {
+    struct shared_job *j = ctx;
+    (void)nth;
+    if (ith == 1 && j->run % 3 == 0) usleep(300); /* a late worker */
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < 300;)
+        atomic_fetch_add(&j->hits[i], 1);
+}
+
+static void shared_runs(int n) {
+    struct kw__pool *p = NULL;
+    CHECK(kw__pool_new(n, &p) == KW_STATUS_OK);
+    struct job pj = {.p = p};
+    for (int run = 0; run < 60; run++) {
+        struct shared_job j = {.run = run};
+        kw__pool_run_shared(p, claim, &j);
+        int bad = 0;
+        for (int i = 0; i < 300; i++) bad += atomic_load(&j.hits[i]) != 1;
+        CHECKF(bad == 0, "n=%d run %d: %d items not done once", n, run, bad);
+        if (run % 7 == 0) usleep(2000); /* asleep before the next */
+        if (run % 5 == 0) kw__pool_run(p, phases, &pj);
+    }
+    CHECKF(atomic_load(&pj.calls) == 12 * n, "n=%d regular calls=%d", n,
+           atomic_load(&pj.calls));
+    CHECKF(pj.errors == 0, "n=%d barrier errors=%d", n, pj.errors);
+    kw__pool_free(p);
+}
+
 int main(void) {
+    for (int n = 1; n <= 4; n++) shared_runs(n);
     for (int n = 1; n <= 5; n++) {
         struct job j = {0};
         CHECK(kw__pool_new(n, &j.p) == KW_STATUS_OK);
