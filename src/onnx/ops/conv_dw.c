@@ -1,9 +1,9 @@
 /*
- * conv_dw.c — float32 depthwise 2-D Conv (one input channel per group):
- * with AVX-512 each plane on a flat output grid (conv_dwf_avx512.c), or
- * tiny planes 16 channels at a time (conv_dwc_avx512.c); else the SIMD
- * kernel of nn_kern.h plane by plane; bias and the fused activation
- * included. Entry point: kw__conv_dw.
+ * conv_dw.c — float32 depthwise 2-D Conv (one input channel per group).
+ * With AVX-512: small planes 16 channels at a time (conv_dwc_avx512.c),
+ * bigger stride-2 planes on a flat output grid (conv_dwf_avx512.c); the
+ * rest plane by plane on the SIMD kernel of nn_kern.h. Bias and the
+ * fused activation included. Entry point: kw__conv_dw.
  */
 #include "onnx/ops/conv_internal.h"
 #include "onnx/ops/dwc.h"
