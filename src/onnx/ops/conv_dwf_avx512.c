@@ -1,12 +1,13 @@
 /*
  * conv_dwf_avx512.c — depthwise 2-D convolution of one plane on a flat
- * output grid (dwc.h, struct kw__dwf): the plane is copied into
- * zero-bordered stride-phase planes of pitch W, so that every kernel tap
- * reads all output lanes at one fixed offset; the plane becomes a run of
- * whole-vector FMAs whatever its width (a 7x7 plane is 4 vectors, not 7
- * rows of 7 lanes), and the lanes past the row's end are squeezed out by
- * a compress as each vector is stored, the activation applied in
- * registers. Entry point: kw__dwf_plane_avx512.
+ * output grid (dwc.h, struct kw__dwf), for stride-2 planes: the plane is
+ * copied into zero-bordered stride-phase planes of pitch W, so that every
+ * kernel tap reads all output lanes at one fixed offset, and the plane
+ * becomes a run of whole-vector FMAs whatever its width; the lanes past
+ * the row's end are dropped (squeezed out by a compress when rows do not
+ * start on a vector) as each vector is stored, the activation applied in
+ * registers. Rows are copied in just ahead of the vectors that read
+ * them. Entry point: kw__dwf_plane_avx512.
  */
 #include <immintrin.h>
 
