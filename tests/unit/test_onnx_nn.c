@@ -102,6 +102,17 @@ static void test_gemm(void) {
         for (int t = 0; t < 4; t++)
             gemm_case(shapes[s][0], shapes[s][1], shapes[s][2], t & 1, t >> 1,
                       t == 3 ? 0.5f : 1.0f);
+    /* matrix-vector shapes (gemv kernels: 8 / 4 / 1-3 rows a pass, the k
+     * tail, threads splitting into 8-row blocks), the classifier heads
+     * (1x1280 -> 1000, 1x2048 -> 1000) among them */
+    static const int64_t gemv[][3] = {
+        {1, 1000, 1280}, {1, 1000, 2048}, {1, 1001, 131}, {1, 13, 2049},
+        {1, 9, 15},      {1, 3, 17},      {1, 1, 33},     {1, 29, 16},
+        {37, 1, 131},    {12, 1, 16},     {1003, 1, 77},  {1, 515, 1}};
+    for (size_t s = 0; s < sizeof gemv / sizeof gemv[0]; s++)
+        for (int t = 0; t < 4; t++)
+            gemm_case(gemv[s][0], gemv[s][1], gemv[s][2], t & 1, t >> 1,
+                      t == 1 ? 1.0f : -0.75f);
 }
 
 /* ---- Conv ---- */
@@ -336,6 +347,42 @@ static void test_gemm_op(void) {
     kwt_fake_free(&f);
 }
 
+/* Gemm op with M == 1 (the classifier head: transB, alpha, beta, C as
+ * [N], [1, N] or [1, 1]) against a double loop. */
+static void test_gemm_op_gemv(void) {
+    const int64_t K = 37, N = 21;
+    for (int cr = 0; cr < 3; cr++) {
+        struct kwt_fake f;
+        kwt_fake_init(&f, "", "Gemm", 13);
+        const int64_t ad[2] = {1, K}, bd[2] = {N, K};
+        const int64_t cd1[1] = {N}, cd2[2] = {1, N}, cd3[2] = {1, 1};
+        struct kw_onnx_value *A = rand_tensor(2, ad), *B = rand_tensor(2, bd);
+        struct kw_onnx_value *C = cr == 0   ? rand_tensor(1, cd1)
+                                  : cr == 1 ? rand_tensor(2, cd2)
+                                            : rand_tensor(2, cd3);
+        kwt_fake_in(&f, A);
+        kwt_fake_in(&f, B);
+        kwt_fake_in(&f, C);
+        kwt_fake_outs(&f, 1);
+        kwt_fake_int(&f, "transB", 1);
+        kwt_fake_float(&f, "alpha", 0.75f);
+        kwt_fake_float(&f, "beta", -1.5f);
+        double want[21];
+        const float *a = A->data, *b = B->data, *c = C->data;
+        for (int64_t j = 0; j < N; j++) {
+            double s = 0;
+            for (int64_t k = 0; k < K; k++) s += (double)a[k] * b[j * K + k];
+            want[j] = 0.75 * s - 1.5 * c[cr == 2 ? 0 : j];
+        }
+        if (fake_run(&f, kw__op_gemm) == KW_STATUS_OK) {
+            CHECK(f.out[0]->rank == 2 && f.out[0]->dims[0] == 1 &&
+                  f.out[0]->dims[1] == N);
+            CHECK(close_to(f.out[0]->data, want, N, 1e-5, "gemm op gemv"));
+        }
+        kwt_fake_free(&f);
+    }
+}
+
 /* ---- pooling ---- */
 
 static void test_pool(void) {
@@ -560,6 +607,7 @@ int main(void) {
     test_conv_transpose();
     test_matmul();
     test_gemm_op();
+    test_gemm_op_gemv();
     test_pool();
     test_quant();
     test_misc();

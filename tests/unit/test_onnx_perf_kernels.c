@@ -343,30 +343,40 @@ static void pool_case(int is_max, int global, int64_t C, int64_t IH,
     free(want);
 }
 
-/* MaxPool 3x3/2 with NaNs: a window's first tap that is NaN gives NaN,
- * a NaN elsewhere never wins (the reference's '>'), on every ISA. */
-static void pool_nan_case(void) {
-    const int64_t C = 2, IH = 13, IW = 41, OH = 7, OW = 21;
+/* MaxPool 3x3/2 with NaNs among negative values: a window's first tap
+ * that is NaN gives NaN, a NaN elsewhere never wins (the reference's '>'),
+ * pads never do, on every ISA and with
+ * 1 and 2 threads; pads 0-2 on either side (windows starting left of the
+ * row take column 0 as their first tap), a NaN every nan_every values. */
+static void pool_nan_case(int64_t C, int64_t IH, int64_t IW, int64_t pt,
+                          int64_t pl, int64_t pb_, int64_t pr,
+                          int64_t nan_every) {
+    const int64_t OH = (IH + pt + pb_ - 3) / 2 + 1,
+                  OW = (IW + pl + pr - 3) / 2 + 1;
     int64_t xd[4] = {1, C, IH, IW}, k[2] = {3, 3}, s[2] = {2, 2},
-            p[2] = {1, 1};
+            pbeg[2] = {pt, pl}, pend[2] = {pb_, pr};
     struct kw_onnx_value *X = rand_tensor(4, xd);
     float *x = X->data;
-    for (int64_t i = 0; i < C * IH * IW; i += 7) x[i] = NAN;
+    /* all below zero, so a pad read as 0 would win */
+    for (int64_t i = 0; i < C * IH * IW; i++) x[i] = -1.0f - fabsf(x[i]);
+    for (int64_t i = 0; i < C * IH * IW; i += nan_every) x[i] = NAN;
     double *want = malloc((size_t)(C * OH * OW) * sizeof *want);
     for (int64_t c = 0; c < C; c++)
         for (int64_t oh = 0; oh < OH; oh++)
             for (int64_t ow = 0; ow < OW; ow++)
                 want[(c * OH + oh) * OW + ow] = pool_cell_want(
-                    x + c * IH * IW, IH, IW, k, s, p, p, 1, 0, oh, ow);
-    for (int isa = 0; isa < KW__ISA_COUNT; isa++) {
+                    x + c * IH * IW, IH, IW, k, s, pbeg, pend, 1, 0, oh, ow);
+    for (int run = 0; run < 2 * KW__ISA_COUNT; run++) {
+        const int isa = run / 2, th = run % 2 + 1;
         kw__nn_force_isa(isa);
         struct fake f;
         fake_init(&f, "MaxPool");
         fake_in(&f, X);
-        int64_t pads[4] = {1, 1, 1, 1};
+        int64_t pads[4] = {pt, pl, pb_, pr};
         attr_ints(&f, "kernel_shape", 2, k);
         attr_ints(&f, "strides", 2, s);
         attr_ints(&f, "pads", 4, pads);
+        if (th == 2) f.ctx.exec = &g_exec2;
         enum kw_status st = kw__op_max_pool(&f.ctx);
         CHECKF(st == KW_STATUS_OK, "MaxPool NaN isa %d: %s", isa, f.err);
         if (!st) {
@@ -375,12 +385,16 @@ static void pool_nan_case(void) {
             for (int64_t i = 0; i < C * OH * OW && !bad; i++) {
                 nans += isnan(want[i]) != 0;
                 if (isnan(want[i]) ? !isnan(y[i]) : y[i] != want[i]) {
-                    fprintf(stderr, "  MaxPool NaN isa %d: [%lld] got %g want %g\n",
-                            isa, (long long)i, y[i], want[i]);
+                    fprintf(stderr,
+                            "  MaxPool NaN %lldx%lld pads %lld,%lld,%lld,%lld "
+                            "isa %d th %d: [%lld] got %g want %g\n",
+                            (long long)IH, (long long)IW, (long long)pt,
+                            (long long)pl, (long long)pb_, (long long)pr, isa,
+                            th, (long long)i, y[i], want[i]);
                     bad = 1;
                 }
             }
-            CHECKF(!bad && nans > 0, "MaxPool NaN isa %d", isa);
+            CHECKF(!bad && nans > 0, "MaxPool NaN isa %d th %d", isa, th);
         }
         kw_onnx_value_free(f.out[0]);
     }
@@ -390,7 +404,13 @@ static void pool_nan_case(void) {
 }
 
 static void test_pool(void) {
-    pool_nan_case();
+    pool_nan_case(2, 13, 41, 1, 1, 1, 1, 7);
+    pool_nan_case(3, 16, 112, 1, 1, 1, 1, 5); /* ResNet's width */
+    pool_nan_case(2, 11, 37, 2, 2, 0, 0, 6);  /* column 0 first taps */
+    pool_nan_case(2, 9, 50, 0, 0, 2, 2, 3);   /* windows past the end */
+    pool_nan_case(2, 10, 33, 0, 2, 1, 1, 4);
+    pool_nan_case(2, 6, 8, 1, 1, 1, 1, 2);
+    pool_nan_case(2, 12, 112, 1, 1, 1, 1, 113); /* NaNs in few rows */
     for (int is_max = 0; is_max < 2; is_max++) {
         pool_case(is_max, 0, 3, 57, 61, 3, 3, 2, 2, 1, 1, 0);
         /* 3x3/2 (max: its own AVX-512 kernel): ResNet's stem, one-sided
@@ -400,6 +420,13 @@ static void test_pool(void) {
         pool_case(is_max, 0, 2, 9, 70, 3, 3, 2, 2, 1, 0, 0);
         pool_case(is_max, 0, 2, 7, 5, 3, 3, 2, 2, 0, 0, 0);
         pool_case(is_max, 0, 2, 3, 4, 3, 3, 2, 2, 1, 1, 0);
+        /* pads of 2 (windows from column -2), one row wider than a step
+         * of 16 outputs, widths around the vector steps */
+        pool_case(is_max, 0, 2, 15, 66, 3, 3, 2, 2, 2, 2, 0);
+        pool_case(is_max, 0, 3, 8, 65, 3, 3, 2, 2, 0, 2, 0);
+        pool_case(is_max, 0, 2, 9, 97, 3, 3, 2, 2, 2, 0, 0);
+        pool_case(is_max, 0, 2, 5, 16, 3, 3, 2, 2, 1, 1, 0);
+        pool_case(is_max, 0, 2, 4, 17, 3, 3, 2, 2, 1, 1, 0);
         pool_case(is_max, 0, 5, 19, 37, 3, 3, 1, 1, 1, 1, 1);
         pool_case(is_max, 0, 2, 33, 70, 2, 2, 2, 2, 0, 0, 0);
         pool_case(is_max, 0, 2, 9, 100, 2, 3, 1, 3, 1, 2, 1);

@@ -3,13 +3,17 @@
  * blocks of A (MC x KC, alpha folded in) and B (KC x NC) are packed into
  * MR-row / NR-column panels and fed to an ISA micro-kernel; output tiles
  * (MC x NC) are spread over threads, each packing its own blocks, so no
- * synchronisation is needed. Entry points: kw__sgemm_run(_isa), and the
- * scalar reference kw__sgemm_ref.
+ * synchronisation is needed; matrix-vector products (a classifier head)
+ * stream the matrix through the gemv.h kernels instead. Entry points:
+ * kw__sgemm_run(_isa), and the scalar reference kw__sgemm_ref.
  */
 #include "onnx/exec.h"
+#include "onnx/ops/gemv.h"
 #include "onnx/ops/nn_internal.h"
 
 #define KC 256
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 int kw__nn_threads(struct kw__op_ctx *ctx) {
     if (!ctx || !ctx->exec) return 1;
@@ -148,11 +152,28 @@ static void sgemm_tiles(void *arg, int64_t t0, int64_t t1) {
 }
 
 /* Matrix-vector products (M == 1 or N == 1): packing would pad the vector
- * to a whole panel, so these stream the matrix once instead. */
+ * to a whole panel, so these stream the matrix once instead. Threads take
+ * blocks of GEMV_UNIT rows so that the row kernel runs whole passes. */
+#define GEMV_UNIT 8
+
 struct gemv_job {
     const struct kw__sgemm *g;
     const struct kw__nn_kern *k; /* SIMD dot / axpy, or NULL */
+    kw__sgemv_rows_fn rows;      /* several dot products a pass, or NULL */
+    int64_t len;                 /* N (M == 1) or M (N == 1) */
 };
+
+static kw__sgemv_rows_fn gemv_rows_for(enum kw__isa isa) {
+#if KW_HAVE_X86
+    kw__cpu_init();
+    if (isa == KW__ISA_AVX512 && kw__cpu_has(KW__ISA_AVX512))
+        return kw__sgemv_rows_avx512;
+    if (isa >= KW__ISA_AVX2 && kw__cpu_has(KW__ISA_AVX2))
+        return kw__sgemv_rows_avx2;
+#endif
+    (void)isa;
+    return NULL;
+}
 
 /* sum_k a[k*as] * b[k*bs]; the unit-stride case keeps 16 independent
  * partial sums, which the compiler vectorises without reassociating. */
@@ -174,6 +195,12 @@ static void gemv_cols(void *arg, int64_t j0, int64_t j1) {
     /* M == 1: c[j] += alpha * sum_k a[k] * B(k, j) */
     const struct gemv_job *v = arg;
     const struct kw__sgemm *g = v->g;
+    if (v->rows && g->a_cs == 1 && g->b_rs == 1) {
+        /* rows of B^T contiguous (Gemm transB = 1) */
+        v->rows(j1 - j0, g->K, g->a, g->b + j0 * g->b_cs, g->b_cs, g->alpha,
+                g->c + j0, 1);
+        return;
+    }
     if (g->b_cs == 1) {
         for (int64_t k = 0; k < g->K; k++) {
             const float s = g->alpha * g->a[k * g->a_cs];
@@ -200,6 +227,11 @@ static void gemv_rows(void *arg, int64_t i0, int64_t i1) {
     /* N == 1: c[i] += alpha * sum_k A(i, k) * b[k] */
     const struct gemv_job *v = arg;
     const struct kw__sgemm *g = v->g;
+    if (v->rows && g->a_cs == 1 && g->b_rs == 1) {
+        v->rows(i1 - i0, g->K, g->b, g->a + i0 * g->a_rs, g->a_rs, g->alpha,
+                g->c + i0 * g->ldc, g->ldc);
+        return;
+    }
     if (v->k && g->a_cs == 1 && g->b_rs == 1) {
         for (int64_t i = i0; i < i1; i++)
             g->c[i * g->ldc] +=
@@ -219,6 +251,16 @@ static void gemv_rows(void *arg, int64_t i0, int64_t i1) {
                                            g->b_rs, g->K);
 }
 
+/* blocks [u0, u1) of GEMV_UNIT rows -> rows */
+static void gemv_units(void *arg, int64_t u0, int64_t u1) {
+    const struct gemv_job *v = arg;
+    const int64_t i0 = u0 * GEMV_UNIT, i1 = KW_MIN(u1 * GEMV_UNIT, v->len);
+    if (v->g->M == 1)
+        gemv_cols(arg, i0, i1);
+    else
+        gemv_rows(arg, i0, i1);
+}
+
 struct ref_job {
     const struct kw__sgemm *g;
 };
@@ -231,8 +273,6 @@ static void ref_rows(void *arg, int64_t i0, int64_t i1) {
     s.c = r->g->c + i0 * r->g->ldc;
     kw__sgemm_ref(&s);
 }
-
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
                        enum kw__isa isa) {
@@ -259,11 +299,11 @@ void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
         return;
     }
     if (g->M == 1 || g->N == 1) {
-        struct gemv_job v = {g, kw__nn_kern_isa(isa)};
         const int64_t len = g->M == 1 ? g->N : g->M;
-        const int64_t min = 32768 / (g->K + 1) + 16;
-        kw__nn_parallel(nth > 1 ? ctx : NULL, len, min,
-                        g->M == 1 ? gemv_cols : gemv_rows, &v);
+        struct gemv_job v = {g, kw__nn_kern_isa(isa), gemv_rows_for(isa), len};
+        const int64_t min = (32768 / (g->K + 1) + 16) / GEMV_UNIT + 1;
+        kw__nn_parallel(nth > 1 ? ctx : NULL, ceil_div(len, GEMV_UNIT), min,
+                        gemv_units, &v);
         return;
     }
     /* MC: a few dozen rows of A stay in L2 while B panels stream from L1 */

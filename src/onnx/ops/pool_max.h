@@ -9,7 +9,9 @@
 
 /* Floats of scratch kw__maxpool3s2_avx512 needs. */
 KW_HIDDEN int64_t kw__maxpool3s2_scratch(const struct kw__pool2d *p);
-/* One plane: p->kh == p->kw == 3, p->sh == p->sw == 2, p->is_max. */
+/* One plane: p->kh == p->kw == 3, p->sh == p->sw == 2, p->is_max; t:
+ * kw__maxpool3s2_scratch(p) floats. It prefetches rows past the plane's
+ * end too, which pays when the caller takes the next plane next. */
 KW_HIDDEN void kw__maxpool3s2_avx512(const struct kw__pool2d *p,
                                      const float *x, float *y, float *t);
 
