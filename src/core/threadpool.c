@@ -46,6 +46,7 @@ struct kw__pool {
     /* a shared run: generation << 17 | CLOSED | threads inside */
     _Alignas(64) atomic_ulong shared;
     atomic_int stop;
+    atomic_int hold; /* kw__pool_hold: idle workers spin their longest */
     _Alignas(64) atomic_int running; /* workers still in the current run */
     atomic_int caller_sleeps;        /* the caller waits on cv_done */
     _Alignas(64) atomic_int bar_count;
@@ -91,7 +92,13 @@ static unsigned long wait_run(struct kw__pool *p, unsigned long seen,
             if (spins) *budget = spin_adapt(*budget, 1);
             return g;
         }
-        if (++spins < *budget) {
+        /* held: the full budget whatever the adaptation says (a long
+         * serial stretch still ends in sleep) */
+        const unsigned lim =
+            p->may_spin && atomic_load_explicit(&p->hold, memory_order_relaxed)
+                ? SPIN_MAX
+                : *budget;
+        if (++spins < lim) {
             cpu_relax();
             continue;
         }
@@ -179,6 +186,7 @@ enum kw_status kw__pool_new(int n_threads, struct kw__pool **out) {
     atomic_init(&p->shared, SH_CLOSED);
     atomic_init(&p->stop, 0);
     atomic_init(&p->running, 0);
+    atomic_init(&p->hold, 0);
     atomic_init(&p->bar_count, 0);
     atomic_init(&p->bar_phase, 0);
     if (n_threads > 1) {
@@ -219,6 +227,10 @@ void kw__pool_free(struct kw__pool *p) {
 }
 
 int kw__pool_size(const struct kw__pool *p) { return p->n; }
+
+void kw__pool_hold(struct kw__pool *p, int on) {
+    atomic_store_explicit(&p->hold, on, memory_order_relaxed);
+}
 
 /* The next run's generation (odd: shared), published to the workers;
  * sleeping ones are woken. fn / ctx are written before. */

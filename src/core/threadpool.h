@@ -27,6 +27,12 @@ KW_HIDDEN void kw__pool_run(struct kw__pool *p, kw__pool_fn fn, void *ctx);
  * every worker that entered has finished; fn must not use the barrier. */
 KW_HIDDEN void kw__pool_run_shared(struct kw__pool *p, kw__pool_fn fn,
                                    void *ctx);
+/* on: a burst of runs is under way (a graph's operators, microseconds
+ * apart), so idle workers spin their longest (about a millisecond)
+ * whatever the adaptation says, rather than sleep between runs and cost
+ * a wake-up each (no effect with more threads than cores); off: back to
+ * the adaptive spin. */
+KW_HIDDEN void kw__pool_hold(struct kw__pool *p, int on);
 /* Every thread of the current run must call it the same number of times. */
 KW_HIDDEN void kw__pool_barrier(struct kw__pool *p);
 

@@ -414,8 +414,10 @@ enum kw_status kw_onnx_run(const struct kw_onnx_model *m,
     pthread_mutex_lock(&mm->run_lock);
     e.pool = mm->kept;
     mm->kept.n = 0;
+    if (m->pool) kw__pool_hold(m->pool, 1);
     enum kw_status st =
         run_graph(&e, g, NULL, bind, g->n_inputs, outputs, g->n_outputs);
+    if (m->pool) kw__pool_hold(m->pool, 0);
     mm->kept = e.pool;
     pthread_mutex_unlock(&mm->run_lock);
     free(bind);

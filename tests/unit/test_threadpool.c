@@ -3,7 +3,7 @@
  * barriers order phases (no thread sees a phase's writes missing), and the
  * pool survives many back-to-back runs and idle periods; a shared run
  * does every item once, with workers that start late or not at all, and
- * regular runs after it still get every thread.
+ * regular runs after it still get every thread, held or not.
  */
 #include <stdatomic.h>
 #include <unistd.h>
@@ -50,6 +50,7 @@ static void shared_runs(int n) {
     CHECK(kw__pool_new(n, &p) == KW_STATUS_OK);
     struct job pj = {.p = p};
     for (int run = 0; run < 60; run++) {
+        kw__pool_hold(p, run / 10 % 2); /* held stretches too */
         struct shared_job j = {.run = run};
         kw__pool_run_shared(p, claim, &j);
         int bad = 0;
@@ -58,6 +59,7 @@ static void shared_runs(int n) {
         if (run % 7 == 0) usleep(2000); /* asleep before the next */
         if (run % 5 == 0) kw__pool_run(p, phases, &pj);
     }
+    kw__pool_hold(p, 0);
     CHECKF(atomic_load(&pj.calls) == 12 * n, "n=%d regular calls=%d", n,
            atomic_load(&pj.calls));
     CHECKF(pj.errors == 0, "n=%d barrier errors=%d", n, pj.errors);
