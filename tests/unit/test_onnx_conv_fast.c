@@ -10,14 +10,19 @@
  * over a reused buffer full of NaN (Conv skips zeroing its output), and
  * a fused residual Add (input 3, added before the activation: in the
  * micro-kernel's epilogue, at the copy of a scratch tile, or after the
- * other paths), same-shaped or broadcast from (M, 1, ...).
+ * other paths), same-shaped or broadcast from (M, 1, ...). Pointwise
+ * layers whose x the micro-kernel reads in place (few output channels,
+ * ragged last panels, several K blocks, groups, 1-D) and panels of at
+ * most 16 columns (half-width tiles); the in-place micro-kernel alone on
+ * every m, n (masked columns) and epilogue; pointwise layers on planes of
+ * few columns (7x7) with long K blocks.
  */
 #include <math.h>
 #include <string.h>
 
 #include "core/threadpool.h"
 #include "onnx/exec.h"
-#include "onnx/ops/nn_internal.h"
+#include "onnx/ops/conv_internal.h"
 #include "testutil.h"
 
 static uint64_t g_rng = 0x0c0a7f00d;
@@ -185,6 +190,68 @@ static void run_case(const struct ccase *t, int rmode) {
     free(want);
 }
 
+/* kw__sgemm_ukr_exd_avx512 (B read in place) against a scalar loop on
+ * every m <= MR, n <= NR, with and without the bias start, residual and
+ * Clip; B ends right after the last column read (n columns of the last
+ * row), so any read past it would land outside the allocation's data. */
+static void test_ukr_exd(void) {
+    enum { MR = KW_SGEMM_AVX512_MR, NR = KW_SGEMM_AVX512_NR, KC = 37, LDB = 45,
+           LDC = 40 };
+    float w[MR * KC], c[MR * LDC], c0[MR * LDC], res[MR * LDC], bias[MR];
+    for (int i = 0; i < MR * KC; i++) w[i] = kw_test_randf(&g_rng);
+    /* (no pack, or no in-place kernel, without AVX-512) */
+    struct kw__conv_pack *pk = kw__conv_pack_new(w, 1, MR, KC, KW__ISA_AVX512);
+    if (!pk || !pk->ukr_exd || pk->mr != MR) {
+        kw__conv_pack_free(pk);
+        return;
+    }
+    for (int i = 0; i < MR * LDC; i++) {
+        c0[i] = kw_test_randf(&g_rng);
+        res[i] = kw_test_randf(&g_rng);
+    }
+    for (int i = 0; i < MR; i++) bias[i] = kw_test_randf(&g_rng);
+    for (int n = 1; n <= NR; n++) {
+        /* exactly (KC-1)*LDB + n floats: the last row ends at n */
+        const size_t nb = (size_t)(KC - 1) * LDB + (size_t)n;
+        float *b = malloc(nb * sizeof(float));
+        for (size_t i = 0; i < nb; i++) b[i] = kw_test_randf(&g_rng);
+        for (int m = 1; m <= MR; m++)
+            for (int mode = 0; mode < 3; mode++) {
+                const struct kw__ukr_epi e = {mode ? bias : NULL, mode != 0,
+                                              mode == 2 ? KW_ACT_CLIP : 0,
+                                              -0.5f, 0.5f,
+                                              mode == 2 ? res : NULL, LDC};
+                memcpy(c, c0, sizeof c);
+                pk->ukr_exd(KC, pk->a, b, LDB, c, LDC, m, n, &e);
+                int bad = 0;
+                for (int i = 0; i < MR && !bad; i++)
+                    for (int jn = 0; jn < LDC && !bad; jn++) {
+                        double want = c0[i * LDC + jn];
+                        if (i < m && jn < n) {
+                            double acc = mode ? bias[i] : want;
+                            for (int k = 0; k < KC; k++)
+                                acc += (double)w[i * KC + k] * b[k * LDB + jn];
+                            if (mode == 2) {
+                                acc += res[i * LDC + jn];
+                                acc = acc < -0.5 ? -0.5 : acc > 0.5 ? 0.5 : acc;
+                            }
+                            want = acc;
+                        }
+                        const double got = c[i * LDC + jn];
+                        if (!(fabs(got - want) <= 1e-4 * (1 + fabs(want)))) {
+                            fprintf(stderr, "  ukr_exd m%d n%d mode %d: [%d][%d] "
+                                    "got %.7g want %.7g\n", m, n, mode, i, jn,
+                                    got, want);
+                            bad = 1;
+                        }
+                    }
+                CHECKF(!bad, "ukr_exd m%d n%d mode %d", m, n, mode);
+            }
+        free(b);
+    }
+    kw__conv_pack_free(pk);
+}
+
 int main(void) {
     if (kw__pool_new(2, &g_model2.pool) != KW_STATUS_OK) return 1;
     static const struct ccase cases[] = {
@@ -242,9 +309,30 @@ int main(void) {
         {2, 2, 8, 1, {19, 23}, {3, 5}, {2, 1}, {1, 1}, {1, 2}, {0, 2}, 2},
         {2, 4, 9, 1, {12, 13}, {2, 2}, {1, 2}, {1, 1}, {0, 0}, {1, 1}, 0},
         {2, 3, 12, 1, {20, 101}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0},
+        /* pointwise read in place: 1-2 row panels or up to 96 outputs
+         * off 256-byte row strides; ragged last panels of 9 and 16
+         * columns, none, several K blocks (300 channels), two groups */
+        {2, 20, 23, 1, {13, 13}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 300, 17, 1, {9, 15}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 40, 64, 1, {12, 12}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0},
+        {2, 24, 20, 1, {16, 16}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 12, 10, 2, {9, 11}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {1, 30, 9, 1, {75, 0}, {1, 0}, {1, 0}, {1, 0}, {0, 0}, {0, 0}, 1},
+        /* packed pointwise: 256-byte row strides past 2 row panels, and
+         * many row panels with a 4-column last panel (half width) */
+        {2, 24, 30, 1, {16, 16}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 70, 100, 1, {14, 14}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        /* pointwise onto planes of at most 64 columns, K >= 256: ragged
+         * row and column panels, a stride-2 phase plane, groups */
+        {2, 260, 40, 1, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 300, 33, 1, {5, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 256, 64, 1, {6, 8}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0},
+        {2, 256, 70, 1, {13, 14}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 512, 64, 2, {6, 6}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         /* 1-D, stride 3 */
         {1, 5, 11, 1, {50, 0}, {4, 0}, {3, 0}, {1, 0}, {2, 0}, {1, 0}, 1},
     };
+    test_ukr_exd();
     for (int rmode = 0; rmode < 3; rmode++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             run_case(&cases[i], rmode);

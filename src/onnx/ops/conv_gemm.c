@@ -2,10 +2,11 @@
  * conv_gemm.c — float32 1-D / 2-D Conv on the packed GEMM micro-kernels.
  * The weights come packed (conv_pack.c); every stride is read through
  * stride-phase planes of the padded input, so each kernel tap is a
- * shifted window packed by contiguous copies (else im2col per tile);
- * output tiles are claimed by the threads one by one, and the micro-kernel
- * starts from the bias and applies Relu / Clip as it stores, while the
- * tile is in cache. Entry points: kw__conv_f32_packed, and the tile
+ * shifted window packed by contiguous copies (else im2col per tile;
+ * some 1x1 stride-1 layers have the micro-kernel read x in place);
+ * output tiles are claimed by the threads one by one, and the
+ * micro-kernel starts from the bias and applies Relu / Clip as it
+ * stores, while the tile is in cache. Entry points: kw__conv_f32_packed, and the tile
  * driver (kw__cg_tiles, kw__conv_tiling, kw__phase_planes) that the
  * Winograd path reuses.
  */
@@ -105,7 +106,10 @@ void kw__cg_tiles(void *arg, int64_t t0, int64_t t1) {
     const int64_t kcmax = KW_MIN((int64_t)KW_CONV_KC, pk->Kdim);
     const int64_t ncpad = (j->nc + nr - 1) / nr * nr;
     const int direct = !j->flat || j->wp == j->q.OW;
-    float *pb = kw__alloc_aligned((size_t)(kcmax * ncpad) * sizeof(float));
+    /* B read in place (j->ldb): nothing packed but a ragged last panel */
+    const int inplace = j->flat && j->ldb > 0 && pk->ukr_exd && direct;
+    float *pb = kw__alloc_aligned(
+        (size_t)(kcmax * (inplace ? nr : ncpad)) * sizeof(float));
     float *ct = direct ? NULL
                        : kw__alloc_aligned((size_t)(j->mc * ncpad) *
                                            sizeof(float));
@@ -153,7 +157,15 @@ void kw__cg_tiles(void *arg, int64_t t0, int64_t t1) {
             }
         for (int64_t k0 = 0; k0 < pk->Kdim; k0 += KW_CONV_KC) {
             const int64_t kc = KW_MIN((int64_t)KW_CONV_KC, pk->Kdim - k0);
-            if (j->flat)
+            /* (in place, a ragged last panel is still packed: masked
+             * loads would cost the kernel its registers, see
+             * gemm_avx512.c) */
+            const int64_t qtail = ncur % nr ? ncur / nr * nr : -1;
+            if (inplace) {
+                if (qtail >= 0)
+                    j->kern->pack_rows(j->x + j0 + qtail, j->roff + k0, kc,
+                                       ncur - qtail, nr, pb);
+            } else if (j->flat)
                 j->kern->pack_rows(j->x + j0, j->roff + k0, kc, ncur, nr, pb);
             else
                 j->kern->im2col(&im, runs, nruns, k0, kc, ncur, pb);
@@ -176,9 +188,15 @@ void kw__cg_tiles(void *arg, int64_t t0, int64_t t1) {
                 const int64_t p = (rows_outer ? u / np_t : u % mp_t) * mr;
                 const int64_t qc = (rows_outer ? u % np_t : u / mp_t) * nr;
                 const int m = (int)KW_MIN((int64_t)mr, mcur - p);
-                const float *bp = pb + (qc / nr) * kc * nr;
+                const float *bp = pb + (inplace ? 0 : (qc / nr) * kc * nr);
                 const int n = (int)KW_MIN((int64_t)nr, ncur - qc);
-                if (fused) {
+                if (inplace && qc != qtail) {
+                    epi.bias = j->bias ? j->bias + i0 + p : NULL;
+                    epi.res = last && res_in_ukr ? rbase + p * ldc + qc : NULL;
+                    pk->ukr_exd(kc, ablk + (i0 + p) * kc,
+                                j->x + k0 * j->ldb + j0 + qc, j->ldb,
+                                cbase + p * ldc + qc, ldc, m, n, &epi);
+                } else if (fused) {
                     epi.bias = j->bias ? j->bias + i0 + p : NULL;
                     epi.res = last && res_in_ukr ? rbase + p * ldc + qc : NULL;
                     pk->ukr_ex(kc, ablk + (i0 + p) * kc, bp,
@@ -232,6 +250,13 @@ void kw__cg_tiles(void *arg, int64_t t0, int64_t t1) {
 
 
 #if KW_HAVE_X86
+/* row[0, wp) = 0 outside [s, s + n) */
+static void zero_around(float *row, int64_t s, int64_t n, int64_t wp) {
+    const int64_t e = KW_MIN(s + n, wp);
+    memset(row, 0, (size_t)KW_MIN(s, wp) * sizeof(float));
+    if (e < wp) memset(row + e, 0, (size_t)(wp - e) * sizeof(float));
+}
+
 /* sw == 2: each input row read once into its even and odd phase rows */
 static int phase_planes2(const struct kw__phase_job *p, int64_t c0, int64_t c1) {
     const int64_t plane = p->hp2 * p->wp2, wp2 = p->wp2;
@@ -249,13 +274,22 @@ static int phase_planes2(const struct kw__phase_job *p, int64_t c0, int64_t c1) 
                 float *r0 = d[0] ? d[0] + i * wp2 : junk;
                 float *r1 = d[1] ? d[1] + i * wp2 : junk;
                 const int64_t h = i * p->sh + a - p->pt;
-                if (d[0]) memset(r0, 0, (size_t)wp2 * sizeof(float));
-                if (d[1]) memset(r1, 0, (size_t)wp2 * sizeof(float));
-                if (h < 0 || h >= p->ih) continue;
-                /* padded column 2j + b is input column 2j + b - pl */
-                const int64_t pl = p->pl;
-                float *ev = pl & 1 ? r1 + (pl - 1) / 2 : r0 + pl / 2;
-                float *od = pl & 1 ? r0 + (pl + 1) / 2 : r1 + pl / 2;
+                if (h < 0 || h >= p->ih) {
+                    if (d[0]) memset(r0, 0, (size_t)wp2 * sizeof(float));
+                    if (d[1]) memset(r1, 0, (size_t)wp2 * sizeof(float));
+                    continue;
+                }
+                /* padded column 2j + b is input column 2j + b - pl; only
+                 * the pads around what the split writes are zeroed */
+                const int64_t pl = p->pl, ne = (p->iw + 1) / 2, no = p->iw / 2;
+                const int64_t e0 = pl & 1 ? (pl - 1) / 2 : pl / 2;
+                const int64_t o0 = pl & 1 ? (pl + 1) / 2 : pl / 2;
+                float *ev = pl & 1 ? r1 + e0 : r0 + e0;
+                float *od = pl & 1 ? r0 + o0 : r1 + o0;
+                const int64_t s0 = pl & 1 ? o0 : e0, n0 = pl & 1 ? no : ne;
+                const int64_t s1 = pl & 1 ? e0 : o0, n1 = pl & 1 ? ne : no;
+                if (d[0]) zero_around(r0, s0, n0, wp2);
+                if (d[1]) zero_around(r1, s1, n1, wp2);
                 kw__deint2_avx512(p->x + (ci * p->ih + h) * p->iw, p->iw, ev,
                                   od);
             }
@@ -386,17 +420,29 @@ int kw__conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
             *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
             return 1;
         }
-        for (int64_t r = 0; r < Kdim; r++) {
+        for (int64_t kk = 0; kk < KW_MIN(KK, Kdim); kk++) {
             /* tap (kh, kw) sits dy = kh*DH rows, dx = kw*DW columns into
              * the padded window: phase (dy % SH, dx % SW), shifted by
              * (dy / SH, dx / SW) */
-            const int64_t kk = r % KK, dy = kk / q->KW * q->DH,
-                          dx = kk % q->KW * q->DW;
+            const int64_t dy = kk / q->KW * q->DH, dx = kk % q->KW * q->DW;
             const int s = in_place ? 0 : slot[(dy % SH) * SW + dx % SW];
-            roff[r] = ((r / KK) * nslot + s) * xp_plane + dy / SH * j.wp +
-                      dx / SW;
+            roff[kk] = s * xp_plane + dy / SH * j.wp + dx / SW;
         }
+        /* the next channel's taps: nslot planes on (no divisions per row:
+         * they cost as much as the GEMM of a small pointwise layer) */
+        for (int64_t r = KK; r < Kdim; r++)
+            roff[r] = roff[r - KK] + nslot * xp_plane;
         j.roff = roff;
+        /* 1x1: B row r is x + r * insz, read in place where that beats
+         * packing it (measured on MobileNet / ResNet / EfficientNet
+         * layers, in the networks): up to 8 row panels when the rows are
+         * not a multiple of 256 bytes apart (at 56x56 a panel's rows
+         * share few L1 sets, and every row panel after the first reads
+         * them from L2), and 1-2 on planes of 8192+ (112x112) */
+        const int64_t mpan = kw__cdiv(Mg, pk->mr);
+        if (in_place && KK == 1 && pk->ukr_exd &&
+            ((Mg <= 96 && insz % 64 != 0) || (mpan <= 2 && insz >= 8192)))
+            j.ldb = insz;
     }
     const int deint = q->SW == 2 && pk->isa == KW__ISA_AVX512;
     const int nth = kw__nn_threads(c);

@@ -19,6 +19,7 @@ struct kw__conv_pack {
     enum kw__isa isa;
     kw__sgemm_ukr_fn ukr;
     kw__sgemm_ukr_ex_fn ukr_ex; /* fused bias / activation; NULL: none */
+    kw__sgemm_ukr_exd_fn ukr_exd; /* the same reading B in place, or NULL */
     int mr, nr;
     int64_t group, Mg, Kdim, mgpad;
     float *a; /* per group mgpad*Kdim floats: K blocks of KW_CONV_KC, each
@@ -50,6 +51,9 @@ struct kw__cg_job {
     int flat;
     int64_t wp;
     const int64_t *roff; /* Kdim row offsets (flat mode) */
+    /* > 0: B row r is x + r * ldb (a 1x1 stride-1 convolution), read in
+     * place by pk->ukr_exd without packing; 0: packed */
+    int64_t ldb;
     const float *x;      /* (Cg, ...) of this image and group (padded in
                             flat mode) */
     const float *bias;   /* Mg values, or NULL */

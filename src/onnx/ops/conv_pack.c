@@ -22,6 +22,7 @@ static int ukr_for(enum kw__isa isa, struct kw__conv_pack *k) {
     if (isa == KW__ISA_AVX512 && kw__cpu_has(KW__ISA_AVX512)) {
         k->ukr = kw__sgemm_ukr_avx512;
         k->ukr_ex = kw__sgemm_ukr_ex_avx512;
+        k->ukr_exd = kw__sgemm_ukr_exd_avx512;
         k->mr = KW_SGEMM_AVX512_MR;
         k->nr = KW_SGEMM_AVX512_NR;
         k->isa = KW__ISA_AVX512;
