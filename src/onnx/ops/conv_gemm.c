@@ -471,7 +471,7 @@ int kw__conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
             if (want > 1) {
                 j.dynamic = 1;
                 j.next = 0;
-                kw__pool_run(kw__exec_pool(c->exec), kw__cg_pool, &j);
+                kw__pool_run_shared(kw__exec_pool(c->exec), kw__cg_pool, &j);
             } else
                 kw__cg_tiles(&j, 0, tiles);
         }
