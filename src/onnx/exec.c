@@ -139,7 +139,9 @@ struct kw_onnx_value *kw__exec_tensor(struct kw__exec *e, int dtype, int rank,
                 (best < 0 || e->pool.size[i] < e->pool.size[best]))
                 best = i;
     struct kw_onnx_value *v = best >= 0 ? calloc(1, sizeof *v) : NULL;
-    if (!v) return kw_onnx_tensor_new(dtype, rank, dims);
+    if (!v)
+        return e && e->no_zero ? kw__tensor_new_uninit(dtype, rank, dims)
+                               : kw_onnx_tensor_new(dtype, rank, dims);
     v->kind = KW_ONNX_TENSOR;
     v->dtype = dtype;
     v->rank = rank;

@@ -46,8 +46,8 @@ static int64_t shape_numel(int rank, const int64_t *dims) {
     return (int64_t)n;
 }
 
-struct kw_onnx_value *kw_onnx_tensor_new(int dtype, int rank,
-                                         const int64_t *dims) {
+static struct kw_onnx_value *tensor_new(int dtype, int rank,
+                                        const int64_t *dims, int zero) {
     size_t es = kw_onnx_dtype_size(dtype);
     if (!es || rank < 0 || rank > KW_ONNX_MAX_RANK) return NULL;
     int64_t n = shape_numel(rank, dims);
@@ -62,13 +62,24 @@ struct kw_onnx_value *kw_onnx_tensor_new(int dtype, int rank,
     v->rank = rank;
     for (int i = 0; i < rank; i++) v->dims[i] = dims[i];
     v->nbytes = bytes;
-    v->data = calloc(1, bytes ? bytes : 1);
+    v->data = zero || dtype == KW_ONNX_STRING ? calloc(1, bytes ? bytes : 1)
+                                             : malloc(bytes ? bytes : 1);
     v->owns_data = 1;
     if (!v->data) {
         free(v);
         return NULL;
     }
     return v;
+}
+
+struct kw_onnx_value *kw_onnx_tensor_new(int dtype, int rank,
+                                         const int64_t *dims) {
+    return tensor_new(dtype, rank, dims, 1);
+}
+
+struct kw_onnx_value *kw__tensor_new_uninit(int dtype, int rank,
+                                            const int64_t *dims) {
+    return tensor_new(dtype, rank, dims, 0);
 }
 
 void kw_onnx_value_free(struct kw_onnx_value *v) {

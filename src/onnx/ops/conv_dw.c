@@ -21,6 +21,28 @@ struct dwk_job {
     int failed;
 };
 
+/* Zeroes what of d->pad the planes never overwrite: all of it for the
+ * stride-2 split rows of nn_kern.h, else the border around the plane
+ * (zeroing the whole buffer for every task would cost a fifth of a big
+ * plane's time). */
+static void pad_border_zero(const struct kw__dw2d *d) {
+    const int64_t wp = d->wp, padn = d->hp * wp + 32;
+    if (d->sh != 1 || d->sw != 1 || d->ih + d->pt > d->hp ||
+        d->iw + d->pl > wp) {
+        memset(d->pad, 0, (size_t)padn * sizeof(float));
+        return;
+    }
+    const int64_t below = (d->pt + d->ih) * wp;
+    memset(d->pad, 0, (size_t)(d->pt * wp) * sizeof(float));
+    memset(d->pad + below, 0, (size_t)(padn - below) * sizeof(float));
+    for (int64_t h = d->pt; h < d->pt + d->ih; h++) {
+        float *r = d->pad + h * wp;
+        memset(r, 0, (size_t)d->pl * sizeof(float));
+        memset(r + d->pl + d->iw, 0,
+               (size_t)(wp - d->pl - d->iw) * sizeof(float));
+    }
+}
+
 static void dwk_planes(void *arg, int64_t p0, int64_t p1) {
     struct dwk_job *j = arg;
     const struct kw__nn_geom *g = j->g;
@@ -33,10 +55,11 @@ static void dwk_planes(void *arg, int64_t p0, int64_t p1) {
     d.wp = KW_MAX(d.iw + d.pl, (d.ow - 1) * d.sw + (d.kw - 1) * d.dw + 1);
     const int64_t padn = kw__nn_prod((int64_t[]){d.hp, d.wp}, 2);
     if (padn < 0 || padn > ((int64_t)1 << 40) ||
-        !(d.pad = calloc((size_t)padn + 32, sizeof(float)))) {
+        !(d.pad = malloc(((size_t)padn + 32) * sizeof(float)))) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         return;
     }
+    pad_border_zero(&d);
     const int64_t insz = g->in[0] * g->in[1], outsz = g->out[0] * g->out[1];
     for (int64_t p = p0; p < p1; p++) {
         const int64_t n = p / j->M, oc = p % j->M, ic = oc / j->Mg;
