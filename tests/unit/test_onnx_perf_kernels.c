@@ -348,12 +348,12 @@ static void pool_case(int is_max, int global, int64_t C, int64_t IH,
  * pads never do, on every ISA and with
  * 1 and 2 threads; pads 0-2 on either side (windows starting left of the
  * row take column 0 as their first tap), a NaN every nan_every values. */
-static void pool_nan_case(int64_t C, int64_t IH, int64_t IW, int64_t pt,
-                          int64_t pl, int64_t pb_, int64_t pr,
-                          int64_t nan_every) {
-    const int64_t OH = (IH + pt + pb_ - 3) / 2 + 1,
-                  OW = (IW + pl + pr - 3) / 2 + 1;
-    int64_t xd[4] = {1, C, IH, IW}, k[2] = {3, 3}, s[2] = {2, 2},
+static void pool_nan_case_ks(int64_t C, int64_t IH, int64_t IW, int64_t pt,
+                             int64_t pl, int64_t pb_, int64_t pr,
+                             int64_t nan_every, int64_t kk, int64_t ss) {
+    const int64_t OH = (IH + pt + pb_ - kk) / ss + 1,
+                  OW = (IW + pl + pr - kk) / ss + 1;
+    int64_t xd[4] = {1, C, IH, IW}, k[2] = {kk, kk}, s[2] = {ss, ss},
             pbeg[2] = {pt, pl}, pend[2] = {pb_, pr};
     struct kw_onnx_value *X = rand_tensor(4, xd);
     float *x = X->data;
@@ -403,6 +403,12 @@ static void pool_nan_case(int64_t C, int64_t IH, int64_t IW, int64_t pt,
     free(want);
 }
 
+static void pool_nan_case(int64_t C, int64_t IH, int64_t IW, int64_t pt,
+                          int64_t pl, int64_t pb_, int64_t pr,
+                          int64_t nan_every) {
+    pool_nan_case_ks(C, IH, IW, pt, pl, pb_, pr, nan_every, 3, 2);
+}
+
 static void test_pool(void) {
     pool_nan_case(2, 13, 41, 1, 1, 1, 1, 7);
     pool_nan_case(3, 16, 112, 1, 1, 1, 1, 5); /* ResNet's width */
@@ -411,6 +417,12 @@ static void test_pool(void) {
     pool_nan_case(2, 10, 33, 0, 2, 1, 1, 4);
     pool_nan_case(2, 6, 8, 1, 1, 1, 1, 2);
     pool_nan_case(2, 12, 112, 1, 1, 1, 1, 113); /* NaNs in few rows */
+    /* stride 1 over big windows (YOLO's SPP), separable: same padding,
+     * windows wider than the plane, one-sided pads */
+    pool_nan_case_ks(3, 13, 13, 2, 2, 2, 2, 7, 5, 1);
+    pool_nan_case_ks(2, 13, 13, 4, 4, 4, 4, 11, 9, 1);
+    pool_nan_case_ks(2, 13, 13, 6, 6, 6, 6, 5, 13, 1);
+    pool_nan_case_ks(2, 9, 20, 0, 3, 4, 1, 6, 5, 1);
     for (int is_max = 0; is_max < 2; is_max++) {
         pool_case(is_max, 0, 3, 57, 61, 3, 3, 2, 2, 1, 1, 0);
         /* 3x3/2 (max: its own AVX-512 kernel): ResNet's stem, one-sided

@@ -5,7 +5,8 @@
  * read through a double copy, so every numeric dtype shares one loop;
  * float32 2-D max/average and global average pooling take the SIMD
  * kernels of nn_kern.h, 3x3 stride-2 max with AVX-512 its own
- * (pool_max_avx512.c) (KW_FORCE_REF=1: the reference loops).
+ * (pool_max_avx512.c), stride-1 max over big windows a separable pass
+ * (KW_FORCE_REF=1: the reference loops).
  */
 #include "onnx/exec.h"
 #include "onnx/ops/nn_internal.h"
@@ -90,6 +91,44 @@ static void pool2d_f32(const struct pool_job *j, int64_t p) {
     }
 }
 
+/* Stride-1 max pooling of one plane, rows then columns. The cell by
+ * cell loop keeps a window's first valid value unless a greater one
+ * follows, so a window is NaN exactly when its first value is, and NaNs
+ * elsewhere never win; no valid value gives 0. Per row and output
+ * column, t holds the greatest number of the row's window (NaNs passed
+ * over), and t + ih*ow the same but NaN when the window's first value
+ * is: that one stands for the first row of a window. */
+static void max_pool_s1(const struct kw__pool2d *q, const float *x, float *y,
+                        float *t) {
+    float *tf = t + q->ih * q->ow;
+    for (int64_t h = 0; h < q->ih; h++)
+        for (int64_t ow = 0; ow < q->ow; ow++) {
+            const int64_t w0 = KW_MAX(ow - q->pl, (int64_t)0),
+                          w1 = KW_MIN(ow - q->pl + q->kw, q->iw);
+            const float *r = x + h * q->iw;
+            float m = w0 < w1 ? r[w0] : 0.0f;
+            for (int64_t w = w0 + 1; w < w1; w++)
+                if (r[w] > m || m != m) m = r[w];
+            t[h * q->ow + ow] = m;
+            tf[h * q->ow + ow] = w0 < w1 && r[w0] != r[w0] ? r[w0] : m;
+        }
+    for (int64_t oh = 0; oh < q->oh; oh++) {
+        const int64_t h0 = KW_MAX(oh - q->pt, (int64_t)0),
+                      h1 = KW_MIN(oh - q->pt + q->kh, q->ih);
+        float *yr = y + oh * q->ow;
+        for (int64_t ow = 0; ow < q->ow; ow++) {
+            const int64_t w0 = KW_MAX(ow - q->pl, (int64_t)0),
+                          w1 = KW_MIN(ow - q->pl + q->kw, q->iw);
+            yr[ow] = h0 < h1 && w0 < w1 ? tf[h0 * q->ow + ow] : 0.0f;
+        }
+        for (int64_t h = h0 + 1; h < h1; h++) {
+            const float *tr = t + h * q->ow;
+            for (int64_t ow = 0; ow < q->ow; ow++)
+                if (tr[ow] > yr[ow]) yr[ow] = tr[ow];
+        }
+    }
+}
+
 /* The SIMD kernels (nn_kern.h) take float32 2-D max/average pooling
  * without dilation or indices output; global average pooling sums each
  * plane. */
@@ -125,6 +164,17 @@ static int pool_simd(struct pool_job *j, int64_t p0, int64_t p1) {
         }
     }
 #endif
+    /* stride-1 max over a big window (YOLO's SPP: 5x5 to 13x13):
+     * separable, k + k comparisons per output instead of k * k */
+    if (q.is_max && q.sh == 1 && q.sw == 1 && q.kh * q.kw > 9) {
+        float *t = malloc((size_t)(2 * q.ih * q.ow + 1) * sizeof(float));
+        if (t) {
+            for (int64_t p = p0; p < p1; p++)
+                max_pool_s1(&q, x + p * j->insz, y + p * j->outsz, t);
+            free(t);
+            return 1;
+        }
+    }
     for (int64_t p = p0; p < p1; p++)
         j->kern->pool2d(&q, x + p * j->insz, y + p * j->outsz);
     return 1;
