@@ -383,6 +383,61 @@ static void test_gemm_op_gemv(void) {
     }
 }
 
+/* Gemm with a constant B packed by the prepare hook (on the first run
+ * with more than one row): two K blocks, ragged panels, both layouts of
+ * B, 1 and 2 threads, batch 1 (B streamed) before and after; every run
+ * against the sum in double. */
+static void test_gemm_op_prepacked(void) {
+    const int64_t K = 300, N = 70;
+    for (int tb = 0; tb < 2; tb++) {
+        const int64_t bd[2] = {tb ? N : K, tb ? K : N}, cd[1] = {N};
+        struct kw_onnx_value *B = rand_tensor(2, bd), *C = rand_tensor(1, cd);
+        struct kw_onnx_value *init[3] = {NULL, B, NULL};
+        struct kw__graph gr = {.n_values = 3, .init = init};
+        struct kw__node node = {0};
+        for (int run = 0; run < 4; run++) {
+            const int64_t M = run == 0 || run == 3 ? 1 : 33;
+            const int64_t ad[2] = {M, K};
+            struct kw_onnx_value *A = rand_tensor(2, ad);
+            struct kwt_fake f;
+            kwt_fake_init(&f, "", "Gemm", 13);
+            kwt_fake_in(&f, A);
+            kwt_fake_in(&f, B);
+            kwt_fake_in(&f, C);
+            kwt_fake_outs(&f, 1);
+            kwt_fake_int(&f, "transB", tb);
+            kwt_fake_float(&f, "alpha", 0.5f);
+            if (run == 0) kw__gemm_prepare(&f.node, &gr);
+            else f.node.state = node.state, f.node.state_free = node.state_free;
+            node.state = f.node.state;
+            node.state_free = f.node.state_free;
+            if (run == 2) f.ctx.exec = &g_exec2;
+            const float *a = A->data, *b = B->data, *c = C->data;
+            double *want = malloc((size_t)(M * N) * sizeof *want);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++) {
+                    double acc = 0;
+                    for (int64_t k = 0; k < K; k++)
+                        acc += (double)a[i * K + k] *
+                               b[tb ? j * K + k : k * N + j];
+                    want[i * N + j] = 0.5 * acc + c[j];
+                }
+            if (fake_run(&f, kw__op_gemm) == KW_STATUS_OK)
+                CHECKF(close_to(f.out[0]->data, want, M * N, 1e-4,
+                                "gemm prepacked"),
+                       "tb %d run %d", tb, run);
+            free(want);
+            f.node.state = NULL; /* kept for the next run, as B and C */
+            f.in[1] = f.in[2] = NULL;
+            kwt_fake_free(&f);
+        }
+        CHECK(node.state != NULL);
+        if (node.state) node.state_free(node.state);
+        kw_onnx_value_free(B);
+        kw_onnx_value_free(C);
+    }
+}
+
 /* ---- pooling ---- */
 
 static void test_pool(void) {
@@ -608,6 +663,7 @@ int main(void) {
     test_matmul();
     test_gemm_op();
     test_gemm_op_gemv();
+    test_gemm_op_prepacked();
     test_pool();
     test_quant();
     test_misc();

@@ -1,7 +1,9 @@
 /*
  * gemm.c — Gemm, MatMul (numpy batch broadcasting, 1-D operands),
  * MatMulInteger and QLinearMatMul. float32 goes through the packed GEMM
- * (gemm_core.c); other dtypes through a plain loop in double / int64.
+ * (gemm_core.c), a Gemm's constant B packed once at load
+ * (kw__gemm_prepare); other dtypes through a plain loop in double /
+ * int64.
  */
 #include "onnx/ops/nn_internal.h"
 
@@ -167,6 +169,38 @@ enum kw_status kw__op_matmul(struct kw__op_ctx *c) {
 
 /* ---- Gemm ---- */
 
+/* What kw__gemm_prepare keeps: a constant B and its layout, and B
+ * packed, done by the first run with more than one row (a classifier
+ * head at batch 1 streams B as it is, and never needs the copy; runs of
+ * a model do not overlap, see kw_onnx_run). */
+struct gemm_state {
+    const float *b;
+    int tb;
+    struct kw__bpack *bp;
+    int tried;
+};
+
+static void gemm_state_free(void *p) {
+    struct gemm_state *s = p;
+    if (s) kw__bpack_free(s->bp);
+    free(s);
+}
+
+void kw__gemm_prepare(struct kw__node *n, const struct kw__graph *g) {
+    if (n->n_in < 2 || n->in[1] < 0 || n->in[1] >= g->n_values) return;
+    const struct kw_onnx_value *B = g->init[n->in[1]];
+    if (!B || B->kind != KW_ONNX_TENSOR || B->dtype != KW_ONNX_FLOAT ||
+        B->rank != 2 || B->dims[0] < 1 || B->dims[1] < 1)
+        return;
+    const struct kw__attr *ta = kw__attr(n, "transB");
+    const int tb = ta && ta->type == KW_ATTR_INT && ta->i != 0;
+    struct gemm_state *s = calloc(1, sizeof *s);
+    if (!s) return;
+    *s = (struct gemm_state){B->data, tb, NULL, 0};
+    n->state = s;
+    n->state_free = gemm_state_free;
+}
+
 enum kw_status kw__op_gemm(struct kw__op_ctx *c) {
     const struct kw_onnx_value *A = kw__in(c, 0), *B = kw__in(c, 1),
                                *C = kw__in(c, 2);
@@ -221,7 +255,14 @@ enum kw_status kw__op_gemm(struct kw__op_ctx *c) {
         }
         struct kw__sgemm g = {M, N, K, A->data, a_rs, a_cs, B->data,
                               b_rs, b_cs, y, N, alpha};
-        kw__sgemm_run(c, &g);
+        struct gemm_state *gs = c->node->state;
+        if (gs && (gs->b != B->data || gs->tb != tb)) gs = NULL;
+        if (gs && !gs->tried && M > 1 && N > 1) {
+            kw__cpu_init();
+            gs->bp = kw__bpack_new(B->data, b_rs, b_cs, K, N, kw__cpu_isa());
+            gs->tried = 1;
+        }
+        kw__sgemm_run_bpack(c, &g, gs ? gs->bp : NULL);
         return KW_STATUS_OK;
     }
     for (int64_t i = 0; i < M; i++)

@@ -4,8 +4,10 @@
  * MR-row / NR-column panels and fed to an ISA micro-kernel; output tiles
  * (MC x NC) are spread over threads, each packing its own blocks, so no
  * synchronisation is needed; matrix-vector products (a classifier head)
- * stream the matrix through the gemv.h kernels instead. Entry points:
- * kw__sgemm_run(_isa), and the scalar reference kw__sgemm_ref.
+ * stream the matrix through the gemv.h kernels instead. A constant B
+ * (a Gemm's weights) can be packed once at load (kw__bpack). Entry
+ * points: kw__sgemm_run(_isa), kw__sgemm_run_bpack, kw__bpack_new/free,
+ * and the scalar reference kw__sgemm_ref.
  */
 #include "onnx/exec.h"
 #include "onnx/ops/gemv.h"
@@ -100,6 +102,7 @@ struct sgemm_job {
     int mr, nr;
     int64_t mc, nc;      /* block sizes */
     int64_t m_blocks, n_blocks;
+    const float *bpack; /* all of B packed (kw__bpack), or NULL */
 };
 
 static void sgemm_tiles(void *arg, int64_t t0, int64_t t1) {
@@ -107,8 +110,10 @@ static void sgemm_tiles(void *arg, int64_t t0, int64_t t1) {
     const struct kw__sgemm *g = j->g;
     const int64_t kcmax = KW_MIN((int64_t)KC, g->K);
     float *pa = kw__alloc_aligned((size_t)(j->mc * kcmax) * sizeof(float));
-    float *pb = kw__alloc_aligned((size_t)(j->nc * kcmax) * sizeof(float));
-    if (!pa || !pb) {
+    float *pb = j->bpack ? NULL
+                         : kw__alloc_aligned((size_t)(j->nc * kcmax) *
+                                             sizeof(float));
+    if (!pa || (!pb && !j->bpack)) {
         /* no scratch: these tiles take the slow path rather than fail */
         kw__free_aligned(pa);
         kw__free_aligned(pb);
@@ -134,9 +139,14 @@ static void sgemm_tiles(void *arg, int64_t t0, int64_t t1) {
         for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
             const int64_t kc = KW_MIN((int64_t)KC, g->K - k0);
             pack_a(g, i0, mc, k0, kc, j->mr, pa);
-            pack_b(g, k0, kc, j0, nc, j->nr, pb);
+            /* prepacked: k block k0 holds ceil(N/nr) panels of kc x nr */
+            const float *bblk =
+                j->bpack ? j->bpack + k0 * ceil_div(g->N, j->nr) * j->nr +
+                               j0 * kc
+                         : pb;
+            if (!j->bpack) pack_b(g, k0, kc, j0, nc, j->nr, pb);
             for (int64_t q = 0; q < nc; q += j->nr) {
-                const float *bp = pb + (q / j->nr) * kc * j->nr;
+                const float *bp = bblk + (q / j->nr) * kc * j->nr;
                 const int n = (int)KW_MIN((int64_t)j->nr, nc - q);
                 for (int64_t p = 0; p < mc; p += j->mr) {
                     const float *ap = pa + (p / j->mr) * kc * j->mr;
@@ -274,8 +284,8 @@ static void ref_rows(void *arg, int64_t i0, int64_t i1) {
     kw__sgemm_ref(&s);
 }
 
-void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
-                       enum kw__isa isa) {
+static void sgemm_run(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
+                      enum kw__isa isa, const struct kw__bpack *bp) {
     if (g->M <= 0 || g->N <= 0 || g->K <= 0) return;
     struct sgemm_job j = {.g = g};
 #if KW_HAVE_X86
@@ -306,6 +316,9 @@ void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
                         gemv_units, &v);
         return;
     }
+    if (bp && bp->isa == isa && bp->nr == j.nr && bp->K == g->K &&
+        bp->N == g->N)
+        j.bpack = bp->p;
     /* MC: a few dozen rows of A stay in L2 while B panels stream from L1 */
     j.mc = (int64_t)j.mr * (j.mr == 12 ? 12 : 20);
     if (j.mc > g->M) j.mc = ceil_div(g->M, j.mr) * j.mr;
@@ -326,7 +339,54 @@ void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
         kw__nn_parallel(ctx, tiles, 1, sgemm_tiles, &j);
 }
 
+void kw__sgemm_run_isa(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
+                       enum kw__isa isa) {
+    sgemm_run(ctx, g, isa, NULL);
+}
+
 void kw__sgemm_run(struct kw__op_ctx *ctx, const struct kw__sgemm *g) {
     kw__cpu_init();
-    kw__sgemm_run_isa(ctx, g, kw__cpu_isa());
+    sgemm_run(ctx, g, kw__cpu_isa(), NULL);
+}
+
+void kw__sgemm_run_bpack(struct kw__op_ctx *ctx, const struct kw__sgemm *g,
+                         const struct kw__bpack *bp) {
+    kw__cpu_init();
+    sgemm_run(ctx, g, kw__cpu_isa(), bp);
+}
+
+struct kw__bpack *kw__bpack_new(const float *b, int64_t b_rs, int64_t b_cs,
+                                int64_t K, int64_t N, enum kw__isa isa) {
+    int nr = 0;
+#if KW_HAVE_X86
+    kw__cpu_init();
+    if (isa == KW__ISA_AVX512 && kw__cpu_has(KW__ISA_AVX512))
+        nr = KW_SGEMM_AVX512_NR;
+    else if (isa == KW__ISA_AVX2 && kw__cpu_has(KW__ISA_AVX2))
+        nr = KW_SGEMM_AVX2_NR;
+#endif
+    const int64_t np = ceil_div(N, KW_MAX(nr, 1));
+    if (!nr || K < 1 || N < 1 || K > ((int64_t)1 << 31) / np / nr)
+        return NULL;
+    struct kw__bpack *bp = calloc(1, sizeof *bp);
+    if (!bp) return NULL;
+    *bp = (struct kw__bpack){isa, nr, K, N, NULL};
+    bp->p = kw__alloc_aligned((size_t)(K * np * nr) * sizeof(float));
+    if (!bp->p) {
+        free(bp);
+        return NULL;
+    }
+    const struct kw__sgemm g = {1, N, K, NULL, 0, 0, b, b_rs, b_cs, NULL, 0, 1.0f};
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = KW_MIN((int64_t)KC, K - k0);
+        pack_b(&g, k0, kc, 0, N, nr, bp->p + k0 * np * nr);
+    }
+    return bp;
+}
+
+void kw__bpack_free(void *p) {
+    struct kw__bpack *bp = p;
+    if (!bp) return;
+    kw__free_aligned(bp->p);
+    free(bp);
 }

@@ -35,6 +35,7 @@ const struct kw__op kw__ops_nn[] = {
 void kw__node_prepare(struct kw__node *n, const struct kw__graph *g) {
     if (!n->op || n->state) return;
     if (n->op->run == kw__op_conv) kw__conv_prepare(n, g);
+    else if (n->op->run == kw__op_gemm) kw__gemm_prepare(n, g);
 }
 
 const struct kw__nn_kern *kw__nn_kern_isa(enum kw__isa isa) {

@@ -37,6 +37,25 @@ KW_HIDDEN void kw__sgemm_run_isa(struct kw__op_ctx *ctx,
                                  const struct kw__sgemm *g, enum kw__isa isa);
 /* The scalar reference, single-threaded. */
 KW_HIDDEN void kw__sgemm_ref(const struct kw__sgemm *g);
+/* A constant B (K x N, element (k, j) at b[k*b_rs + j*b_cs]) packed once
+ * in the micro-kernel's panels of isa: K blocks of 256, each as
+ * ceil(N/nr) panels of kc x nr. NULL: no micro-kernel, overflow or out
+ * of memory. */
+struct kw__bpack {
+    enum kw__isa isa;
+    int nr;
+    int64_t K, N;
+    float *p;
+};
+KW_HIDDEN struct kw__bpack *kw__bpack_new(const float *b, int64_t b_rs,
+                                          int64_t b_cs, int64_t K, int64_t N,
+                                          enum kw__isa isa);
+KW_HIDDEN void kw__bpack_free(void *bp);
+/* kw__sgemm_run reading B from bp when it fits (same ISA, K and N: B
+ * must be what bp was packed from), else packing it as usual. */
+KW_HIDDEN void kw__sgemm_run_bpack(struct kw__op_ctx *ctx,
+                                   const struct kw__sgemm *g,
+                                   const struct kw__bpack *bp);
 
 /* Micro-kernels: C[m x n] (row stride ldc) += Ap * Bp over kc steps, Ap
  * packed as kc groups of MR floats (one per row), Bp as kc groups of NR
@@ -184,6 +203,8 @@ KW_HIDDEN void kw__nn_conv_direct(struct kw__op_ctx *c,
 /* Packs a float32 Conv's constant weights for the GEMM micro-kernel of the
  * ISA in use (n->state) and takes over the fused activation. */
 KW_HIDDEN void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g);
+/* Gemm's prepare hook: a constant float32 B packed once (kw__bpack). */
+KW_HIDDEN void kw__gemm_prepare(struct kw__node *n, const struct kw__graph *g);
 
 /* ---- operators (table in nn.c) ---- */
 
