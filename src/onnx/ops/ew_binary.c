@@ -5,6 +5,7 @@
  * double and round once (exact for + - * /), integers wrap in 64 bits;
  * float32 Add/Sub/Mul/Div take the SIMD kernels.
  */
+#include "onnx/exec.h"
 #include "onnx/ops/ew.h"
 
 enum bop {
@@ -235,7 +236,8 @@ static enum kw_status run_binary(struct kw__op_ctx *c, int op, int types,
         return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
                            "shapes do not broadcast");
     int dy = out_bool ? KW_ONNX_BOOL : a->dtype;
-    struct kw_onnx_value *y = kw__out_tensor(c, 0, dy, rank, dims);
+    /* bin_apply writes every element: no zeroing pass first */
+    struct kw_onnx_value *y = kw__out_tensor_raw(c, 0, dy, rank, dims);
     if (!y) return KW_STATUS_ERR_NOMEM;
     struct bctx k;
     bctx_init(&k, op, a->dtype, b->dtype, dy);

@@ -5,6 +5,7 @@
  * in double and round once; integer dtypes in 64 bits; float32 Relu,
  * Sigmoid, Tanh and Exp take the SIMD kernels.
  */
+#include "onnx/exec.h"
 #include "onnx/ops/ew.h"
 
 enum uop {
@@ -182,7 +183,8 @@ static enum kw_status run_unary(struct kw__op_ctx *c, struct uctx *k,
         }
         k->f32 = kw__ew_un_f32();
     }
-    struct kw_onnx_value *y = kw__out_tensor(c, 0, k->dy, x->rank, x->dims);
+    /* every element written below: no zeroing pass first */
+    struct kw_onnx_value *y = kw__out_tensor_raw(c, 0, k->dy, x->rank, x->dims);
     if (!y) return KW_STATUS_ERR_NOMEM;
     struct kw__ew_plan p;
     const struct kw_onnx_value *ins[1] = {x};
