@@ -26,6 +26,10 @@ struct kw__conv_pack {
                  as mgpad/mr panels of (kc x mr) */
     struct kw__conv_pack *wino; /* 3x3 stride 1: the Winograd weights (16
                                    "groups" of M x C), or NULL */
+    /* F(4x4, 3x3)'s (36 groups), made by the first run on a plane big
+     * enough for it (runs of a model do not overlap), or NULL */
+    struct kw__conv_pack *wino4;
+    int wino4_tried;
 };
 
 /* w: (M, Kdim) row-major, M = group * Mg. NULL when the ISA has no
@@ -35,6 +39,11 @@ KW_HIDDEN struct kw__conv_pack *kw__conv_pack_new(const float *w,
                                                   int64_t Kdim,
                                                   enum kw__isa isa);
 KW_HIDDEN void kw__conv_pack_free(void *p);
+/* w (M x C x 3 x 3) as Winograd weights U = G g G^T for output tiles of
+ * tile x tile (2 or 4): (tile+2)^2 groups of M x C, packed. */
+KW_HIDDEN struct kw__conv_pack *kw__wino_pack_new(const float *w, int64_t M,
+                                                  int64_t C, int tile,
+                                                  enum kw__isa isa);
 
 /* 2-D view of the geometry (1-D: one row; pointwise: one long row) */
 struct kw__cg_geom {

@@ -12,6 +12,7 @@ void kw__conv_pack_free(void *p) {
     struct kw__conv_pack *k = p;
     if (!k) return;
     kw__conv_pack_free(k->wino);
+    kw__conv_pack_free(k->wino4);
     kw__free_aligned(k->a);
     free(k);
 }
@@ -78,34 +79,43 @@ struct kw__conv_pack *kw__conv_pack_new(const float *w, int64_t group,
     return k;
 }
 
-/* w (M x C x 3 x 3) -> U = G g G^T as 16 "groups" of M x C, packed */
-static struct kw__conv_pack *wino_pack_new(const float *w, int64_t M, int64_t C,
-                                       enum kw__isa isa) {
-    const int64_t n = kw__nn_prod((int64_t[]){16, M, C}, 3);
-    float *u = n > 0 && (uint64_t)n < SIZE_MAX / sizeof(float)
-                   ? malloc((size_t)n * sizeof(float))
+/* w (M x C x 3 x 3) -> U = G g G^T, n x n of M x C (n = tile + 2),
+ * packed as n*n "groups": F(2x2, 3x3) (tile 2) or F(4x4, 3x3) (4) */
+struct kw__conv_pack *kw__wino_pack_new(const float *w, int64_t M, int64_t C,
+                                        int tile, enum kw__isa isa) {
+    static const double g2[4][3] = {
+        {1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    static const double g4[6][3] = {{1.0 / 4, 0, 0},
+                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                    {0, 0, 1}};
+    const int n = tile + 2;
+    const double(*G)[3] = tile == 4 ? g4 : g2;
+    const int64_t cnt = kw__nn_prod((int64_t[]){n * n, M, C}, 3);
+    float *u = cnt > 0 && (uint64_t)cnt < SIZE_MAX / sizeof(float)
+                   ? malloc((size_t)cnt * sizeof(float))
                    : NULL;
-    if (!u) return NULL;
+    if (!u || (tile != 2 && tile != 4)) {
+        free(u);
+        return NULL;
+    }
     for (int64_t m = 0; m < M; m++)
         for (int64_t ci = 0; ci < C; ci++) {
             const float *g = w + (m * C + ci) * 9;
-            float t[4][3]; /* G g */
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[j];
-                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                t[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) { /* (G g) G^T */
-                const float r[4] = {t[i][0],
-                                    0.5f * (t[i][0] + t[i][1] + t[i][2]),
-                                    0.5f * (t[i][0] - t[i][1] + t[i][2]),
-                                    t[i][2]};
-                for (int j = 0; j < 4; j++)
-                    u[((int64_t)(i * 4 + j) * M + m) * C + ci] = r[j];
-            }
+            double t[6][3]; /* G g */
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] +
+                              G[i][2] * g[6 + j];
+            for (int i = 0; i < n; i++) /* (G g) G^T */
+                for (int j = 0; j < n; j++)
+                    u[((int64_t)(i * n + j) * M + m) * C + ci] =
+                        (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] +
+                                t[i][2] * G[j][2]);
         }
-    struct kw__conv_pack *pk = kw__conv_pack_new(u, 16, M, C, isa);
+    struct kw__conv_pack *pk = kw__conv_pack_new(u, n * n, M, C, isa);
     free(u);
     return pk;
 }
@@ -144,7 +154,7 @@ void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g) {
         if (sa->type != KW_ATTR_INTS || sa->ints[i] != 1) unit = 0;
     for (size_t i = 0; unit && da && i < da->n; i++)
         if (da->type != KW_ATTR_INTS || da->ints[i] != 1) unit = 0;
-    if (unit) pk->wino = wino_pack_new(W->data, M, Cg, KW__ISA_AVX512);
+    if (unit) pk->wino = kw__wino_pack_new(W->data, M, Cg, 2, KW__ISA_AVX512);
     n->state = pk;
     n->state_free = kw__conv_pack_free;
 }

@@ -1,11 +1,13 @@
 /*
- * conv_wino.c — float32 3x3 stride-1 Conv by Winograd F(2x2, 3x3), with
- * AVX-512: 16 products per 2x2 output tile instead of 36. The input tiles
- * and the weights are transformed (wino.h; the weights at load, in
- * conv_pack.c), the 16 transformed planes multiplied as 16 GEMMs (U_xi
- * (M x C) by V_xi (C x tiles)) on the packed kernels (conv_gemm.c), and
- * the sums transformed back with bias and activation. Rounding differs
- * from the direct sum by a few ulps of the larger terms.
+ * conv_wino.c — float32 3x3 stride-1 Conv by Winograd with AVX-512:
+ * F(2x2, 3x3) (16 products per 2x2 output tile instead of 36) and, on
+ * planes with enough 4x4 tiles, F(4x4, 3x3) (36 per 4x4 tile instead of
+ * 144). The input tiles and the weights are transformed (wino.h; the
+ * weights at load in conv_pack.c, F(4x4)'s at the first run), the
+ * transformed planes multiplied as 16 or 36 GEMMs (U_xi (M x C) by V_xi
+ * (C x tiles)) on the packed kernels (conv_gemm.c), and the sums
+ * transformed back with bias and activation. Rounding differs from the
+ * direct sum by a few ulps of the larger terms (F(4x4)'s a few more).
  * Entry point: kw__conv_wino.
  */
 #include "onnx/ops/conv_internal.h"
@@ -31,17 +33,45 @@ struct wino_job {
     float *v, *y;
     int act;
     float aa, ab;
+    int tile; /* outputs across a tile: 2 or 4 */
 };
 
 static void wino_in(void *arg, int64_t c0, int64_t c1) {
     const struct wino_job *j = arg;
-    kw__wino_in_avx512(&j->w, j->xp, c0, c1, j->v);
+    if (j->tile == 4) kw__wino4_in_avx512(&j->w, j->xp, c0, c1, j->v);
+    else kw__wino_in_avx512(&j->w, j->xp, c0, c1, j->v);
 }
 
 static void wino_out(void *arg, int64_t m0, int64_t m1) {
     const struct wino_job *j = arg;
-    kw__wino_out_avx512(&j->w, j->mx, m0, m1, j->bias, j->act, j->aa, j->ab,
-                        j->y);
+    if (j->tile == 4)
+        kw__wino4_out_avx512(&j->w, j->mx, m0, m1, j->bias, j->act, j->aa,
+                             j->ab, j->y);
+    else
+        kw__wino_out_avx512(&j->w, j->mx, m0, m1, j->bias, j->act, j->aa,
+                            j->ab, j->y);
+}
+
+/* The packed weights for tiles of 4x4 when the plane has enough of them
+ * (F(4x4, 3x3) does 36 products per 16 outputs where F(2x2, 3x3) does
+ * 64, but its GEMMs are 4 times narrower), made on first use from w;
+ * else those for 2x2 tiles. NULL: no Winograd weights (not prepared). */
+static const struct kw__conv_pack *wino_weights(struct kw__conv_pack *own,
+                                                const float *w, int64_t C,
+                                                int64_t M, int64_t OH,
+                                                int64_t OW, int *tile) {
+    if (!own || own->isa != KW__ISA_AVX512 || !own->wino ||
+        own->wino->Mg != M || own->wino->Kdim != C)
+        return NULL;
+    *tile = 2;
+    if (kw__cdiv(OH, 4) * kw__cdiv(OW, 4) < 32) return own->wino;
+    if (!own->wino4 && !own->wino4_tried) {
+        own->wino4_tried = 1;
+        own->wino4 = kw__wino_pack_new(w, M, C, 4, KW__ISA_AVX512);
+    }
+    if (!own->wino4) return own->wino;
+    *tile = 4;
+    return own->wino4;
 }
 
 int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
@@ -53,29 +83,32 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     if (kw__nn_isa() != KW__ISA_AVX512 || !wino_fits(g, C / group, M / group,
                                                      group))
         return 0;
-    const struct kw__conv_pack *own = c->node->state;
-    const struct kw__conv_pack *up = own && own->isa == KW__ISA_AVX512 &&
-                                         own->wino && own->wino->Mg == M &&
-                                         own->wino->Kdim == C
-                                     ? own->wino
-                                     : NULL;
-    /* only with weights transformed at load: per run it would cost about
-     * what it saves */
-    if (!up) return 0;
     const int64_t OH = g->out[0], OW = g->out[1];
-    const int64_t th = kw__cdiv(OH, 2), tw = kw__cdiv(OW, 2), T = th * tw;
-    const int64_t hp = KW_MAX(g->in[0] + g->pb[0] + g->pe[0], 2 * th + 2);
-    const int64_t wp = KW_MAX(g->in[1] + g->pb[1] + g->pe[1], 2 * tw + 2) + 32;
+    int tile = 2;
+    /* only with weights transformed at load (or, for 4x4 tiles, once at
+     * the first run): per run it would cost about what it saves */
+    const struct kw__conv_pack *up =
+        wino_weights(c->node->state, w, C, M, OH, OW, &tile);
+    if (!up) return 0;
+    const int64_t nn = (tile + 2) * (tile + 2); /* products per tile */
+    const int64_t th = kw__cdiv(OH, tile), tw = kw__cdiv(OW, tile), T = th * tw;
+    const int64_t hp = KW_MAX(g->in[0] + g->pb[0] + g->pe[0], tile * th + 2);
+    /* F(2x2)'s loads run 32 floats past a row's last tile; F(4x4)'s
+     * 80 past the last plane (the slack below) */
+    const int64_t wp = KW_MAX(g->in[1] + g->pb[1] + g->pe[1], tile * tw + 2) +
+                       (tile == 2 ? 32 : 0);
     struct wino_job j = {{C, M, th, tw, OH, OW, wp, hp * wp}, NULL, NULL,
                          NULL, NULL, NULL,
                          kw__dwc_act_ok(act) ? act : KW_ACT_NONE,
-                         c->node->act_alpha, c->node->act_beta};
-    const int64_t nv = kw__nn_prod((int64_t[]){16, C, T}, 3),
-                  nm = kw__nn_prod((int64_t[]){16, M, T}, 3),
+                         c->node->act_alpha, c->node->act_beta, tile};
+    const int64_t nv = kw__nn_prod((int64_t[]){nn, C, T}, 3),
+                  nm = kw__nn_prod((int64_t[]){nn, M, T}, 3),
                   nx = kw__nn_prod((int64_t[]){C, hp * wp}, 2);
     struct kw_onnx_value *hx, *hv, *hm;
-    float *xp = kw__conv_scratch_get(c, nx, &hx), *v = kw__conv_scratch_get(c, nv, &hv),
+    float *xp = kw__conv_scratch_get(c, nx + 96, &hx),
+          *v = kw__conv_scratch_get(c, nv, &hv),
           *mx = kw__conv_scratch_get(c, nm, &hm);
+    if (xp) memset(xp + nx, 0, 96 * sizeof(float));
     int64_t *roff = malloc((size_t)C * sizeof *roff);
     if (!xp || !v || !mx || !roff) {
         kw__conv_scratch_put(c, hx);
@@ -88,7 +121,7 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     for (int64_t r = 0; r < C; r++) roff[r] = r * T;
     const int nth = kw__nn_threads(c);
     const int par = nth > 1 && (double)M * (double)T * (double)C > 2e5;
-    /* the 16 GEMMs: one row of T "columns" each, straight into mx */
+    /* the nn GEMMs: one row of T "columns" each, straight into mx */
     struct kw__cg_job gj = {.pk = up, .kern = kern, .flat = 1, .wp = T,
                         .roff = roff, .ncols = T};
     gj.q = (struct kw__cg_geom){1, T, 1, T, 1, 1, 1, 1, 1, 1, 0, 0};
@@ -105,7 +138,7 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         j.xp = xp;
         j.v = v;
         kw__nn_parallel(par ? c : NULL, C, 4, wino_in, &j);
-        for (int xi = 0; xi < 16 && !gj.failed; xi++) {
+        for (int xi = 0; xi < nn && !gj.failed; xi++) {
             gj.x = v + xi * C * T;
             gj.y = mx + xi * M * T;
             gj.apack = up->a + xi * up->mgpad * C;

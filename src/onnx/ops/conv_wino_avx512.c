@@ -1,7 +1,9 @@
 /*
- * conv_wino_avx512.c — the transforms of the Winograd F(2x2, 3x3)
- * convolution (stride 1, no dilation): 16 products per 2x2 output tile
- * instead of 36. In: each 4x4 input patch d -> V = B^T d B, written as 16
+ * conv_wino_avx512.c — the transforms of the Winograd F(2x2, 3x3) and
+ * F(4x4, 3x3) convolutions (stride 1, no dilation): 16 products per 2x2
+ * output tile instead of 36, or 36 per 4x4 tile instead of 144. Below for
+ * F(2x2, 3x3); F(4x4, 3x3) is alike with 6x6 patches read at a stride of
+ * 4 (kw__wino4_in_avx512, kw__wino4_out_avx512). In: each 4x4 input patch d -> V = B^T d B, written as 16
  * matrices (C x T, T tiles in row-major tile order); conv.c multiplies
  * them by the transformed weights U = G g G^T on the packed GEMM; out:
  * each tile's 16 sums m -> Y = A^T m A, plus bias and Relu / Clip. Both
@@ -111,6 +113,143 @@ void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
                     if (n > 16)
                         _mm512_mask_storeu_ps(yr + 16, lanes(n - 16),
                                               _mm512_permutex2var_ps(e, hi, o));
+                }
+            }
+    }
+}
+
+/* ---- F(4x4, 3x3): 36 products per 4x4 output tile instead of 144 ---- */
+
+/* B^T z for six values (a row of d, then a column of d B) */
+static inline void bt6(const __m512 *z, __m512 *o) {
+    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f),
+                 two = _mm512_set1_ps(2.0f);
+    const __m512 a = _mm512_fnmadd_ps(four, z[2], z[4]); /* z4 - 4 z2 */
+    const __m512 b = _mm512_fnmadd_ps(four, z[1], z[3]); /* z3 - 4 z1 */
+    const __m512 c = _mm512_sub_ps(z[4], z[2]);
+    const __m512 d = _mm512_mul_ps(two, _mm512_sub_ps(z[3], z[1]));
+    o[0] = _mm512_fmadd_ps(four, z[0], _mm512_fnmadd_ps(five, z[2], z[4]));
+    o[1] = _mm512_add_ps(a, b);
+    o[2] = _mm512_sub_ps(a, b);
+    o[3] = _mm512_add_ps(c, d);
+    o[4] = _mm512_sub_ps(c, d);
+    o[5] = _mm512_fmadd_ps(four, z[1], _mm512_fnmadd_ps(five, z[3], z[5]));
+}
+
+/* A^T z: six values to four */
+static inline void at6(const __m512 *z, __m512 *o) {
+    const __m512 a = _mm512_add_ps(z[1], z[2]), b = _mm512_sub_ps(z[1], z[2]);
+    const __m512 c = _mm512_add_ps(z[3], z[4]), d = _mm512_sub_ps(z[3], z[4]);
+    o[0] = _mm512_add_ps(_mm512_add_ps(z[0], a), c);
+    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d, b);
+    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), c, a);
+    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d, b), z[5]);
+}
+
+/* columns j = 0..5 of 16 tiles from row (tile i at row[4i]): p[k] =
+ * row[4i + k] across i; the row is read to row[65] */
+static inline void cols6(const float *row, __m512 *p) {
+    const __m512 a0 = _mm512_loadu_ps(row), a1 = _mm512_loadu_ps(row + 16),
+                 a2 = _mm512_loadu_ps(row + 32), a3 = _mm512_loadu_ps(row + 48),
+                 a4 = _mm512_loadu_ps(row + 64);
+    for (int j = 0; j < 4; j++) {
+        const __m512i ix = _mm512_setr_epi32(j, j + 4, j + 8, j + 12, j + 16,
+                                             j + 20, j + 24, j + 28, j, j + 4,
+                                             j + 8, j + 12, j + 16, j + 20,
+                                             j + 24, j + 28);
+        p[j] = _mm512_shuffle_f32x4(_mm512_permutex2var_ps(a0, ix, a1),
+                                    _mm512_permutex2var_ps(a2, ix, a3), 0x44);
+    }
+    /* columns 4, 5 are columns 0, 1 of the next tile */
+    const __m512i n4 = _mm512_castps_si512(a4);
+    p[4] = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(n4, _mm512_castps_si512(p[0]), 1));
+    p[5] = _mm512_castsi512_ps(_mm512_alignr_epi32(
+        _mm512_alignr_epi32(n4, n4, 1), _mm512_castps_si512(p[1]), 1));
+}
+
+void kw__wino4_in_avx512(const struct kw__wino *w, const float *xp,
+                         int64_t c0, int64_t c1, float *v) {
+    const int64_t T = w->th * w->tw, CT = w->c * T;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *xc = xp + c * w->plane;
+        for (int64_t ty = 0; ty < w->th; ty++)
+            for (int64_t tx = 0; tx < w->tw; tx += 16) {
+                const __mmask16 mk = lanes(w->tw - tx);
+                __m512 t[6][6]; /* d B, row by row */
+                for (int r = 0; r < 6; r++) {
+                    __m512 d[6];
+                    cols6(xc + (4 * ty + r) * w->wp + 4 * tx, d);
+                    bt6(d, t[r]);
+                }
+                float *o = v + c * T + ty * w->tw + tx;
+                for (int k = 0; k < 6; k++) { /* B^T (d B), column k */
+                    __m512 z[6], q[6];
+                    for (int r = 0; r < 6; r++) z[r] = t[r][k];
+                    bt6(z, q);
+                    for (int i = 0; i < 6; i++)
+                        _mm512_mask_storeu_ps(o + (i * 6 + k) * CT, mk, q[i]);
+                }
+            }
+    }
+}
+
+void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
+                          int64_t m0, int64_t m1, const float *bias, int act,
+                          float aa, float ab, float *y) {
+    const int64_t T = w->th * w->tw, MT = w->m * T;
+    /* e0..e3 (column b of 16 tiles) -> 64 outputs, tile by tile */
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5,
+                                         21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
+                                         13, 29, 14, 30, 15, 31);
+    const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20,
+                                         21, 6, 7, 22, 23);
+    const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13,
+                                         28, 29, 14, 15, 30, 31);
+    const __m512 va = _mm512_set1_ps(aa), vb = _mm512_set1_ps(ab),
+                 zero = _mm512_setzero_ps();
+    for (int64_t m = m0; m < m1; m++) {
+        const __m512 b = _mm512_set1_ps(bias ? bias[m] : 0.0f);
+        float *ym = y + m * w->oh * w->ow;
+        for (int64_t ty = 0; ty < w->th; ty++)
+            for (int64_t tx = 0; tx < w->tw; tx += 16) {
+                const __mmask16 mk = lanes(w->tw - tx);
+                const float *s = mx + m * T + ty * w->tw + tx;
+                __m512 r[4][6]; /* A^T q, column by column */
+                for (int k = 0; k < 6; k++) {
+                    __m512 z[6], o[4];
+                    for (int i = 0; i < 6; i++)
+                        z[i] = _mm512_maskz_loadu_ps(mk, s + (i * 6 + k) * MT);
+                    at6(z, o);
+                    for (int a = 0; a < 4; a++) r[a][k] = o[a];
+                }
+                for (int a = 0; a < 4; a++) {
+                    const int64_t oy = 4 * ty + a;
+                    if (oy >= w->oh) break;
+                    __m512 e[4];
+                    at6(r[a], e);
+                    for (int bb = 0; bb < 4; bb++) {
+                        e[bb] = _mm512_add_ps(e[bb], b);
+                        if (act == KW_ACT_RELU)
+                            e[bb] = _mm512_max_ps(e[bb], zero);
+                        else if (act == KW_ACT_CLIP)
+                            e[bb] = _mm512_min_ps(vb, _mm512_max_ps(va, e[bb]));
+                    }
+                    const __m512 p01l = _mm512_permutex2var_ps(e[0], lo, e[1]),
+                                 p01h = _mm512_permutex2var_ps(e[0], hi, e[1]),
+                                 p23l = _mm512_permutex2var_ps(e[2], lo, e[3]),
+                                 p23h = _mm512_permutex2var_ps(e[2], hi, e[3]);
+                    const __m512 out[4] = {_mm512_permutex2var_ps(p01l, q0, p23l),
+                                           _mm512_permutex2var_ps(p01l, q1, p23l),
+                                           _mm512_permutex2var_ps(p01h, q0, p23h),
+                                           _mm512_permutex2var_ps(p01h, q1, p23h)};
+                    /* columns 4tx.. (n > 0 of them in this row) */
+                    const int64_t n = w->ow - 4 * tx;
+                    float *yr = ym + oy * w->ow + 4 * tx;
+                    for (int v = 0; v < 4 && 16 * v < n; v++)
+                        _mm512_mask_storeu_ps(yr + 16 * v, lanes(n - 16 * v),
+                                              out[v]);
                 }
             }
     }

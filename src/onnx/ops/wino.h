@@ -1,6 +1,7 @@
 /*
- * wino.h — the Winograd F(2x2, 3x3) transforms (conv_wino_avx512.c)
- * behind conv.c's path for 3x3 stride-1 convolutions with AVX-512.
+ * wino.h — the Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms
+ * (conv_wino_avx512.c) behind conv.c's path for 3x3 stride-1
+ * convolutions with AVX-512.
  */
 #ifndef KW_ONNX_OPS_WINO_H
 #define KW_ONNX_OPS_WINO_H
@@ -23,5 +24,15 @@ KW_HIDDEN void kw__wino_in_avx512(const struct kw__wino *w, const float *xp,
 KW_HIDDEN void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
                                    int64_t m0, int64_t m1, const float *bias,
                                    int act, float aa, float ab, float *y);
+
+/* F(4x4, 3x3): the same with tiles of 4x4 outputs (th x tw of them),
+ * 36 matrices v[36][c][T] / mx[36][m][T]; xp rows of wp >= 4*tw + 2
+ * floats, at least 4*th + 2 rows, and 80 floats readable past the last
+ * plane. */
+KW_HIDDEN void kw__wino4_in_avx512(const struct kw__wino *w, const float *xp,
+                                   int64_t c0, int64_t c1, float *v);
+KW_HIDDEN void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
+                                    int64_t m0, int64_t m1, const float *bias,
+                                    int act, float aa, float ab, float *y);
 
 #endif /* KW_ONNX_OPS_WINO_H */
