@@ -24,12 +24,13 @@ struct kw__conv_pack {
     int64_t group, Mg, Kdim, mgpad;
     float *a; /* per group mgpad*Kdim floats: K blocks of KW_CONV_KC, each
                  as mgpad/mr panels of (kc x mr) */
-    struct kw__conv_pack *wino; /* 3x3 stride 1: the Winograd weights (16
-                                   "groups" of M x C), or NULL */
-    /* F(4x4, 3x3)'s (36 groups), made by the first run on a plane big
-     * enough for it (runs of a model do not overlap), or NULL */
-    struct kw__conv_pack *wino4;
-    int wino4_tried;
+    /* 3x3 stride 1, one group: the Winograd weights for 2x2 tiles (16
+     * "groups" of M x C) and for 4x4 tiles (36), each made by the first
+     * run that needs it (runs of a model do not overlap): a model keeps
+     * only the ones its plane sizes use. NULL: not (yet) made. */
+    int wino_unit;
+    struct kw__conv_pack *wino, *wino4;
+    int wino_tried, wino4_tried;
 };
 
 /* w: (M, Kdim) row-major, M = group * Mg. NULL when the ISA has no

@@ -141,8 +141,8 @@ void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g) {
     struct kw__conv_pack *pk =
         kw__conv_pack_new(W->data, group, M / group, Cg * KK, kw__nn_isa());
     if (!pk) return;
-    /* 3x3, stride and dilation 1, one group: the Winograd weights too
-     * (pads and sizes are checked at run time) */
+    /* 3x3, stride and dilation 1, one group: Winograd's weights come at
+     * the first run (pads and sizes are checked then) */
     const struct kw__attr *sa = kw__attr(n, "strides"),
                           *da = kw__attr(n, "dilations");
     /* (up to 256 x 256 channels: wider layers come late in a network,
@@ -154,7 +154,7 @@ void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g) {
         if (sa->type != KW_ATTR_INTS || sa->ints[i] != 1) unit = 0;
     for (size_t i = 0; unit && da && i < da->n; i++)
         if (da->type != KW_ATTR_INTS || da->ints[i] != 1) unit = 0;
-    if (unit) pk->wino = kw__wino_pack_new(W->data, M, Cg, 2, KW__ISA_AVX512);
+    pk->wino_unit = unit;
     n->state = pk;
     n->state_free = kw__conv_pack_free;
 }
