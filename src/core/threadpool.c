@@ -12,14 +12,16 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Spin budgets (pause hints, ~10-40 ns each) adapt to the machine: a
- * wait that ends while spinning doubles the budget, one that has to sleep
- * halves it. On idle cores runs start and end in well under a
- * microsecond; when other processes hold the cores, the spinning thread
- * would only steal time from the one it waits for, and the budget
- * shrinks towards plain sleeping. */
+ * wait that ends while spinning doubles the budget, as does a sleep that
+ * a run ends within a millisecond; a longer sleep halves it. On idle
+ * cores runs start and end in well under a microsecond; when other
+ * processes hold the cores, the spinning thread would only steal time
+ * from the one it waits for, and the budget shrinks towards plain
+ * sleeping. */
 #define SPIN_MIN 32u
 #define SPIN_MAX 32768u
 #define SPIN_START 2048u
@@ -57,6 +59,12 @@ struct worker_arg {
     struct kw__pool *p;
     int ith;
 };
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -102,9 +110,9 @@ static unsigned long wait_run(struct kw__pool *p, unsigned long seen,
             cpu_relax();
             continue;
         }
-        *budget = spin_adapt(*budget, 0);
         /* the caller bumps generation before it looks at sleepers under
          * mu, so a wake-up cannot be lost between the check and the wait */
+        const double t0 = now_s();
         pthread_mutex_lock(&p->mu);
         p->sleepers++;
         while (atomic_load_explicit(&p->generation, memory_order_acquire) ==
@@ -113,6 +121,10 @@ static unsigned long wait_run(struct kw__pool *p, unsigned long seen,
             pthread_cond_wait(&p->cv_start, &p->mu);
         p->sleepers--;
         pthread_mutex_unlock(&p->mu);
+        /* the next run came within a millisecond: spinning that long
+         * would have caught it (the runs of a caller that works in short
+         * bursts); after a longer idle time, sleeping was right */
+        *budget = spin_adapt(*budget, now_s() - t0 < 1e-3);
         spins = 0;
     }
 }
