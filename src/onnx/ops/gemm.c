@@ -1,9 +1,9 @@
 /*
  * gemm.c — Gemm, MatMul (numpy batch broadcasting, 1-D operands),
  * MatMulInteger and QLinearMatMul. float32 goes through the packed GEMM
- * (gemm_core.c), a Gemm's constant B packed once at load
- * (kw__gemm_prepare); other dtypes through a plain loop in double /
- * int64.
+ * (gemm_core.c), a Gemm's constant B packed once, by the first run with
+ * more than one row (kw__gemm_prepare notes it); other dtypes through a
+ * plain loop in double / int64.
  */
 #include "onnx/ops/nn_internal.h"
 

@@ -203,7 +203,8 @@ KW_HIDDEN void kw__nn_conv_direct(struct kw__op_ctx *c,
 /* Packs a float32 Conv's constant weights for the GEMM micro-kernel of the
  * ISA in use (n->state) and takes over the fused activation. */
 KW_HIDDEN void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g);
-/* Gemm's prepare hook: a constant float32 B packed once (kw__bpack). */
+/* Gemm's prepare hook: notes a constant float32 B, which the first run
+ * with more than one row packs (kw__bpack) for the runs after it. */
 KW_HIDDEN void kw__gemm_prepare(struct kw__node *n, const struct kw__graph *g);
 
 /* ---- operators (table in nn.c) ---- */
