@@ -257,6 +257,33 @@ static void publish(struct kw__pool *p, int shared) {
     pthread_mutex_unlock(&p->mu);
 }
 
+/* Workers still inside the current run (shared: those that entered). */
+static int busy(struct kw__pool *p, int shared) {
+    return shared ? (atomic_load(&p->shared) & SH_COUNT) != 0
+                  : atomic_load(&p->running) > 0;
+}
+
+/* The caller's wait for the run's end: spinning its adaptive budget,
+ * then asleep on cv_done (a worker was preempted or has a long share:
+ * sleep rather than take the CPU it needs). The seq_cst loads pair with
+ * the workers' decrement then caller_sleeps load: one side sees the
+ * other. */
+static void caller_wait(struct kw__pool *p, int shared) {
+    for (unsigned spins = 0; spins < p->wait_spin; spins++) {
+        if (!busy(p, shared)) {
+            p->wait_spin = spin_adapt(p->wait_spin, 1);
+            return;
+        }
+        cpu_relax();
+    }
+    if (p->may_spin) p->wait_spin = spin_adapt(p->wait_spin, 0);
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->caller_sleeps, 1);
+    while (busy(p, shared)) pthread_cond_wait(&p->cv_done, &p->mu);
+    atomic_store(&p->caller_sleeps, 0);
+    pthread_mutex_unlock(&p->mu);
+}
+
 void kw__pool_run_shared(struct kw__pool *p, kw__pool_fn fn, void *ctx) {
     if (p->n == 1) {
         fn(ctx, 0, 1);
@@ -267,20 +294,7 @@ void kw__pool_run_shared(struct kw__pool *p, kw__pool_fn fn, void *ctx) {
     publish(p, 1);
     fn(ctx, 0, p->n);
     /* closed: a worker not inside yet stays out; wait for those inside */
-    if (!(atomic_fetch_or(&p->shared, SH_CLOSED) & SH_COUNT)) return;
-    for (unsigned spins = 0; spins < p->wait_spin; spins++) {
-        if (!(atomic_load_explicit(&p->shared, memory_order_acquire) & SH_COUNT)) {
-            p->wait_spin = spin_adapt(p->wait_spin, 1);
-            return;
-        }
-        cpu_relax();
-    }
-    if (p->may_spin) p->wait_spin = spin_adapt(p->wait_spin, 0);
-    pthread_mutex_lock(&p->mu);
-    atomic_store(&p->caller_sleeps, 1);
-    while (atomic_load(&p->shared) & SH_COUNT) pthread_cond_wait(&p->cv_done, &p->mu);
-    atomic_store(&p->caller_sleeps, 0);
-    pthread_mutex_unlock(&p->mu);
+    if (atomic_fetch_or(&p->shared, SH_CLOSED) & SH_COUNT) caller_wait(p, 1);
 }
 
 void kw__pool_run(struct kw__pool *p, kw__pool_fn fn, void *ctx) {
@@ -296,22 +310,7 @@ void kw__pool_run(struct kw__pool *p, kw__pool_fn fn, void *ctx) {
     publish(p, 0);
 
     fn(ctx, 0, p->n);
-
-    for (unsigned spins = 0; spins < p->wait_spin; spins++) {
-        if (atomic_load_explicit(&p->running, memory_order_acquire) == 0) {
-            p->wait_spin = spin_adapt(p->wait_spin, 1);
-            return;
-        }
-        cpu_relax();
-    }
-    if (p->may_spin) p->wait_spin = spin_adapt(p->wait_spin, 0);
-    /* a worker was preempted or has a long share: sleep rather than
-     * take the CPU it needs */
-    pthread_mutex_lock(&p->mu);
-    atomic_store(&p->caller_sleeps, 1);
-    while (atomic_load(&p->running) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
-    atomic_store(&p->caller_sleeps, 0);
-    pthread_mutex_unlock(&p->mu);
+    caller_wait(p, 0);
 }
 
 int kw__cpu_count(void) {

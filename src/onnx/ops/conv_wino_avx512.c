@@ -18,6 +18,26 @@ static inline __mmask16 lanes(int64_t n) {
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
 
+/* act(x + b) for Relu / Clip (a, b: Clip's bounds), x + b otherwise */
+static inline __m512 bias_act(__m512 x, __m512 b, int act, __m512 va,
+                              __m512 vb) {
+    x = _mm512_add_ps(x, b);
+    if (act == KW_ACT_RELU) return _mm512_max_ps(x, _mm512_setzero_ps());
+    if (act == KW_ACT_CLIP) return _mm512_min_ps(vb, _mm512_max_ps(va, x));
+    return x;
+}
+
+/* the lanes that interleave two vectors: lo pairs lanes 0..7 of x and y
+ * (x0 y0 x1 y1 ...), hi lanes 8..15 */
+static inline __m512i zip_lo(void) {
+    return _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22,
+                             7, 23);
+}
+static inline __m512i zip_hi(void) {
+    return _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14,
+                             30, 15, 31);
+}
+
 /* even / odd floats of p[0..32) */
 static inline void split(const float *p, __m512 *ev, __m512 *od) {
     const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
@@ -69,12 +89,8 @@ void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
                          int64_t m0, int64_t m1, const float *bias, int act,
                          float aa, float ab, float *y) {
     const int64_t T = w->th * w->tw, MT = w->m * T;
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5,
-                                         21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
-                                         13, 29, 14, 30, 15, 31);
-    const __m512 va = _mm512_set1_ps(aa), vb = _mm512_set1_ps(ab),
-                 zero = _mm512_setzero_ps();
+    const __m512i lo = zip_lo(), hi = zip_hi();
+    const __m512 va = _mm512_set1_ps(aa), vb = _mm512_set1_ps(ab);
     for (int64_t m = m0; m < m1; m++) {
         const __m512 b = _mm512_set1_ps(bias ? bias[m] : 0.0f);
         float *ym = y + m * w->oh * w->ow;
@@ -94,17 +110,12 @@ void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
                 for (int a = 0; a < 2; a++) {
                     const int64_t oy = 2 * ty + a;
                     if (oy >= w->oh) break;
-                    __m512 e = _mm512_add_ps(
-                        _mm512_add_ps(_mm512_add_ps(r[a][0], r[a][1]), r[a][2]), b);
-                    __m512 o = _mm512_add_ps(
-                        _mm512_sub_ps(_mm512_sub_ps(r[a][1], r[a][2]), r[a][3]), b);
-                    if (act == KW_ACT_RELU) {
-                        e = _mm512_max_ps(e, zero);
-                        o = _mm512_max_ps(o, zero);
-                    } else if (act == KW_ACT_CLIP) {
-                        e = _mm512_min_ps(vb, _mm512_max_ps(va, e));
-                        o = _mm512_min_ps(vb, _mm512_max_ps(va, o));
-                    }
+                    const __m512 e = bias_act(
+                        _mm512_add_ps(_mm512_add_ps(r[a][0], r[a][1]), r[a][2]),
+                        b, act, va, vb);
+                    const __m512 o = bias_act(
+                        _mm512_sub_ps(_mm512_sub_ps(r[a][1], r[a][2]), r[a][3]),
+                        b, act, va, vb);
                     /* columns 2tx.. interleave even and odd */
                     const int64_t n = w->ow - 2 * tx; /* > 0 */
                     float *yr = ym + oy * w->ow + 2 * tx;
@@ -199,16 +210,12 @@ void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
                           float aa, float ab, float *y) {
     const int64_t T = w->th * w->tw, MT = w->m * T;
     /* e0..e3 (column b of 16 tiles) -> 64 outputs, tile by tile */
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5,
-                                         21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
-                                         13, 29, 14, 30, 15, 31);
+    const __m512i lo = zip_lo(), hi = zip_hi();
     const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20,
                                          21, 6, 7, 22, 23);
     const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13,
                                          28, 29, 14, 15, 30, 31);
-    const __m512 va = _mm512_set1_ps(aa), vb = _mm512_set1_ps(ab),
-                 zero = _mm512_setzero_ps();
+    const __m512 va = _mm512_set1_ps(aa), vb = _mm512_set1_ps(ab);
     for (int64_t m = m0; m < m1; m++) {
         const __m512 b = _mm512_set1_ps(bias ? bias[m] : 0.0f);
         float *ym = y + m * w->oh * w->ow;
@@ -229,13 +236,8 @@ void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
                     if (oy >= w->oh) break;
                     __m512 e[4];
                     at6(r[a], e);
-                    for (int bb = 0; bb < 4; bb++) {
-                        e[bb] = _mm512_add_ps(e[bb], b);
-                        if (act == KW_ACT_RELU)
-                            e[bb] = _mm512_max_ps(e[bb], zero);
-                        else if (act == KW_ACT_CLIP)
-                            e[bb] = _mm512_min_ps(vb, _mm512_max_ps(va, e[bb]));
-                    }
+                    for (int bb = 0; bb < 4; bb++)
+                        e[bb] = bias_act(e[bb], b, act, va, vb);
                     const __m512 p01l = _mm512_permutex2var_ps(e[0], lo, e[1]),
                                  p01h = _mm512_permutex2var_ps(e[0], hi, e[1]),
                                  p23l = _mm512_permutex2var_ps(e[2], lo, e[3]),
