@@ -208,24 +208,26 @@ ukr_ex_rows(const int rows, const int wide, const int direct, int64_t kc,
         epi_rows(rows, KW_ACT_NONE, wide, acc0, acc1, c, ldc, m, n, e);
 }
 
+/* the row count as a constant for each copy of the loop */
+static inline __attribute__((always_inline)) void
+ukr_ex_m(const int wide, const int direct, int64_t kc, const float *ap,
+         const float *bp, int64_t ldb, float *c, int64_t ldc, int m, int n,
+         const struct kw__ukr_epi *e) {
+    if (m > 8)
+        ukr_ex_rows(MR, wide, direct, kc, ap, bp, ldb, c, ldc, m, n, e);
+    else if (m > 4)
+        ukr_ex_rows(8, wide, direct, kc, ap, bp, ldb, c, ldc, m, n, e);
+    else
+        ukr_ex_rows(4, wide, direct, kc, ap, bp, ldb, c, ldc, m, n, e);
+}
+
 /* a ragged panel of at most 16 columns runs half the FMAs */
 #define UKR_EX_DISPATCH(direct, ldb)                                          \
     do {                                                                      \
-        if (n > 16) {                                                         \
-            if (m > 8)                                                        \
-                ukr_ex_rows(MR, 1, direct, kc, ap, bp, ldb, c, ldc, m, n, e); \
-            else if (m > 4)                                                   \
-                ukr_ex_rows(8, 1, direct, kc, ap, bp, ldb, c, ldc, m, n, e);  \
-            else                                                              \
-                ukr_ex_rows(4, 1, direct, kc, ap, bp, ldb, c, ldc, m, n, e);  \
-        } else {                                                              \
-            if (m > 8)                                                        \
-                ukr_ex_rows(MR, 0, direct, kc, ap, bp, ldb, c, ldc, m, n, e); \
-            else if (m > 4)                                                   \
-                ukr_ex_rows(8, 0, direct, kc, ap, bp, ldb, c, ldc, m, n, e);  \
-            else                                                              \
-                ukr_ex_rows(4, 0, direct, kc, ap, bp, ldb, c, ldc, m, n, e);  \
-        }                                                                     \
+        if (n > 16)                                                           \
+            ukr_ex_m(1, direct, kc, ap, bp, ldb, c, ldc, m, n, e);            \
+        else                                                                  \
+            ukr_ex_m(0, direct, kc, ap, bp, ldb, c, ldc, m, n, e);            \
     } while (0)
 
 void kw__sgemm_ukr_ex_avx512(int64_t kc, const float *ap, const float *bp,
