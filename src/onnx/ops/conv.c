@@ -3,12 +3,15 @@
  * ConvInteger, QLinearConv: shape checks and the choice of path.
  * float32 (KW_FORCE_REF aside): depthwise 2-D (conv_dw.c), few input
  * channels (image stems) directly with AVX-512 (conv_direct.c), 3x3
- * stride 1 by Winograd with AVX-512 (conv_wino.c), 1-D / 2-D on the packed GEMM
+ * stride 1 by Winograd with AVX-512 (conv_wino.c), strided kernels and
+ * small pointwise planes on channel vectors with AVX-512 (conv_ct.c),
+ * 1-D / 2-D on the packed GEMM
  * micro-kernels (conv_gemm.c, weights from conv_pack.c), else the
  * reference (conv_ref.c). Integer and rare dtypes: a direct convolution
  * in double. Entry points: kw__op_conv, kw__op_conv_integer,
  * kw__op_qlinear_conv.
  */
+#include "onnx/ops/conv_ct.h"
 #include "onnx/ops/conv_direct.h"
 
 /* The float32 paths, fastest first. act: the fused activation when the
@@ -40,6 +43,9 @@ static enum kw_status conv_f32(struct kw__op_ctx *c,
         } else if (kw__conv_wino(c, g, N, C, M, group, x, w, bias, y, kern,
                                  act1, &st)) {
             done = 1;
+        } else if (kw__conv_ct(c, g, N, C, M, group, x, w, bias, res, y, act,
+                               &st)) {
+            return st;
         } else if (kw__conv_f32_packed(c, g, N, C, M, group, x, w, bias, res,
                                        y, kern, act, &st)) {
             return st;

@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include "onnx/ops/dwc.h"
+#include "onnx/ops/tr16_avx512.h"
 
 static void dims(const struct kw__dwc *g, int64_t *hp, int64_t *wp) {
     *hp = KW_MAX(g->ih + g->pt, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
@@ -31,31 +32,6 @@ static inline __m512 act_v(__m512 x, int act, __m512 va, __m512 vb) {
     return x;
 }
 
-/* r[i] lane j <- r[j] lane i: unpacks within 128-bit lanes, then the
- * lanes themselves exchanged in two rounds */
-static inline __attribute__((always_inline)) void tr16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-    }
-    for (int i = 0; i < 16; i += 8)
-        for (int k = 0; k < 4; k++) {
-            t[i + k] = _mm512_shuffle_f32x4(r[i + k], r[i + k + 4], 0x88);
-            t[i + k + 4] = _mm512_shuffle_f32x4(r[i + k], r[i + k + 4], 0xdd);
-        }
-    for (int k = 0; k < 8; k++) {
-        r[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
-        r[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xdd);
-    }
-}
-
 /* 16-pixel chunks of nch planes (isz pixels, iw a row) into the
  * pixel-major padded scratch (pixel (h, w) at ((h+pt)*wp + w+pl)*16) */
 static void planes_in(const struct kw__dwc *g, int nch, const float *x,
@@ -69,7 +45,7 @@ static void planes_in(const struct kw__dwc *g, int nch, const float *x,
         for (int c = 0; c < 16; c++)
             r[c] = c < nch ? _mm512_maskz_loadu_ps(m, x + c * isz + p0)
                            : _mm512_setzero_ps();
-        tr16(r);
+        kw__tr16(r);
         for (int i = 0; i < n; i++) {
             _mm512_store_ps(in + ((h + g->pt) * wp + w + g->pl) * 16, r[i]);
             if (++w == g->iw) w = 0, h++;
@@ -86,7 +62,7 @@ static void planes_out(int64_t osz, int nch, const float *out, float *y) {
         for (int i = 0; i < 16; i++)
             r[i] = i < n ? _mm512_load_ps(out + (p0 + i) * 16)
                          : _mm512_setzero_ps();
-        tr16(r);
+        kw__tr16(r);
         for (int c = 0; c < nch; c++)
             _mm512_mask_storeu_ps(y + c * osz + p0, m, r[c]);
     }

@@ -31,6 +31,11 @@ struct kw__conv_pack {
     int wino_unit;
     struct kw__conv_pack *wino, *wino4;
     int wino_tried, wino4_tried;
+    /* one group: the weights as panels of 32 output channels for the
+     * channel-vector path (conv_ct.c), made by the first run that takes
+     * it; NULL: not (yet) made */
+    float *ct;
+    int ct_tried;
 };
 
 /* w: (M, Kdim) row-major, M = group * Mg. NULL when the ISA has no

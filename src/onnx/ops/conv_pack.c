@@ -14,6 +14,7 @@ void kw__conv_pack_free(void *p) {
     kw__conv_pack_free(k->wino);
     kw__conv_pack_free(k->wino4);
     kw__free_aligned(k->a);
+    kw__free_aligned(k->ct);
     free(k);
 }
 

@@ -1,0 +1,183 @@
+/*
+ * conv_ct.c — the channel-vector convolution (conv_ct.h). The packed
+ * GEMM copies every kernel tap's window of the input into B panels
+ * (through stride-phase planes when strided): on a strided 3x3 or a
+ * pointwise layer over a long K on a small plane, that costs about what
+ * onnxruntime's channel-blocked layout saves it. Here the input is read
+ * where it lies (a zero-bordered copy when the layer pads), each tile
+ * broadcasting its pixels against vectors of output channels and
+ * writing its output rows directly. Work goes panel by panel, K block by
+ * K block, so the block of weights stays in L1 while the pixel runs go
+ * by; threads take (panel, run chunk) items. Entry point: kw__conv_ct.
+ */
+#include "onnx/ops/conv_ct.h"
+
+struct ct_job {
+    struct kw__ct d;
+    int64_t OW, SH, SW, wp;
+    int flat;     /* 1x1, stride 1, unpadded: the plane is one long row */
+    int64_t ngr;  /* pixel runs per output row (flat: over the plane) */
+    int64_t units; /* pixel runs in all */
+    int64_t npan;  /* panels of 32 output channels */
+    int64_t uch;   /* run chunks per panel (threads share few panels) */
+    int failed;
+};
+
+/* run u: its first output pixel, count and input offset */
+static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
+                  int64_t *xo) {
+    int64_t n;
+    if (j->flat) { /* runs of near-equal length, at most 12 */
+        *q0 = u * j->d.OHOW / j->ngr;
+        n = (u + 1) * j->d.OHOW / j->ngr - *q0;
+        *xo = *q0;
+    } else {
+        const int64_t oh = u / j->ngr, gi = u % j->ngr;
+        const int64_t ow0 = gi * j->OW / j->ngr;
+        n = (gi + 1) * j->OW / j->ngr - ow0;
+        *q0 = oh * j->OW + ow0;
+        *xo = oh * j->SH * j->wp + ow0 * j->SW;
+    }
+    return (int)n;
+}
+
+/* items: panels outer, then K blocks, then runs, so a block of a
+ * panel's weights stays in L1 while the runs go by (the runs' partial
+ * sums wait in part) */
+static void ct_items(void *arg, int64_t i0, int64_t i1) {
+#if KW_HAVE_X86
+    struct ct_job *j = arg;
+    const int64_t maxu = kw__cdiv(j->units, j->uch);
+    float *part = kw__alloc_aligned((size_t)(maxu * KW_CT_NP * KW_CT_MV) *
+                                    sizeof(float));
+    if (!part) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t p = i / j->uch, uc = i % j->uch;
+        const int64_t u0 = uc * j->units / j->uch,
+                      u1 = (uc + 1) * j->units / j->uch;
+        for (int64_t k0 = 0; k0 < j->d.kdim; k0 += KW_CT_KC) {
+            struct kw__ct_blk b = {k0, KW_MIN((int64_t)KW_CT_KC, j->d.kdim - k0),
+                                   k0 == 0, k0 + KW_CT_KC >= j->d.kdim, NULL};
+            for (int64_t u = u0; u < u1; u++) {
+                int64_t q0, xo;
+                const int n = ct_run(j, u, &q0, &xo);
+                b.part = part + (u - u0) * KW_CT_NP * KW_CT_MV;
+                kw__ct_tile_avx512(&j->d, p, &b, xo, (int)j->SW, q0, n);
+            }
+        }
+    }
+    kw__free_aligned(part);
+#else
+    (void)arg, (void)i0, (void)i1;
+#endif
+}
+
+/* The weights as panels of 32 output channels (kdim x 32 each), made
+ * at the first run that takes this path; NULL: not prepared (weights
+ * not constant) or out of memory. */
+static const float *ct_weights(struct kw__conv_pack *pk, const float *w,
+                               int64_t M, int64_t kdim) {
+    if (!pk || pk->group != 1 || pk->Mg != M || pk->Kdim != kdim) return NULL;
+    if (!pk->ct && !pk->ct_tried) {
+        pk->ct_tried = 1;
+        const int64_t np = kw__cdiv(M, KW_CT_MV);
+        const int64_t n = kw__nn_prod((int64_t[]){np, kdim, KW_CT_MV}, 3);
+        float *ct = n > 0 && (uint64_t)n < SIZE_MAX / sizeof(float)
+                        ? kw__alloc_aligned((size_t)n * sizeof(float))
+                        : NULL;
+        if (!ct) return NULL;
+        for (int64_t p = 0; p < np; p++)
+            for (int64_t k = 0; k < kdim; k++)
+                for (int r = 0; r < KW_CT_MV; r++) {
+                    const int64_t m = p * KW_CT_MV + r;
+                    ct[(p * kdim + k) * KW_CT_MV + r] =
+                        m < M ? w[m * kdim + k] : 0.0f;
+                }
+        pk->ct = ct;
+    }
+    return pk->ct;
+}
+
+int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
+                int64_t C, int64_t M, int64_t group, const float *x,
+                const float *w, const float *bias, const float *res, float *y,
+                int act, enum kw_status *st) {
+    if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
+        group != 1 || !kw__ukr_ex_act_ok(act))
+        return 0;
+    const int64_t IH = g->in[0], IW = g->in[1], OH = g->out[0], OW = g->out[1];
+    const int64_t KH = g->k[0], KW = g->k[1], SH = g->s[0], SW = g->s[1];
+    const int64_t DH = g->d[0], DW = g->d[1], KK = KH * KW, kdim = C * KK;
+    const int pad = g->pb[0] || g->pb[1] || g->pe[0] || g->pe[1];
+    if ((SW != 1 && SW != 2) || SH < 1 || SH > 64 || g->pb[0] < 0 ||
+        g->pb[1] < 0 || g->pe[0] < 0 || g->pe[1] < 0 || DH > 64 || DW > 64 ||
+        kdim < 128)
+        return 0;
+    /* where it beats the packed GEMM in the networks (ResNet-50,
+     * MobileNetV2): strided kernels up to 32x32 out, which the GEMM
+     * reads through phase planes, and pointwise layers on small planes;
+     * both with at most 1 MiB of weights (2.5 MiB strided), which a
+     * network brings from memory (on bigger planes, or with more weights,
+     * the GEMM's packed B in L1 wins) */
+    const int64_t npx = OH * OW;
+    const double nw = (double)M * (double)kdim;
+    if (KK > 1 ? SW != 2 || npx > 1024 || nw > 640e3
+               : SW != 1 || npx > 256 || nw >= 256e3)
+        return 0;
+    const float *wt = ct_weights(c->node->state, w, M, kdim);
+    if (!wt) return 0;
+    const int64_t hp = pad ? KW_MAX(IH + g->pb[0] + g->pe[0],
+                                    (OH - 1) * SH + (KH - 1) * DH + 1)
+                           : IH;
+    const int64_t wp = pad ? KW_MAX(IW + g->pb[1] + g->pe[1],
+                                    (OW - 1) * SW + (KW - 1) * DW + 1)
+                           : IW;
+    const int64_t plane = hp * wp;
+    if (plane > ((int64_t)1 << 30) / KW_MAX(C, (int64_t)1)) return 0;
+    struct kw_onnx_value *hold = NULL;
+    float *xp = pad ? kw__conv_scratch_get(c, C * plane, &hold) : NULL;
+    int64_t *roff = malloc((size_t)kdim * sizeof *roff);
+    if (!roff || (pad && !xp)) {
+        kw__conv_scratch_put(c, hold);
+        free(roff);
+        *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+        return 1;
+    }
+    for (int64_t k = 0; k < kdim; k++) {
+        const int64_t kk = k % KK;
+        roff[k] = k / KK * plane + kk / KW * DH * wp + kk % KW * DW;
+    }
+    struct ct_job j = {{NULL, roff, kdim, wt, bias, NULL, NULL, M, OH * OW,
+                        act, c->node->act_alpha, c->node->act_beta},
+                       OW, SH, SW, wp, 0, 0, 0, kw__cdiv(M, KW_CT_MV), 1, 0};
+    j.flat = KK == 1 && SH == 1 && SW == 1 && !pad;
+    j.ngr = kw__cdiv(j.flat ? OH * OW : OW, KW_CT_NP);
+    j.units = j.flat ? j.ngr : OH * j.ngr;
+    const int nth = kw__nn_threads(c);
+    const int par =
+        nth > 1 && 2.0 * (double)M * (double)(OH * OW) * (double)kdim > 4e5;
+    if (par && j.npan < 8 * nth)
+        j.uch = KW_MIN(j.units, kw__cdiv(8 * nth, j.npan));
+    const int slot0 = 0;
+    for (int64_t b = 0; b < N; b++) {
+        const float *xb = x + b * C * IH * IW;
+        if (pad) {
+            struct kw__phase_job pj = {xb, xp, IH, IW, hp, wp, g->pb[0],
+                                       g->pb[1], 1, 1, &slot0, 1, 0};
+            kw__nn_parallel(par ? c : NULL, C, 8, kw__phase_planes, &pj);
+            xb = xp;
+        }
+        j.d.x = xb;
+        j.d.y = y + b * M * OH * OW;
+        j.d.res = res ? res + b * M * OH * OW : NULL;
+        kw__nn_parallel(par ? c : NULL, j.npan * j.uch, 1, ct_items, &j);
+    }
+    kw__conv_scratch_put(c, hold);
+    free(roff);
+    *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
+                   : KW_STATUS_OK;
+    return 1;
+}
