@@ -27,6 +27,10 @@
 #include "testutil.h"
 
 static uint64_t g_rng = 0x0c0a7f00d;
+/* g_keep: the prepared weights of the AVX-512 runs stay in g_state[th]
+ * after the case; g_reuse: the next case runs on them instead */
+static int g_keep, g_reuse;
+static void *g_state[3];
 static struct kw_onnx_model g_model2; /* a 2-thread pool */
 
 struct ccase {
@@ -135,7 +139,12 @@ static void run_case(const struct ccase *t, int rmode) {
                 node.fused_act = t->act == 1 ? KW_ACT_RELU : t->act == 2 ? KW_ACT_CLIP : 0;
                 node.act_alpha = 0.0f;
                 node.act_beta = 6.0f;
-                if (prep) {
+                const int shared = prep && isa == KW__ISA_AVX512;
+                if (shared && g_reuse) {
+                    node.state = g_state[th];
+                    node.state_free = kw__conv_pack_free;
+                    g_state[th] = NULL;
+                } else if (prep) {
                     struct kw_onnx_value *init[4] = {NULL, W, NULL, NULL};
                     struct kw__graph g = {.n_values = 4, .init = init};
                     /* (kw__node_prepare needs the registry's op) */
@@ -193,7 +202,8 @@ static void run_case(const struct ccase *t, int rmode) {
                 }
                 kw__exec_release(&e, outv[0]);
                 kw__exec_pool_free(&e);
-                if (node.state) node.state_free(node.state);
+                if (shared && g_keep) g_state[th] = node.state;
+                else if (node.state) node.state_free(node.state);
             }
     kw__nn_force_isa(-1);
     kw_onnx_value_free(X);
@@ -363,6 +373,22 @@ int main(void) {
         {1, 5, 11, 1, {50, 0}, {4, 0}, {3, 0}, {1, 0}, {2, 0}, {1, 0}, 1},
     };
     test_ukr_exd();
+    /* a node's prepared weights run on the channel-vector path (which
+     * drops the GEMM's copy), then a bigger plane on the packed GEMM
+     * (which packs the weights it is given per run: the test gives new
+     * ones, so a stale copy would show) */
+    {
+        static const struct ccase small = {2, 130, 64, 1, {12, 12}, {1, 1},
+                                           {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1};
+        struct ccase big = small;
+        big.in[0] = big.in[1] = 40;
+        g_keep = 1;
+        run_case(&small, 0);
+        g_keep = 0;
+        g_reuse = 1;
+        run_case(&big, 0);
+        g_reuse = 0;
+    }
     for (int rmode = 0; rmode < 3; rmode++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             run_case(&cases[i], rmode);

@@ -60,11 +60,13 @@ static void ct_items(void *arg, int64_t i0, int64_t i1) {
                       u1 = (uc + 1) * j->units / j->uch;
         for (int64_t k0 = 0; k0 < j->d.kdim; k0 += KW_CT_KC) {
             struct kw__ct_blk b = {k0, KW_MIN((int64_t)KW_CT_KC, j->d.kdim - k0),
-                                   k0 == 0, k0 + KW_CT_KC >= j->d.kdim, NULL};
+                                   k0 == 0, k0 + KW_CT_KC >= j->d.kdim, 0,
+                                   NULL};
             for (int64_t u = u0; u < u1; u++) {
                 int64_t q0, xo;
                 const int n = ct_run(j, u, &q0, &xo);
                 b.part = part + (u - u0) * KW_CT_NP * KW_CT_MV;
+                b.pf = u == u0;
                 kw__ct_tile_avx512(&j->d, p, &b, xo, (int)j->SW, q0, n);
             }
         }
@@ -97,6 +99,10 @@ static const float *ct_weights(struct kw__conv_pack *pk, const float *w,
                         m < M ? w[m * kdim + k] : 0.0f;
                 }
         pk->ct = ct;
+        /* the GEMM's copy goes (another geometry on this node would
+         * pack per run): ResNet-50 would keep 60 MB twice */
+        kw__free_aligned(pk->a);
+        pk->a = NULL;
     }
     return pk->ct;
 }
@@ -118,14 +124,14 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
         return 0;
     /* where it beats the packed GEMM in the networks (ResNet-50,
      * MobileNetV2): strided kernels up to 32x32 out, which the GEMM
-     * reads through phase planes, and pointwise layers on small planes;
-     * both with at most 1 MiB of weights (2.5 MiB strided), which a
-     * network brings from memory (on bigger planes, or with more weights,
-     * the GEMM's packed B in L1 wins) */
-    const int64_t npx = OH * OW;
-    const double nw = (double)M * (double)kdim;
-    if (KK > 1 ? SW != 2 || npx > 1024 || nw > 640e3
-               : SW != 1 || npx > 256 || nw >= 256e3)
+     * reads through phase planes, and stride-1 layers on small planes,
+     * whose input stays in L2 while every panel reads it (on bigger
+     * planes the GEMM's packed B, kept in L1, wins; a strided pointwise
+     * layer would use half of each line it reads); and when the
+     * panels of 32 channels waste under a tenth of their lanes */
+    const int64_t npx = OH * OW, mpad = kw__cdiv(M, KW_CT_MV) * KW_CT_MV;
+    if (!(SW == 1 ? npx <= 256 : KK > 1 && npx <= 1024) ||
+        (mpad - M) * 10 >= mpad)
         return 0;
     const float *wt = ct_weights(c->node->state, w, M, kdim);
     if (!wt) return 0;

@@ -38,6 +38,7 @@ struct kw__ct {
 struct kw__ct_blk {
     int64_t k0, kc;
     int first, last;
+    int pf; /* the first run of the block: fetch the next block's weights */
     float *part;
 };
 #define KW_CT_KC 128 /* a panel's block of weights (16 KiB) stays in L1 */

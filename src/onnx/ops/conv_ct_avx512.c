@@ -62,9 +62,14 @@ tile(const int NP, const int SX, const struct kw__ct *d, int64_t p,
     for (int64_t k = 0; k < b->kc; k++) {
         const __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16);
         const float *px = x + ro[k];
-        /* the next block of weights, which the first run of a panel
-         * brings from memory */
+        /* the weights come from memory once per panel: 2 KiB ahead,
+         * and (the first run of a block) the next block into L2 */
         _mm_prefetch((const char *)(w + 512), _MM_HINT_T0);
+        if (b->pf) {
+            _mm_prefetch((const char *)(w + KW_CT_KC * KW_CT_MV), _MM_HINT_T1);
+            _mm_prefetch((const char *)(w + KW_CT_KC * KW_CT_MV + 16),
+                         _MM_HINT_T1);
+        }
         for (int j = 0; j < NP; j++) {
             const __m512 v = _mm512_set1_ps(px[j * SX]);
             a0[j] = _mm512_fmadd_ps(w0, v, a0[j]);

@@ -350,7 +350,7 @@ int kw__conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     const struct kw__conv_pack *pk = c->node->state;
     struct kw__conv_pack *tmp = NULL;
     kw__cpu_init();
-    if (!pk || pk->isa != kw__nn_isa() || pk->Kdim != Kdim ||
+    if (!pk || !pk->a || pk->isa != kw__nn_isa() || pk->Kdim != Kdim ||
         pk->group != group || pk->Mg != Mg) {
         pk = tmp = kw__conv_pack_new(w, group, Mg, Kdim, kw__nn_isa());
         if (!tmp) return 0;

@@ -23,7 +23,8 @@ struct kw__conv_pack {
     int mr, nr;
     int64_t group, Mg, Kdim, mgpad;
     float *a; /* per group mgpad*Kdim floats: K blocks of KW_CONV_KC, each
-                 as mgpad/mr panels of (kc x mr) */
+                 as mgpad/mr panels of (kc x mr); NULL once the
+                 channel-vector path has its own copy */
     /* 3x3 stride 1, one group: the Winograd weights for 2x2 tiles (16
      * "groups" of M x C) and for 4x4 tiles (36), each made by the first
      * run that needs it (runs of a model do not overlap): a model keeps
