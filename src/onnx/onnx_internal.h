@@ -211,8 +211,50 @@ KW_HIDDEN enum kw_status kw__run_subgraph(struct kw__op_ctx *c,
                                           struct kw_onnx_value **outputs,
                                           int n_out);
 
+/* Items [0, n) claimed in chunks by the threads of a shared pool run
+ * (kw__pool_run_shared): thread ith first from its own contiguous share,
+ * then from the others'. So consecutive operators split their data the
+ * same way, and with nobody late each thread reads what it wrote itself
+ * (read from the other core's cache it costs more than the work on it),
+ * while the share of a thread that is late still gets done. */
+#define KW_CLAIM_SEGS 16
+struct kw__claim {
+    int64_t chunk;
+    int nseg;
+    struct {
+        _Alignas(64) int64_t next;
+        int64_t end;
+    } seg[KW_CLAIM_SEGS];
+};
+static inline void kw__claim_init(struct kw__claim *c, int64_t n,
+                                  int64_t chunk, int nth) {
+    c->chunk = chunk < 1 ? 1 : chunk;
+    c->nseg = nth < 1 ? 1 : nth > KW_CLAIM_SEGS ? KW_CLAIM_SEGS : nth;
+    for (int s = 0; s < c->nseg; s++) {
+        c->seg[s].next = n * s / c->nseg;
+        c->seg[s].end = n * (s + 1) / c->nseg;
+    }
+}
+/* The next chunk [*i0, *i1) for thread ith; 0 when all are claimed. */
+static inline int kw__claim_next(struct kw__claim *c, int ith, int64_t *i0,
+                                 int64_t *i1) {
+    for (int k = 0; k < c->nseg; k++) {
+        const int s = (ith + k) % c->nseg;
+        if (__atomic_load_n(&c->seg[s].next, __ATOMIC_RELAXED) >= c->seg[s].end)
+            continue;
+        const int64_t a =
+            __atomic_fetch_add(&c->seg[s].next, c->chunk, __ATOMIC_RELAXED);
+        if (a >= c->seg[s].end) continue;
+        *i0 = a;
+        *i1 = a + c->chunk < c->seg[s].end ? a + c->chunk : c->seg[s].end;
+        return 1;
+    }
+    return 0;
+}
+
 /* Runs fn(ctx, i0, i1) over [0, n) split across the runtime's threads
- * (inline when n is small or there is one thread). */
+ * (inline when n is small or there is one thread), chunks claimed as by
+ * kw__claim. */
 typedef void (*kw__range_fn)(void *ctx, int64_t i0, int64_t i1);
 KW_HIDDEN void kw__parallel_for(struct kw__op_ctx *c, int64_t n,
                                 int64_t min_per_thread, kw__range_fn fn,

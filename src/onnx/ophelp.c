@@ -110,25 +110,20 @@ const struct kw__graph *kw__attr_g(const struct kw__op_ctx *c,
 }
 
 /* The range goes in chunks (about 4 per thread) that the threads claim
- * one at a time, in a shared run: a thread the OS delays for a while
- * (another process on the core) leaves its share to the others instead
- * of holding up the whole operator. */
+ * one at a time (kw__claim), in a shared run: a thread the OS delays for
+ * a while (another process on the core) leaves its share to the others
+ * instead of holding up the whole operator. */
 struct range_job {
     kw__range_fn fn;
     void *ctx;
-    int64_t n, chunk;
-    _Alignas(64) int64_t next;
+    struct kw__claim claim;
 };
 
 static void range_thread(void *arg, int ith, int nth) {
     struct range_job *j = arg;
-    (void)ith;
     (void)nth;
-    for (;;) {
-        const int64_t i0 = __atomic_fetch_add(&j->next, j->chunk, __ATOMIC_RELAXED);
-        if (i0 >= j->n) return;
-        j->fn(j->ctx, i0, KW_MIN(j->n, i0 + j->chunk));
-    }
+    int64_t i0, i1;
+    while (kw__claim_next(&j->claim, ith, &i0, &i1)) j->fn(j->ctx, i0, i1);
 }
 
 void kw__parallel_for(struct kw__op_ctx *c, int64_t n, int64_t min_per_thread,
@@ -141,8 +136,9 @@ void kw__parallel_for(struct kw__op_ctx *c, int64_t n, int64_t min_per_thread,
         return;
     }
     const int64_t nth = kw__pool_size(pool);
-    struct range_job j = {fn, ctx, n,
-                          KW_MAX(min_per_thread, (n + 4 * nth - 1) / (4 * nth)),
-                          0};
+    struct range_job j = {.fn = fn, .ctx = ctx};
+    kw__claim_init(&j.claim, n,
+                   KW_MAX(min_per_thread, (n + 4 * nth - 1) / (4 * nth)),
+                   (int)nth);
     kw__pool_run_shared(pool, range_thread, &j);
 }

@@ -8,7 +8,7 @@
  * broadcasting its pixels against vectors of output channels and
  * writing its output rows directly. Work goes panel by panel, K block by
  * K block, so the block of weights stays in L1 while the pixel runs go
- * by; threads take (panel, run chunk) items. Entry point: kw__conv_ct.
+ * by; threads take (run chunk, panel) items. Entry point: kw__conv_ct.
  */
 #include "onnx/ops/conv_ct.h"
 
@@ -41,9 +41,11 @@ static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
     return (int)n;
 }
 
-/* items: panels outer, then K blocks, then runs, so a block of a
- * panel's weights stays in L1 while the runs go by (the runs' partial
- * sums wait in part) */
+/* items: a chunk of runs for one panel, the chunks outer (the threads'
+ * shares of items are then shares of the plane's rows, as in the layers
+ * around: kw__claim); in an item K blocks, then runs, so a block of the
+ * panel's weights stays in L1 while the runs go by (their partial sums
+ * wait in part) */
 static void ct_items(void *arg, int64_t i0, int64_t i1) {
 #if KW_HAVE_X86
     struct ct_job *j = arg;
@@ -55,7 +57,7 @@ static void ct_items(void *arg, int64_t i0, int64_t i1) {
         return;
     }
     for (int64_t i = i0; i < i1; i++) {
-        const int64_t p = i / j->uch, uc = i % j->uch;
+        const int64_t p = i % j->npan, uc = i / j->npan;
         const int64_t u0 = uc * j->units / j->uch,
                       u1 = (uc + 1) * j->units / j->uch;
         for (int64_t k0 = 0; k0 < j->d.kdim; k0 += KW_CT_KC) {

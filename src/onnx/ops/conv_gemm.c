@@ -31,12 +31,16 @@ static int cg_runs(const struct kw__cg_job *j, int64_t j0, int64_t ncur,
     return n;
 }
 
+static void cg_tiles(struct kw__cg_job *j, int ith, int64_t t0, int64_t t1);
+
 /* one thread of the pool: tiles claimed one at a time */
 void kw__cg_pool(void *arg, int ith, int nth) {
-    struct kw__cg_job *j = arg;
-    (void)ith;
     (void)nth;
-    kw__cg_tiles(j, 0, j->tm * j->tn);
+    cg_tiles(arg, ith, 0, 0);
+}
+
+void kw__cg_tiles(void *arg, int64_t t0, int64_t t1) {
+    cg_tiles(arg, 0, t0, t1);
 }
 
 /* A scratch buffer of n floats (unzeroed) from the executor's buffer
@@ -99,8 +103,7 @@ void kw__conv_tiling(int64_t mp, int mr, int64_t np, int nr, int64_t kdim,
         }
 }
 
-void kw__cg_tiles(void *arg, int64_t t0, int64_t t1) {
-    struct kw__cg_job *j = arg;
+static void cg_tiles(struct kw__cg_job *j, int ith, int64_t t0, int64_t t1) {
     const struct kw__conv_pack *pk = j->pk;
     const int mr = pk->mr, nr = pk->nr;
     const int64_t kcmax = KW_MIN((int64_t)KW_CONV_KC, pk->Kdim);
@@ -126,9 +129,13 @@ void kw__cg_tiles(void *arg, int64_t t0, int64_t t1) {
     const struct kw__im2col im = {j->x, q->IH, q->IW, q->KH, q->KW,
                                   q->DH, q->DW, q->SW, nr};
     const int64_t OW = q->OW;
+    int64_t c1 = t0; /* the end of the claimed chunk */
     for (int64_t t = t0;; t++) {
-        if (j->dynamic) t = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
-        if (t >= t1) break;
+        if (!j->dynamic) {
+            if (t >= t1) break;
+        } else if (t >= c1 && !kw__claim_next(&j->claim, ith, &t, &c1)) {
+            break;
+        }
         int64_t i0, i1, j0, j1;
         tile_span(kw__cdiv(pk->Mg, mr), j->tm, t / j->tn, mr, pk->Mg, &i0, &i1);
         tile_span(kw__cdiv(j->ncols, nr), j->tn, t % j->tn, nr, j->ncols, &j0, &j1);
@@ -470,7 +477,7 @@ int kw__conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
             j.apack = pk->a + gi * pk->mgpad * Kdim;
             if (want > 1) {
                 j.dynamic = 1;
-                j.next = 0;
+                kw__claim_init(&j.claim, tiles, 1, nth);
                 kw__pool_run_shared(kw__exec_pool(c->exec), kw__cg_pool, &j);
             } else
                 kw__cg_tiles(&j, 0, tiles);

@@ -79,8 +79,8 @@ struct kw__cg_job {
     int64_t ncols;       /* GEMM columns: OH*OW, or OH*wp (flat) */
     int64_t mc, nc; /* the largest tile (rows, columns) */
     int64_t tm, tn; /* tiles down M and across the columns */
-    int dynamic;    /* threads claim tiles through next */
-    int64_t next;
+    int dynamic;    /* threads claim tiles one by one through claim */
+    struct kw__claim claim;
     int act;
     float aa, ab;
     const struct kw__nn_kern *kern;

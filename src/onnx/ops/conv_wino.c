@@ -146,7 +146,7 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
             gj.apack = up->a + xi * up->mgpad * C;
             if (par) {
                 gj.dynamic = 1;
-                gj.next = 0;
+                kw__claim_init(&gj.claim, gj.tm * gj.tn, 1, nth);
                 kw__pool_run_shared(kw__exec_pool(c->exec), kw__cg_pool, &gj);
             } else {
                 kw__cg_tiles(&gj, 0, gj.tm * gj.tn);
