@@ -8,6 +8,56 @@
 #include "onnx/ops/conv_internal.h"
 #include "onnx/ops/dwc.h"
 
+/* Zeroed scratch buffers for the chunks of one parallel run, one per
+ * chunk running at a time and kept for the run's later chunks: the
+ * kernels rely on borders that stay zero, and zeroing a fresh buffer for
+ * every chunk cost a sixth of a small plane's layer. */
+#define SCR_SLOTS 64
+struct scr_slots {
+    size_t floats;
+    int n;
+    struct {
+        _Alignas(64) int busy;
+        float *p;
+    } s[SCR_SLOTS];
+};
+
+static void scr_init(struct scr_slots *ss, struct kw__op_ctx *c,
+                     int64_t floats) {
+    ss->floats = floats > 0 ? (size_t)floats : 0;
+    ss->n = KW_MIN(KW_MAX(kw__nn_threads(c), 1), SCR_SLOTS);
+    for (int i = 0; i < ss->n; i++) ss->s[i].busy = 0, ss->s[i].p = NULL;
+}
+
+/* A free slot's buffer (*slot: give it back with scr_give), or NULL on
+ * out of memory; -1 in *slot: a one-off buffer, to free */
+static float *scr_take(struct scr_slots *ss, int *slot) {
+    for (int i = 0; i < ss->n; i++) {
+        int idle = 0;
+        if (!__atomic_compare_exchange_n(&ss->s[i].busy, &idle, 1, 0,
+                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            continue;
+        if (!ss->s[i].p) ss->s[i].p = calloc(ss->floats, sizeof(float));
+        if (!ss->s[i].p) {
+            __atomic_store_n(&ss->s[i].busy, 0, __ATOMIC_RELEASE);
+            return NULL;
+        }
+        *slot = i;
+        return ss->s[i].p;
+    }
+    *slot = -1; /* more chunks at once than threads: not expected */
+    return calloc(ss->floats, sizeof(float));
+}
+
+static void scr_give(struct scr_slots *ss, int slot, float *p) {
+    if (slot < 0) free(p);
+    else __atomic_store_n(&ss->s[slot].busy, 0, __ATOMIC_RELEASE);
+}
+
+static void scr_free(struct scr_slots *ss) {
+    for (int i = 0; i < ss->n; i++) free(ss->s[i].p);
+}
+
 /* ---- plane by plane with the SIMD kernel of nn_kern.h ---- */
 
 struct dwk_job {
@@ -81,14 +131,13 @@ struct dwc_job {
     int act; /* left to do after the block: not Relu / Clip */
     float aa, ab;
     int failed;
+    struct scr_slots scr;
 };
 
 static void dwc_blocks(void *arg, int64_t b0, int64_t b1) {
     struct dwc_job *j = arg;
-    const int64_t n = kw__dwc_scratch_floats(&j->d);
-    float *scratch = n > 0 && n < ((int64_t)1 << 30)
-                         ? calloc((size_t)n, sizeof(float))
-                         : NULL;
+    int slot;
+    float *scratch = scr_take(&j->scr, &slot);
     if (!scratch) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         return;
@@ -105,7 +154,7 @@ static void dwc_blocks(void *arg, int64_t b0, int64_t b1) {
                              scratch);
         if (j->act) j->kern->act(y, nch * osz, j->act, j->aa, j->ab);
     }
-    free(scratch);
+    scr_give(&j->scr, slot, scratch);
 }
 
 /* ---- any plane on a flat output grid (conv_dwf_avx512.c) ---- */
@@ -120,12 +169,14 @@ struct dwf_job {
     int act; /* left to do after the plane: not Relu / Clip */
     float aa, ab;
     int failed;
+    struct scr_slots scr;
 };
 
 static void dwf_planes(void *arg, int64_t p0, int64_t p1) {
 #if KW_HAVE_X86
     struct dwf_job *j = arg;
-    float *scratch = calloc((size_t)kw__dwf_scratch_floats(&j->f), sizeof(float));
+    int slot;
+    float *scratch = scr_take(&j->scr, &slot);
     if (!scratch) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         return;
@@ -138,7 +189,7 @@ static void dwf_planes(void *arg, int64_t p0, int64_t p1) {
                              y, scratch);
         if (j->act) j->kern->act(y, j->osz, j->act, j->aa, j->ab);
     }
-    free(scratch);
+    scr_give(&j->scr, slot, scratch);
 #else
     (void)arg, (void)p0, (void)p1;
 #endif
@@ -210,7 +261,9 @@ static int conv_dwf(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         masks[v] = (uint16_t)m;
     }
     j.masks = masks;
+    scr_init(&j.scr, c, kw__dwf_scratch_floats(&j.f));
     kw__nn_parallel(c, N * M, 1, dwf_planes, &j);
+    scr_free(&j.scr);
     free(masks);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
                    : KW_STATUS_OK;
@@ -235,8 +288,12 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                          g->k[1], g->s[0], g->s[1], g->d[0], g->d[1],
                          g->pb[0], g->pb[1], act, aa, ab},
                         x, w, bias, y, C, (C + 15) / 16, kern,
-                        kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0};
+                        kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
+    const int64_t nscr = kw__dwc_scratch_floats(&j.d);
+    if (nscr <= 0 || nscr >= ((int64_t)1 << 30)) return 0;
+    scr_init(&j.scr, c, nscr);
     kw__nn_parallel(c, N * j.blocks_per_image, 1, dwc_blocks, &j);
+    scr_free(&j.scr);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
                    : KW_STATUS_OK;
     return 1;
