@@ -30,23 +30,24 @@ static void scr_init(struct scr_slots *ss, struct kw__op_ctx *c,
 }
 
 /* A free slot's buffer (*slot: give it back with scr_give), or NULL on
- * out of memory; -1 in *slot: a one-off buffer, to free */
-static float *scr_take(struct scr_slots *ss, int *slot) {
+ * out of memory (*failed set); -1 in *slot: a one-off buffer, to free */
+static float *scr_take(struct scr_slots *ss, int *slot, int *failed) {
+    float *p = NULL;
     for (int i = 0; i < ss->n; i++) {
         int idle = 0;
         if (!__atomic_compare_exchange_n(&ss->s[i].busy, &idle, 1, 0,
                                          __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             continue;
         if (!ss->s[i].p) ss->s[i].p = calloc(ss->floats, sizeof(float));
-        if (!ss->s[i].p) {
-            __atomic_store_n(&ss->s[i].busy, 0, __ATOMIC_RELEASE);
-            return NULL;
-        }
+        p = ss->s[i].p;
+        if (!p) __atomic_store_n(&ss->s[i].busy, 0, __ATOMIC_RELEASE);
         *slot = i;
-        return ss->s[i].p;
+        break;
     }
-    *slot = -1; /* more chunks at once than threads: not expected */
-    return calloc(ss->floats, sizeof(float));
+    if (!p && *slot < 0) /* more chunks at once than threads: not expected */
+        p = calloc(ss->floats, sizeof(float));
+    if (!p) __atomic_store_n(failed, 1, __ATOMIC_RELAXED);
+    return p;
 }
 
 static void scr_give(struct scr_slots *ss, int slot, float *p) {
@@ -136,12 +137,9 @@ struct dwc_job {
 
 static void dwc_blocks(void *arg, int64_t b0, int64_t b1) {
     struct dwc_job *j = arg;
-    int slot;
-    float *scratch = scr_take(&j->scr, &slot);
-    if (!scratch) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    int slot = -1;
+    float *scratch = scr_take(&j->scr, &slot, &j->failed);
+    if (!scratch) return;
     const int64_t isz = j->d.ih * j->d.iw, osz = j->d.oh * j->d.ow,
                   KK = j->d.kh * j->d.kw;
     for (int64_t b = b0; b < b1; b++) {
@@ -175,12 +173,9 @@ struct dwf_job {
 static void dwf_planes(void *arg, int64_t p0, int64_t p1) {
 #if KW_HAVE_X86
     struct dwf_job *j = arg;
-    int slot;
-    float *scratch = scr_take(&j->scr, &slot);
-    if (!scratch) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    int slot = -1;
+    float *scratch = scr_take(&j->scr, &slot, &j->failed);
+    if (!scratch) return;
     for (int64_t p = p0; p < p1; p++) {
         const int64_t n = p / j->M, oc = p % j->M, ic = oc / j->Mg;
         float *y = j->y + p * j->osz;
