@@ -16,7 +16,8 @@
  * most 16 columns (half-width tiles); the in-place micro-kernel alone on
  * every m, n (masked columns) and epilogue; pointwise layers on planes of
  * few columns (7x7) with long K blocks; the channel-vector path
- * (conv_ct.c) on strided kernels and small pointwise planes.
+ * (conv_ct.c) on strided kernels and small pointwise planes; batches
+ * of several images.
  */
 #include <math.h>
 #include <string.h>
@@ -48,9 +49,9 @@ static float act_of(int act, float v) {
 /* res: NULL, or the residual (rmode 1: y's shape; 2: one value per m);
  * mag: per output, the sum of the magnitudes of its products (float
  * rounding of a sum is bounded relative to it, not to the result) */
-static void want_conv(const struct ccase *t, const float *x, const float *w,
-                      const float *bias, const int64_t *out, const float *res,
-                      int rmode, double *y, double *mag) {
+static void want_conv1(const struct ccase *t, const float *x, const float *w,
+                       const float *bias, const int64_t *out, const float *res,
+                       int rmode, double *y, double *mag) {
     const int n = t->nsp;
     const int64_t Cg = t->C / t->group, Mg = t->M / t->group;
     const int64_t IH = n == 2 ? t->in[0] : 1, IW = t->in[n - 1];
@@ -83,10 +84,24 @@ static void want_conv(const struct ccase *t, const float *x, const float *w,
             }
 }
 
-static void run_case(const struct ccase *t, int rmode) {
+/* every image of the batch (a residual of y's shape per image) */
+static void want_conv(const struct ccase *t, int64_t nb, const float *x,
+                      const float *w, const float *bias, const int64_t *out,
+                      const float *res, int rmode, double *y, double *mag) {
     const int n = t->nsp;
-    int64_t xd[4] = {1, t->C}, wd[4] = {t->M, t->C / t->group}, bd[1] = {t->M};
-    int64_t out[2] = {1, 1}, ny = t->M;
+    const int64_t xs = t->C * t->in[0] * (n == 2 ? t->in[1] : 1),
+                  ys = t->M * out[0] * (n == 2 ? out[1] : 1);
+    for (int64_t b = 0; b < nb; b++)
+        want_conv1(t, x + b * xs, w, bias, out,
+                   res && rmode == 1 ? res + b * ys : res, rmode, y + b * ys,
+                   mag + b * ys);
+}
+
+/* nb images */
+static void run_case(const struct ccase *t, int rmode, int64_t nb) {
+    const int n = t->nsp;
+    int64_t xd[4] = {nb, t->C}, wd[4] = {t->M, t->C / t->group}, bd[1] = {t->M};
+    int64_t out[2] = {1, 1}, ny = nb * t->M;
     for (int i = 0; i < n; i++) {
         xd[2 + i] = t->in[i];
         wd[2 + i] = t->k[i];
@@ -97,7 +112,7 @@ static void run_case(const struct ccase *t, int rmode) {
     struct kw_onnx_value *X = kw_onnx_tensor_new(KW_ONNX_FLOAT, 2 + n, xd);
     struct kw_onnx_value *W = kw_onnx_tensor_new(KW_ONNX_FLOAT, 2 + n, wd);
     struct kw_onnx_value *B = kw_onnx_tensor_new(KW_ONNX_FLOAT, 1, bd);
-    int64_t rd[4] = {1, t->M, 1, 1};
+    int64_t rd[4] = {nb, t->M, 1, 1};
     for (int i = 0; rmode == 1 && i < n; i++) rd[2 + i] = out[i];
     struct kw_onnx_value *R =
         rmode ? kw_onnx_tensor_new(KW_ONNX_FLOAT, rmode == 1 ? 2 + n : 1 + n,
@@ -109,8 +124,8 @@ static void run_case(const struct ccase *t, int rmode) {
             ((float *)vs[v]->data)[i] = kw_test_randf(&g_rng) * 2.0f;
     double *want = malloc((size_t)ny * sizeof *want);
     double *mag = malloc((size_t)ny * sizeof *mag);
-    want_conv(t, X->data, W->data, B->data, out, R ? R->data : NULL, rmode,
-              want, mag);
+    want_conv(t, nb, X->data, W->data, B->data, out, R ? R->data : NULL,
+              rmode, want, mag);
     const size_t ybytes = (size_t)ny * sizeof(float);
     for (int isa = 0; isa < KW__ISA_COUNT; isa++)
         for (int prep = 0; prep < 2; prep++)
@@ -383,15 +398,27 @@ int main(void) {
         struct ccase big = small;
         big.in[0] = big.in[1] = 40;
         g_keep = 1;
-        run_case(&small, 0);
+        run_case(&small, 0, 1);
         g_keep = 0;
         g_reuse = 1;
-        run_case(&big, 0);
+        run_case(&big, 0, 1);
         g_reuse = 0;
     }
     for (int rmode = 0; rmode < 3; rmode++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            run_case(&cases[i], rmode);
+            run_case(&cases[i], rmode, 1);
+    /* batches of 3 images: channel-vector (strided, pointwise), packed
+     * GEMM, Winograd, depthwise */
+    static const struct ccase batched[] = {
+        {2, 20, 40, 1, {15, 17}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {2, 130, 64, 1, {7, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 16, 24, 1, {11, 13}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0},
+        {2, 20, 24, 1, {29, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {2, 33, 33, 33, {14, 14}, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {1, 1}, 1},
+    };
+    for (int rmode = 0; rmode < 3; rmode++)
+        for (size_t i = 0; i < sizeof batched / sizeof batched[0]; i++)
+            run_case(&batched[i], rmode, 3);
     kw__pool_free(g_model2.pool);
     return kw_test_finish("test_onnx_conv_fast");
 }
