@@ -146,6 +146,7 @@ static int onnx_info(int argc, char **argv) {
         jw_key(&w, "all_supported"); jw_bool(&w, n_unsup == 0);
         jw_key(&w, "nodes"); jw_int(&w, n_nodes);
         jw_key(&w, "nodes_to_run"); jw_int(&w, n_run);
+        jw_key(&w, "blocked_values"); jw_int(&w, kw_onnx_n_blocked(m));
         jw_obj_end(&w);
         jw_end(&w);
     } else {
@@ -172,6 +173,7 @@ static int onnx_info(int argc, char **argv) {
         }
         printf("\nnodes: %d (%d to run after constant folding and fusion)\n",
                n_nodes, n_run);
+        printf("channel-blocked values: %d\n", kw_onnx_n_blocked(m));
         printf("ops (%d, %d unsupported):\n", n_ops, n_unsup);
         for (int i = 0; i < n_ops; i++) {
             const char *dom = "", *op = "";

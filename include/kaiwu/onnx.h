@@ -130,6 +130,9 @@ KW_API int kw_onnx_opset(const struct kw_onnx_model *m, int i,
 /* Nodes of the main graph as loaded, and how many remain to run after
  * constant folding and fusions. */
 KW_API int kw_onnx_n_nodes(const struct kw_onnx_model *m, int *n_run);
+/* Values of the main graph that pass between two convolutions in a
+ * channel-blocked layout chosen at load (0 without AVX-512). */
+KW_API int kw_onnx_n_blocked(const struct kw_onnx_model *m);
 /* Distinct operators used (subgraphs included): domain, op type, and
  * whether kaiwu implements it at the model's opset. */
 KW_API int kw_onnx_n_ops(const struct kw_onnx_model *m);

@@ -12,9 +12,13 @@
  *    (kw__op_conv), and the Conv takes the Add's place in the order.
  * The intermediate value must have no other reader (node, subgraph or
  * graph output). Post-operations are applied by kw__node_epilogue.
+ * Then, with AVX-512, the values between a pointwise Conv, the depthwise
+ * Conv it feeds and the pointwise Conv that one feeds are marked to be
+ * handed over in the channel-blocked c16 layout (plan_c16).
  */
 #include "onnx/exec.h"
 #include "onnx/model.h"
+#include "onnx/ops/nn_internal.h"
 
 static void count_one(void *ctx, int slot) { ((int *)ctx)[slot]++; }
 
@@ -181,6 +185,82 @@ static int fuse_act(const struct kw__graph *g, struct kw__node *p,
     return 1;
 }
 
+/* An integer-list attribute all of whose values are v (or absent). */
+static int ints_all(const struct kw__node *n, const char *name, int64_t v) {
+    const struct kw__attr *a = kw__attr(n, name);
+    if (!a) return 1;
+    if (a->type != KW_ATTR_INTS) return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->ints[i] != v) return 0;
+    return 1;
+}
+
+static int64_t attr_int(const struct kw__node *n, const char *name,
+                        int64_t dflt) {
+    const struct kw__attr *a = kw__attr(n, name);
+    return a && a->type == KW_ATTR_INT ? a->i : dflt;
+}
+
+/* A 2-D Conv with constant float weights (kh, kw) of (M, C/group); 0:
+ * not one. */
+static int conv2d(const struct kw__graph *g, const struct kw__node *n,
+                  int64_t *M, int64_t *Cg, int64_t *taps, int64_t *group) {
+    if (!is_op(n, "Conv") || n->n_in < 2) return 0;
+    const struct kw_onnx_value *w = const_f32(g, n->in[1]);
+    if (!w || w->rank != 4) return 0;
+    const struct kw__attr *ap = kw__attr(n, "auto_pad");
+    if (ap && (ap->type != KW_ATTR_STRING || strcmp(ap->s, "NOTSET")))
+        return 0;
+    *M = w->dims[0];
+    *Cg = w->dims[1];
+    *taps = w->dims[2] * w->dims[3];
+    *group = attr_int(n, "group", 1);
+    return 1;
+}
+
+/* Pointwise, one group, unstrided, unpadded: what kw__conv_ct reads and
+ * writes in c16 */
+static int pointwise(const struct kw__graph *g, const struct kw__node *n,
+                     int64_t *M, int64_t *C) {
+    int64_t taps, group;
+    return conv2d(g, n, M, C, &taps, &group) && taps == 1 && group == 1 &&
+           ints_all(n, "strides", 1) && ints_all(n, "pads", 0);
+}
+
+/* The node reading slot s (its only reader, as input 0), or NULL */
+static struct kw__node *only_reader(struct kw__graph *g, const int *readers,
+                                    int k, int s) {
+    if (s < 0 || readers[s] != 1) return NULL;
+    const int r = sole_reader(g, k + 1, s);
+    return r < 0 ? NULL : &g->nodes[r];
+}
+
+/* pointwise -> depthwise (-> pointwise): the values between go in the
+ * c16 layout, which the AVX-512 kernels read and write without the
+ * transposes between planes and channel vectors (conv.c) */
+static void plan_c16(struct kw__graph *g) {
+    if (kw__nn_isa() != KW__ISA_AVX512) return;
+    int *readers = count_readers(g);
+    if (!readers) return;
+    for (int k = 0; k < g->n_nodes; k++) {
+        struct kw__node *p = &g->nodes[k];
+        int64_t M, C, M2, Cg, taps, group;
+        if (p->n_in > 3 || p->n_out < 1 || !pointwise(g, p, &M, &C) ||
+            M % 16)
+            continue;
+        struct kw__node *d = only_reader(g, readers, k, p->out[0]);
+        if (!d || !conv2d(g, d, &M2, &Cg, &taps, &group) || Cg != 1 ||
+            group != M || M2 != M || taps > 64 || d->n_out < 1)
+            continue;
+        p->blk_out = d->blk_in = 1;
+        const int kd = (int)(d - g->nodes);
+        struct kw__node *q = only_reader(g, readers, kd, d->out[0]);
+        if (q && pointwise(g, q, &M2, &C) && C == M)
+            d->blk_out = q->blk_in = 1;
+    }
+    free(readers);
+}
+
 void kw__fuse(struct kw_onnx_model *m) {
     struct kw__graph *g = m->graph;
     struct kw__raw_model *raw = m->arena;
@@ -223,6 +303,7 @@ void kw__fuse(struct kw_onnx_model *m) {
         free(readers);
     }
     kw__graph_liveness(g);
+    plan_c16(g);
 }
 
 enum kw_status kw__node_epilogue(struct kw__op_ctx *c) {

@@ -309,6 +309,13 @@ int kw_onnx_n_nodes(const struct kw_onnx_model *m, int *n_run) {
     return m ? m->n_nodes_loaded : 0;
 }
 
+int kw_onnx_n_blocked(const struct kw_onnx_model *m) {
+    int n = 0;
+    for (int k = 0; m && k < m->graph->n_nodes; k++)
+        n += m->graph->nodes[k].blk_out;
+    return n;
+}
+
 int kw_onnx_op(const struct kw_onnx_model *m, int i, const char **domain,
                const char **op_type, int *supported) {
     if (!m || i < 0 || i >= m->n_ops) return 0;

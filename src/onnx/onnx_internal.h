@@ -71,6 +71,10 @@ struct kw__node {
     /* set at prepare: the operator applies fused_act itself (inside its
      * own loops), so kw__node_epilogue leaves the output alone */
     int act_in_op;
+    /* Conv input 0 / output 0 in the channel-blocked c16 layout
+     * (ops/dwc.h), chosen at load for a value that only this pair of
+     * convolutions sees (fuse.c) */
+    int blk_in, blk_out;
 };
 
 enum kw__act {

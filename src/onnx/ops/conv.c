@@ -7,7 +7,9 @@
  * small pointwise planes on channel vectors with AVX-512 (conv_ct.c),
  * 1-D / 2-D on the packed GEMM
  * micro-kernels (conv_gemm.c, weights from conv_pack.c), else the
- * reference (conv_ref.c). Integer and rare dtypes: a direct convolution
+ * reference (conv_ref.c). Where the graph hands a pointwise layer's
+ * output to a depthwise one (kw__conv_plan_c16), it goes in the c16
+ * layout of dwc.h, which both read and write without a transpose. Integer and rare dtypes: a direct convolution
  * in double. Entry points: kw__op_conv, kw__op_conv_integer,
  * kw__op_qlinear_conv.
  */
@@ -18,7 +20,7 @@
  * node applies it itself; res: a residual of y's shape (a fused Add)
  * added before it, or NULL. The packed path adds it in its epilogue; the
  * others leave the activation to a pass that adds it first. */
-static enum kw_status conv_f32(struct kw__op_ctx *c,
+static enum kw_status conv_planes(struct kw__op_ctx *c,
                                const struct kw__nn_geom *g, int64_t N,
                                int64_t C, int64_t M, int64_t group,
                                const float *x, const float *w,
@@ -44,7 +46,7 @@ static enum kw_status conv_f32(struct kw__op_ctx *c,
                                  act1, &st)) {
             done = 1;
         } else if (kw__conv_ct(c, g, N, C, M, group, x, w, bias, res, y, act,
-                               &st)) {
+                               0, 0, &st)) {
             return st;
         } else if (kw__conv_f32_packed(c, g, N, C, M, group, x, w, bias, res,
                                        y, kern, act, &st)) {
@@ -60,6 +62,62 @@ static enum kw_status conv_f32(struct kw__op_ctx *c,
     for (int64_t i = 0; i < ny; i++) y[i] += res[i];
     if (act) kw__nn_act_ref(y, ny, act, aa, ab);
     return KW_STATUS_OK;
+}
+
+/* conv_planes, with x and / or y in the c16 layout when the graph
+ * chose it (kw__conv_plan_c16): the kernels that read or write it, else
+ * conv_planes between reorders. */
+static enum kw_status conv_f32(struct kw__op_ctx *c,
+                               const struct kw__nn_geom *g, int64_t N,
+                               int64_t C, int64_t M, int64_t group,
+                               const float *x, const float *w,
+                               const float *bias, const float *res, int act,
+                               float *y) {
+    const struct kw__node *nd = c->node;
+    const int xb = nd->blk_in, yb = nd->blk_out;
+    if (!xb && !yb)
+        return conv_planes(c, g, N, C, M, group, x, w, bias, res, act, y);
+    const struct kw__nn_kern *kern = kw__nn_kern();
+    enum kw_status st = KW_STATUS_OK;
+    if (kern && xb && !res && group == C && g->nsp == 2 &&
+        kw__conv_dw_c16(c, g, N, C, M, x, w, bias, y, yb, kern, act,
+                        nd->act_alpha, nd->act_beta, &st))
+        return st;
+    if (kern && kw__conv_ct(c, g, N, C, M, group, x, w, bias, res, y, act, xb,
+                            yb, &st))
+        return st;
+    const int64_t insz = kw__nn_prod(g->in, g->nsp),
+                  outsz = kw__nn_prod(g->out, g->nsp);
+    struct kw_onnx_value *xh = NULL, *yh = NULL;
+    float *xs = xb ? kw__conv_scratch_get(c, N * C * insz, &xh) : (float *)x;
+    float *ys = yb ? kw__conv_scratch_get(c, N * M * outsz, &yh) : y;
+    if (!xs || !ys || (xb && C % 16) || (yb && M % 16)) {
+        st = xs && ys ? kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                                    "channel-blocked layout of %lld -> %lld "
+                                    "channels",
+                                    (long long)C, (long long)M)
+                      : kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+    } else {
+        if (xb) kw__c16_reorder(x, xs, N, C, insz, 0);
+        st = conv_planes(c, g, N, C, M, group, xs, w, bias, res, act, ys);
+        if (!st && yb) kw__c16_reorder(ys, y, N, M, outsz, 1);
+    }
+    kw__conv_scratch_put(c, xh);
+    kw__conv_scratch_put(c, yh);
+    return st;
+}
+
+void kw__c16_reorder(const float *src, float *dst, int64_t n, int64_t C,
+                     int64_t hw, int to_c16) {
+    for (int64_t i = 0; i < n * C; i++) {
+        const int64_t img = i / C, ch = i % C;
+        const int64_t blk = (img * C + ch / 16 * 16) * hw;
+        for (int64_t p = 0; p < hw; p++) {
+            const int64_t plane = i * hw + p, b16 = blk + p * 16 + ch % 16;
+            if (to_c16) dst[b16] = src[plane];
+            else dst[plane] = src[b16];
+        }
+    }
 }
 
 /* ---- shape checks shared by the convolutions ---- */

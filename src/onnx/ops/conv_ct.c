@@ -21,6 +21,7 @@ struct ct_job {
     int64_t units; /* pixel runs in all */
     int64_t npan;  /* panels of 32 output channels */
     int64_t uch;   /* run chunks per panel (threads share few panels) */
+    int xblk;      /* x in the c16 layout (flat): a pixel 16 floats on */
 };
 
 /* run u: its first output pixel, count and input offset */
@@ -30,7 +31,7 @@ static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
     if (j->flat) { /* runs of near-equal length, at most 12 */
         *q0 = u * j->d.OHOW / j->ngr;
         n = (u + 1) * j->d.OHOW / j->ngr - *q0;
-        *xo = *q0;
+        *xo = j->xblk ? *q0 * 16 : *q0;
     } else {
         const int64_t oh = u / j->ngr, gi = u % j->ngr;
         const int64_t ow0 = gi * j->OW / j->ngr;
@@ -68,7 +69,8 @@ static void ct_items(void *arg, int64_t i0, int64_t i1) {
                     const int n = ct_run(j, u, &q0, &xo);
                     b.part = part + (u - g0) * KW_CT_NP * KW_CT_MV;
                     b.pf = u == g0;
-                    kw__ct_tile_avx512(&j->d, p, &b, xo, (int)j->SW, q0, n);
+                    kw__ct_tile_avx512(&j->d, p, &b, xo,
+                                       j->xblk ? 16 : (int)j->SW, q0, n);
                 }
             }
         }
@@ -111,7 +113,7 @@ static const float *ct_weights(struct kw__conv_pack *pk, const float *w,
 int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
                 int64_t C, int64_t M, int64_t group, const float *x,
                 const float *w, const float *bias, const float *res, float *y,
-                int act, enum kw_status *st) {
+                int act, int xblk, int yblk, enum kw_status *st) {
     if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
         group != 1 || !kw__ukr_ex_act_ok(act))
         return 0;
@@ -119,9 +121,13 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
     const int64_t KH = g->k[0], KW = g->k[1], SH = g->s[0], SW = g->s[1];
     const int64_t DH = g->d[0], DW = g->d[1], KK = KH * KW, kdim = C * KK;
     const int pad = g->pb[0] || g->pb[1] || g->pe[0] || g->pe[1];
+    const int blk = xblk || yblk;
+    if (blk && (KK != 1 || SH != 1 || SW != 1 || pad ||
+                (xblk && C % 16) || (yblk && (M % 16 || res))))
+        return 0;
     if ((SW != 1 && SW != 2) || SH < 1 || SH > 64 || g->pb[0] < 0 ||
         g->pb[1] < 0 || g->pe[0] < 0 || g->pe[1] < 0 || DH > 64 || DW > 64 ||
-        kdim < 128)
+        (kdim < 128 && !blk))
         return 0;
     /* where it beats the packed GEMM in the networks (ResNet-50,
      * MobileNetV2): strided kernels up to 32x32 out, which the GEMM
@@ -129,10 +135,11 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
      * whose input stays in L2 while every panel reads it (on bigger
      * planes the GEMM's packed B, kept in L1, wins; a strided pointwise
      * layer would use half of each line it reads); and when the
-     * panels of 32 channels waste under a tenth of their lanes */
-    const int64_t npx = OH * OW, mpad = kw__cdiv(M, KW_CT_MV) * KW_CT_MV;
-    if (!(SW == 1 ? npx <= 256 : KK > 1 && npx <= 1024) ||
-        (mpad - M) * 10 >= mpad)
+     * panels (of 32 channels, the last of 16 when that is enough)
+     * waste under a tenth of their lanes */
+    const int64_t npx = OH * OW, mpad = kw__cdiv(M, 16) * 16;
+    if (!blk && (!(SW == 1 ? npx <= 256 : KK > 1 && npx <= 1024) ||
+                 (mpad - M) * 10 >= mpad))
         return 0;
     const float *wt = ct_weights(c->node->state, w, M, kdim);
     if (!wt) return 0;
@@ -155,11 +162,13 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
     }
     for (int64_t k = 0; k < kdim; k++) {
         const int64_t kk = k % KK;
-        roff[k] = k / KK * plane + kk / KW * DH * wp + kk % KW * DW;
+        roff[k] = xblk ? k / 16 * plane * 16 + k % 16
+                       : k / KK * plane + kk / KW * DH * wp + kk % KW * DW;
     }
     struct ct_job j = {{NULL, roff, kdim, wt, bias, NULL, NULL, M, OH * OW,
-                        act, c->node->act_alpha, c->node->act_beta},
-                       OW, SH, SW, wp, 0, 0, 0, kw__cdiv(M, KW_CT_MV), 1};
+                        yblk, act, c->node->act_alpha, c->node->act_beta},
+                       OW, SH, SW, wp, 0, 0, 0, kw__cdiv(M, KW_CT_MV), 1,
+                       xblk};
     j.flat = KK == 1 && SH == 1 && SW == 1 && !pad;
     j.ngr = kw__cdiv(j.flat ? OH * OW : OW, KW_CT_NP);
     j.units = j.flat ? j.ngr : OH * j.ngr;

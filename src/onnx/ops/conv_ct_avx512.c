@@ -33,9 +33,21 @@ store_half(const int NP, const struct kw__ct *d, const __m512 *acc,
     }
 }
 
+/* the same into the c16 layout: each pixel's 16 channels one vector */
 static inline __attribute__((always_inline)) void
-tile(const int NP, const int SX, const struct kw__ct *d, int64_t p,
-     const struct kw__ct_blk *b, int64_t xo, int64_t q0) {
+store_blk(const int NP, const struct kw__ct *d, const __m512 *acc,
+          int64_t m0, int64_t q0) {
+    const __m512 va = _mm512_set1_ps(d->a), vb = _mm512_set1_ps(d->b);
+    float *y = d->y + (m0 * d->OHOW + q0 * 16);
+    for (int j = 0; j < NP; j++)
+        _mm512_storeu_ps(y + j * 16, act_v(acc[j], d->act, va, vb));
+}
+
+/* TWO: both vectors of the panel; 0: a last panel of up to 16
+ * channels, whose second vector would be all padding */
+static inline __attribute__((always_inline)) void
+tile(const int NP, const int SX, const int TWO, const struct kw__ct *d,
+     int64_t p, const struct kw__ct_blk *b, int64_t xo, int64_t q0) {
     const int64_t m0 = p * KW_CT_MV;
     const int mv = (int)KW_MIN((int64_t)KW_CT_MV, d->M - m0);
     const __mmask16 k0 = mv >= 16 ? 0xffff : (__mmask16)((1u << mv) - 1);
@@ -53,35 +65,43 @@ tile(const int NP, const int SX, const struct kw__ct *d, int64_t p,
     } else {
         for (int j = 0; j < NP; j++) {
             a0[j] = _mm512_load_ps(b->part + j * KW_CT_MV);
-            a1[j] = _mm512_load_ps(b->part + j * KW_CT_MV + 16);
+            a1[j] = TWO ? _mm512_load_ps(b->part + j * KW_CT_MV + 16)
+                        : _mm512_setzero_ps();
         }
     }
     const float *w = d->w + (p * d->kdim + b->k0) * KW_CT_MV;
     const float *x = d->x + xo;
     const int64_t *ro = d->roff + b->k0;
     for (int64_t k = 0; k < b->kc; k++) {
-        const __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16);
+        const __m512 w0 = _mm512_load_ps(w),
+                     w1 = TWO ? _mm512_load_ps(w + 16) : w0;
         const float *px = x + ro[k];
         /* the weights come from memory once per panel: 2 KiB ahead,
          * and (the first run of a block) the next block into L2 */
         _mm_prefetch((const char *)(w + 512), _MM_HINT_T0);
         if (b->pf) {
             _mm_prefetch((const char *)(w + KW_CT_KC * KW_CT_MV), _MM_HINT_T1);
-            _mm_prefetch((const char *)(w + KW_CT_KC * KW_CT_MV + 16),
-                         _MM_HINT_T1);
+            if (TWO)
+                _mm_prefetch((const char *)(w + KW_CT_KC * KW_CT_MV + 16),
+                             _MM_HINT_T1);
         }
         for (int j = 0; j < NP; j++) {
             const __m512 v = _mm512_set1_ps(px[j * SX]);
             a0[j] = _mm512_fmadd_ps(w0, v, a0[j]);
-            a1[j] = _mm512_fmadd_ps(w1, v, a1[j]);
+            if (TWO) a1[j] = _mm512_fmadd_ps(w1, v, a1[j]);
         }
         w += KW_CT_MV;
     }
     if (!b->last) {
         for (int j = 0; j < NP; j++) {
             _mm512_store_ps(b->part + j * KW_CT_MV, a0[j]);
-            _mm512_store_ps(b->part + j * KW_CT_MV + 16, a1[j]);
+            if (TWO) _mm512_store_ps(b->part + j * KW_CT_MV + 16, a1[j]);
         }
+        return;
+    }
+    if (d->yblk) {
+        store_blk(NP, d, a0, m0, q0);
+        if (mv > 16) store_blk(NP, d, a1, m0 + 16, q0);
         return;
     }
     store_half(NP, d, a0, m0, KW_MIN(mv, 16), q0);
@@ -91,10 +111,16 @@ tile(const int NP, const int SX, const struct kw__ct *d, int64_t p,
 void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
                         const struct kw__ct_blk *b, int64_t xo, int sx,
                         int64_t q0, int np) {
+    const int two = d->M - p * KW_CT_MV > 16;
+#define CT_SX(n, t)                                                         \
+    {                                                                       \
+        if (sx == 1) tile(n, 1, t, d, p, b, xo, q0);                        \
+        else if (sx == 2) tile(n, 2, t, d, p, b, xo, q0);                   \
+        else tile(n, 16, t, d, p, b, xo, q0);                               \
+    }
 #define CT_NP(n)                                                            \
     case n:                                                                 \
-        if (sx == 1) tile(n, 1, d, p, b, xo, q0);                           \
-        else tile(n, 2, d, p, b, xo, q0);                                   \
+        if (two) CT_SX(n, 1) else CT_SX(n, 0)                               \
         break;
     switch (np) {
         CT_NP(1) CT_NP(2) CT_NP(3) CT_NP(4) CT_NP(5) CT_NP(6)
@@ -103,4 +129,5 @@ void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
         break;
     }
 #undef CT_NP
+#undef CT_SX
 }

@@ -2,8 +2,9 @@
  * conv_dw.c — float32 depthwise 2-D Conv (one input channel per group).
  * With AVX-512: small planes 16 channels at a time (conv_dwc_avx512.c),
  * bigger stride-2 planes on a flat output grid (conv_dwf_avx512.c); the
- * rest plane by plane on the SIMD kernel of nn_kern.h. Bias and the
- * fused activation included. Entry point: kw__conv_dw.
+ * rest plane by plane on the SIMD kernel of nn_kern.h. Input in the c16
+ * layout (dwc.h) goes 16 channels a block with no copy. Bias and the
+ * fused activation included. Entry points: kw__conv_dw, kw__conv_dw_c16.
  */
 #include "onnx/ops/conv_internal.h"
 #include "onnx/ops/dwc.h"
@@ -297,6 +298,66 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     (void)y, (void)kern, (void)act, (void)aa, (void)ab, (void)st;
     return 0;
 #endif
+}
+
+/* ---- c16 input (dwc.h), 16 channels a block ---- */
+
+struct dwb_job {
+    struct kw__dwc d;
+    const float *x, *w, *bias;
+    float *y;
+    int64_t C;
+    int yblk;
+    const struct kw__nn_kern *kern;
+    int act; /* left to do after the block: not Relu / Clip */
+    float aa, ab;
+    int failed;
+    struct scr_slots scr;
+};
+
+static void dwb_blocks(void *arg, int64_t b0, int64_t b1) {
+    struct dwb_job *j = arg;
+    int slot = -1;
+    float *scratch = scr_take(&j->scr, &slot, &j->failed);
+    if (!scratch) return;
+    const int64_t isz = j->d.ih * j->d.iw, osz = j->d.oh * j->d.ow,
+                  KK = j->d.kh * j->d.kw, nb = j->C / 16;
+    for (int64_t b = b0; b < b1; b++) {
+        const int64_t c0 = b % nb * 16, img = b / nb;
+        float *y = j->y + (img * j->C + c0) * osz;
+        kw__dwb_block_avx512(&j->d, j->x + (img * j->C + c0) * isz,
+                             j->w + c0 * KK, j->bias ? j->bias + c0 : NULL, y,
+                             j->yblk, scratch);
+        if (j->act) j->kern->act(y, 16 * osz, j->act, j->aa, j->ab);
+    }
+    scr_give(&j->scr, slot, scratch);
+}
+
+int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
+                    int64_t N, int64_t C, int64_t M, const float *x,
+                    const float *w, const float *bias, float *y, int yblk,
+                    const struct kw__nn_kern *kern, int act, float aa,
+                    float ab, enum kw_status *st) {
+    if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
+        M != C || C % 16 || g->k[0] * g->k[1] > 64 || g->pb[0] < 0 ||
+        g->pb[1] < 0)
+        return 0;
+#if KW_HAVE_X86
+    struct dwb_job j = {{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0],
+                         g->k[1], g->s[0], g->s[1], g->d[0], g->d[1],
+                         g->pb[0], g->pb[1], act, aa, ab},
+                        x, w, bias, y, C, yblk, kern,
+                        kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
+    scr_init(&j.scr, c, kw__dwb_scratch_floats(&j.d));
+    kw__nn_parallel(c, N * (C / 16), 1, dwb_blocks, &j);
+    scr_free(&j.scr);
+    *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
+                   : KW_STATUS_OK;
+#else
+    (void)N, (void)x, (void)w, (void)bias, (void)y, (void)yblk, (void)kern;
+    (void)act, (void)aa, (void)ab, (void)st;
+#endif
+    return 1;
 }
 
 enum kw_status kw__conv_dw(struct kw__op_ctx *c, const struct kw__nn_geom *g,

@@ -11,6 +11,7 @@
  * kw__deint2_avx512 (dwc.h).
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "onnx/ops/dwc.h"
 #include "onnx/ops/tr16_avx512.h"
@@ -60,7 +61,7 @@ static void planes_out(int64_t osz, int nch, const float *out, float *y) {
         const __mmask16 m = (__mmask16)((1u << n) - 1);
         __m512 r[16];
         for (int i = 0; i < 16; i++)
-            r[i] = i < n ? _mm512_load_ps(out + (p0 + i) * 16)
+            r[i] = i < n ? _mm512_loadu_ps(out + (p0 + i) * 16)
                          : _mm512_setzero_ps();
         kw__tr16(r);
         for (int c = 0; c < nch; c++)
@@ -68,26 +69,66 @@ static void planes_out(int64_t osz, int nch, const float *out, float *y) {
     }
 }
 
-/* NP output pixels of one row from column ow0, as NP accumulators */
+/* NP output pixels of one row as NP accumulators: taps ky0..ky1-1 (the
+ * rows inside the input) of kernel row ky read input row r0 + ky*dh,
+ * tap kx column c0 + kx*dw (+ i*sw for pixel i), rows pitch floats
+ * apart; written to out (NP pixels of 16 channels) */
 static inline __attribute__((always_inline)) void
-pixels(const int NP, const struct kw__dwc *g, const float *in, int64_t wp,
-       const __m512 *wv, __m512 bias, int64_t oh, int64_t ow0, float *out,
-       int act, __m512 va, __m512 vb) {
+pixels(const int NP, const struct kw__dwc *g, const float *in, int64_t pitch,
+       const __m512 *wv, __m512 bias, int64_t r0, int64_t ky0, int64_t ky1,
+       int64_t c0, float *out, int act, __m512 va, __m512 vb) {
     __m512 acc[8];
     for (int i = 0; i < NP; i++) acc[i] = bias;
-    for (int64_t kh = 0; kh < g->kh; kh++) {
-        const float *row = in + (oh * g->sh + kh * g->dh) * wp * 16;
+    for (int64_t kh = ky0; kh < ky1; kh++) {
+        const float *row = in + (r0 + kh * g->dh) * pitch;
         for (int64_t kw = 0; kw < g->kw; kw++) {
             const __m512 w = wv[kh * g->kw + kw];
-            const float *px = row + (ow0 * g->sw + kw * g->dw) * 16;
+            const float *px = row + (c0 + kw * g->dw) * 16;
             for (int i = 0; i < NP; i++)
                 acc[i] = _mm512_fmadd_ps(
-                    w, _mm512_load_ps(px + (int64_t)i * g->sw * 16), acc[i]);
+                    w, _mm512_loadu_ps(px + (int64_t)i * g->sw * 16), acc[i]);
         }
     }
     for (int i = 0; i < NP; i++)
-        _mm512_store_ps(out + (oh * g->ow + ow0 + i) * 16,
-                        act_v(acc[i], act, va, vb));
+        _mm512_storeu_ps(out + i * 16, act_v(acc[i], act, va, vb));
+}
+
+/* n (up to 8 at a time) pixels from column ow0 of output row oh, as
+ * pixels() takes them */
+static void row_run(const struct kw__dwc *g, const float *in, int64_t pitch,
+                    const __m512 *wv, __m512 bias, int64_t r0, int64_t ky0,
+                    int64_t ky1, int64_t ow0, int64_t n, int64_t pl,
+                    float *out, int act, __m512 va, __m512 vb) {
+    /* the row's remainder in one go too: one pixel at a time would
+     * wait on a single accumulator's FMA latency */
+    for (int64_t ow = ow0; ow < ow0 + n; ow += 8) {
+        const int64_t c0 = ow * g->sw - pl;
+        float *o = out + ow * 16;
+        switch (KW_MIN((int64_t)8, ow0 + n - ow)) {
+#define PX(k)                                                               \
+    case k:                                                                 \
+        pixels(k, g, in, pitch, wv, bias, r0, ky0, ky1, c0, o, act, va, vb); \
+        break;
+            PX(1) PX(2) PX(3) PX(4) PX(5) PX(6) PX(7) PX(8)
+#undef PX
+        }
+    }
+}
+
+/* The block's 16 channels of weights as kh*kw vectors and the bias as
+ * one (nch of them real, the rest zero) */
+static void block_weights(const struct kw__dwc *g, int nch, const float *w,
+                          const float *bias, float *wt, __m512 *wv,
+                          __m512 *vb0) {
+    const int64_t KK = g->kh * g->kw;
+    for (int64_t t = 0; t < KK * 16; t++) wt[t] = 0.0f;
+    for (int c = 0; c < nch; c++)
+        for (int64_t t = 0; t < KK; t++) wt[t * 16 + c] = w[c * KK + t];
+    for (int64_t t = 0; t < KW_MIN(KK, (int64_t)64); t++)
+        wv[t] = _mm512_load_ps(wt + t * 16);
+    float b16[16] = {0};
+    for (int c = 0; c < nch && bias; c++) b16[c] = bias[c];
+    *vb0 = _mm512_loadu_ps(b16);
 }
 
 void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
@@ -99,36 +140,99 @@ void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
     float *in = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *out = in + hp * wp * 16;
     float *wt = out + g->oh * g->ow * 16;
-    const int64_t KK = g->kh * g->kw, osz = g->oh * g->ow;
     /* in's border is still zero (the scratch came zeroed, and every
-     * block writes all 16 lanes of the same interior pixels); lanes of
-     * wt past nch hold stale weights, whose results are never stored */
+     * block writes all 16 lanes of the same interior pixels) */
     planes_in(g, nch, x, wp, in);
-    for (int c = 0; c < nch; c++)
-        for (int64_t t = 0; t < KK; t++) wt[t * 16 + c] = w[c * KK + t];
-    __m512 wv[64];
-    const int64_t nw = KW_MIN(KK, (int64_t)64);
-    for (int64_t t = 0; t < nw; t++) wv[t] = _mm512_load_ps(wt + t * 16);
-    float b16[16] = {0};
-    for (int c = 0; c < nch && bias; c++) b16[c] = bias[c];
-    const __m512 vb0 = _mm512_loadu_ps(b16);
-    const int act = g->act == KW_ACT_RELU || g->act == KW_ACT_CLIP ? g->act : 0;
+    __m512 wv[64], vb0;
+    block_weights(g, nch, w, bias, wt, wv, &vb0);
+    const int act = kw__dwc_act_ok(g->act) ? g->act : 0;
     const __m512 va = _mm512_set1_ps(g->a), vb = _mm512_set1_ps(g->b);
+    for (int64_t oh = 0; oh < g->oh; oh++)
+        row_run(g, in, wp * 16, wv, vb0, oh * g->sh, 0, g->kh, 0, g->ow, 0,
+                out + oh * g->ow * 16, act, va, vb);
+    planes_out(g->oh * g->ow, nch, out, y);
+}
+
+/* One pixel near a side of the plane: only the taps inside it */
+static void edge_pixel(const struct kw__dwc *g, const float *x,
+                       const __m512 *wv, __m512 bias, int64_t r0,
+                       int64_t ky0, int64_t ky1, int64_t c0, float *out,
+                       int act, __m512 va, __m512 vb) {
+    __m512 acc = bias;
+    for (int64_t kh = ky0; kh < ky1; kh++)
+        for (int64_t kw = 0; kw < g->kw; kw++) {
+            const int64_t ix = c0 + kw * g->dw;
+            if (ix < 0 || ix >= g->iw) continue;
+            acc = _mm512_fmadd_ps(
+                wv[kh * g->kw + kw],
+                _mm512_loadu_ps(x + ((r0 + kh * g->dh) * g->iw + ix) * 16),
+                acc);
+        }
+    _mm512_storeu_ps(out, act_v(acc, act, va, vb));
+}
+
+/* The columns whose taps all fall inside the row, [*a, *b); 1 when
+ * the rest are over an eighth of the row: the block then goes through
+ * a zero-bordered copy (edge pixels, one accumulator each, would cost
+ * more than the copy) */
+static int interior(const struct kw__dwc *g, int64_t *a, int64_t *b) {
+    const int64_t span = (g->kw - 1) * g->dw;
+    *a = KW_MIN((g->pl + g->sw - 1) / g->sw, g->ow);
+    *b = g->iw - 1 - span + g->pl >= 0
+             ? (g->iw - 1 - span + g->pl) / g->sw + 1
+             : 0;
+    *b = KW_MAX(KW_MIN(*b, g->ow), *a);
+    return (g->ow - (*b - *a)) * 8 > g->ow;
+}
+
+int64_t kw__dwb_scratch_floats(const struct kw__dwc *g) {
+    int64_t a, b, hp, wp;
+    dims(g, &hp, &wp);
+    const int64_t copy = interior(g, &a, &b) ? hp * wp * 16 : 0;
+    return copy + (g->oh * g->ow + g->kh * g->kw) * 16 + 32;
+}
+
+void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,
+                          const float *w, const float *bias, float *y,
+                          int yblk, float *scratch) {
+    int64_t a, b, hp, wp;
+    dims(g, &hp, &wp);
+    const int copy = interior(g, &a, &b);
+    float *wt = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    float *in = wt + g->kh * g->kw * 16 + 16;
+    float *out = yblk ? y : in + (copy ? hp * wp * 16 : 0);
+    __m512 wv[64], vb0;
+    block_weights(g, 16, w, bias, wt, wv, &vb0);
+    const int act = kw__dwc_act_ok(g->act) ? g->act : 0;
+    const __m512 va = _mm512_set1_ps(g->a), vb = _mm512_set1_ps(g->b);
+    if (copy) { /* the border stays zero from block to block (as dwc) */
+        for (int64_t h = 0; h < g->ih; h++)
+            memcpy(in + ((h + g->pt) * wp + g->pl) * 16, x + h * g->iw * 16,
+                   (size_t)g->iw * 16 * sizeof(float));
+        for (int64_t oh = 0; oh < g->oh; oh++)
+            row_run(g, in, wp * 16, wv, vb0, oh * g->sh, 0, g->kh, 0, g->ow,
+                    0, out + oh * g->ow * 16, act, va, vb);
+        if (!yblk) planes_out(g->oh * g->ow, 16, out, y);
+        return;
+    }
     for (int64_t oh = 0; oh < g->oh; oh++) {
-        /* the row's remainder in one go too: one pixel at a time would
-         * wait on a single accumulator's FMA latency */
-        for (int64_t ow = 0; ow < g->ow; ow += 8) {
-            switch (KW_MIN((int64_t)8, g->ow - ow)) {
-#define PX(n)                                                               \
-    case n:                                                                 \
-        pixels(n, g, in, wp, wv, vb0, oh, ow, out, act, va, vb);            \
-        break;
-                PX(1) PX(2) PX(3) PX(4) PX(5) PX(6) PX(7) PX(8)
-#undef PX
+        const int64_t r0 = oh * g->sh - g->pt;
+        int64_t ky0 = 0, ky1 = g->kh;
+        while (ky0 < ky1 && r0 + ky0 * g->dh < 0) ky0++;
+        while (ky1 > ky0 && r0 + (ky1 - 1) * g->dh >= g->ih) ky1--;
+        float *o = out + oh * g->ow * 16;
+        for (int64_t ow = 0; ow < g->ow; ow++) {
+            if (ow == a && b > a) {
+                row_run(g, x, g->iw * 16, wv, vb0, r0, ky0, ky1, a, b - a,
+                        g->pl, o, act, va, vb);
+                ow = b - 1;
+                continue;
             }
+            edge_pixel(g, x, wv, vb0, r0, ky0, ky1, ow * g->sw - g->pl,
+                       o + ow * 16, act, va, vb);
         }
     }
-    planes_out(osz, nch, out, y);
+    if (!yblk) planes_out(g->oh * g->ow, 16, out, y);
 }
 
 void kw__deint2_avx512(const float *x, int64_t n, float *ev, float *od) {

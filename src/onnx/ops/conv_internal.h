@@ -147,6 +147,20 @@ KW_HIDDEN enum kw_status kw__conv_dw(struct kw__op_ctx *c,
                                      const float *w, const float *bias,
                                      float *y, const struct kw__nn_kern *kern,
                                      int act, float aa, float ab);
+/* Depthwise 2-D on input in the c16 layout (dwc.h; M == C, C a multiple
+ * of 16) with AVX-512; y in planes, or c16 when yblk. 1 when done (or
+ * failed: *st set), 0 when it does not apply. */
+KW_HIDDEN int kw__conv_dw_c16(struct kw__op_ctx *c,
+                              const struct kw__nn_geom *g, int64_t N,
+                              int64_t C, int64_t M, const float *x,
+                              const float *w, const float *bias, float *y,
+                              int yblk, const struct kw__nn_kern *kern,
+                              int act, float aa, float ab,
+                              enum kw_status *st);
+/* n images of C channels of hw pixels between planes and the c16 layout
+ * (to_c16: planes -> c16; else back); C a multiple of 16. */
+KW_HIDDEN void kw__c16_reorder(const float *src, float *dst, int64_t n,
+                               int64_t C, int64_t hw, int to_c16);
 /* The reference: im2col + kw__sgemm_run, no activation. */
 KW_HIDDEN enum kw_status kw__conv_f32_ref(struct kw__op_ctx *c,
                                           const struct kw__nn_geom *g,

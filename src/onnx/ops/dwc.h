@@ -1,8 +1,8 @@
 /*
  * dwc.h — AVX-512 helpers of the convolution, used when the CPU has
  * AVX-512: the flat-grid depthwise plane kernel (conv_dwf_avx512.c), the
- * channel-blocked depthwise convolution for small planes
- * (conv_dwc_avx512.c), and the even/odd split of a row for stride-2
+ * channel-blocked depthwise convolution for small planes and for c16
+ * input (conv_dwc_avx512.c), and the even/odd split of a row for stride-2
  * phase planes.
  */
 #ifndef KW_ONNX_OPS_DWC_H
@@ -31,6 +31,19 @@ KW_HIDDEN void kw__dwc_block_avx512(const struct kw__dwc *g, int nch,
                                     const float *x, const float *w,
                                     const float *bias, float *y,
                                     float *scratch);
+
+/* The channel-blocked layout ("c16") that pointwise convolutions hand
+ * to a depthwise one (and it to the next pointwise one) when the graph
+ * allows (kw__conv_plan_c16): (N, C, H, W) stored as (N, C/16, H, W, 16),
+ * C a multiple of 16, so a pixel's 16 channels are one vector. */
+/* Floats of scratch kw__dwb_block_avx512 needs. */
+KW_HIDDEN int64_t kw__dwb_scratch_floats(const struct kw__dwc *g);
+/* 16 channels of c16 input x (ih x iw pixels of 16) with w (16 x kh*kw),
+ * bias (16, or NULL) -> y: 16 planes oh x ow, or (yblk) c16 oh x ow
+ * pixels; kh*kw <= 64, pads >= 0, taps outside the plane skipped. */
+KW_HIDDEN void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,
+                                    const float *w, const float *bias,
+                                    float *y, int yblk, float *scratch);
 
 /* One depthwise plane geometry on a flat output grid
  * (conv_dwf_avx512.c): stride 1 or 2 each way, any dilation, pads >= 0.

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Pointwise -> depthwise -> pointwise Conv chains (MobileNet / EfficientNet
+blocks) whose intermediate values kaiwu hands over in its channel-blocked
+c16 layout with AVX-512 (fuse.c plan_c16): odd planes, strides 1 and 2,
+3x3 and 5x5, dilation, asymmetric pads, fused activations (in-register and
+not), residual Adds, batches, expansions that are and are not a multiple of
+16 channels, values with a second reader. Each model runs through
+`kaiwu onnx run` at 1 and 2 threads, with fusions on and off
+(KW_ONNX_NO_FUSE=1: planes only), and through onnxruntime; all must agree,
+and `kaiwu onnx info --json` must report the blocked values the case
+expects (none without AVX-512). Skips (77) without the onnx / onnxruntime
+packages unless KW_REQUIRE_MODELS is set."""
+import json, os, subprocess, sys, tempfile
+
+try:
+    import numpy as np
+    from onnx import helper, numpy_helper, TensorProto
+    import onnx
+    import onnxruntime as ort
+except ImportError as e:
+    print(f"skip: {e}")
+    sys.exit(1 if os.environ.get("KW_REQUIRE_MODELS") else 77)
+
+KW = os.environ.get("KW_BIN", "build/kaiwu")
+rng = np.random.default_rng(11)
+
+
+def const(name, a):
+    return numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
+
+
+def act_nodes(act, x, y, tag, inits):
+    """the activation node from x to y (None: y is x)"""
+    if act is None:
+        return []
+    if act == "Clip":
+        inits += [const(f"lo{tag}", 0.0), const(f"hi{tag}", 6.0)]
+        return [helper.make_node("Clip", [x, f"lo{tag}", f"hi{tag}"], [y])]
+    return [helper.make_node(act, [x], [y])]
+
+
+def block(cin, e, cout, k, s, hw, batch=1, pads=None, dil=1, act1="Clip",
+          act2="Relu", residual=False, expand=True, project=True,
+          share=False):
+    """x -> [1x1 to e, act1] -> kxk depthwise (stride s), act2 ->
+    [1x1 to cout] (+ x); share: the expanded value also goes to the
+    output through a Neg (a second reader)"""
+    inits, nodes = [], []
+    if pads is None:
+        pads = [dil * (k // 2)] * 4
+    cur = "x"
+    if expand:
+        inits += [const("We", rng.normal(size=(e, cin, 1, 1)) / np.sqrt(cin)),
+                  const("Be", rng.normal(size=e) * 0.1)]
+        nodes.append(helper.make_node("Conv", ["x", "We", "Be"],
+                                      ["e0" if act1 else "e1"]))
+        nodes += act_nodes(act1, "e0", "e1", "1", inits)
+        cur = "e1"
+    ch = e if expand else cin
+    inits += [const("Wd", rng.normal(size=(ch, 1, k, k)) / k),
+              const("Bd", rng.normal(size=ch) * 0.1)]
+    nodes.append(helper.make_node("Conv", [cur, "Wd", "Bd"],
+                                  ["d0" if act2 else "d1"], group=ch,
+                                  strides=[s, s], pads=pads,
+                                  dilations=[dil, dil]))
+    nodes += act_nodes(act2, "d0", "d1", "2", inits)
+    last = "d1"
+    if project:
+        inits += [const("Wp", rng.normal(size=(cout, ch, 1, 1)) / np.sqrt(ch)),
+                  const("Bp", rng.normal(size=cout) * 0.1)]
+        nodes.append(helper.make_node("Conv", ["d1", "Wp", "Bp"],
+                                      ["p0" if residual or share else "y"]))
+        last = "p0"
+        if residual:
+            nodes.append(helper.make_node("Add", ["p0", "x"],
+                                          ["r0" if share else "y"]))
+            last = "r0"
+    elif not share:
+        nodes.append(helper.make_node("Identity", ["d1"], ["y"]))
+    outs = ["y"]
+    if share:
+        # the expanded value read twice: it must stay in planes
+        nodes.append(helper.make_node("ReduceMean", [cur], ["em"], axes=[1, 2, 3],
+                                      keepdims=0))
+        nodes.append(helper.make_node("Identity", [last], ["y"]))
+        nodes.append(helper.make_node("Neg", ["em"], ["z"]))
+        outs.append("z")
+    h, w = hw
+    oh = (h + pads[0] + pads[2] - dil * (k - 1) - 1) // s + 1
+    ow = (w + pads[1] + pads[3] - dil * (k - 1) - 1) // s + 1
+    oc = cout if project else ch
+    shapes = {"y": [batch, oc, oh, ow], "z": [batch]}
+    return nodes, inits, [batch, cin, h, w], [(o, shapes[o]) for o in outs]
+
+
+# name -> (model, blocked values expected with AVX-512)
+CASES = {
+    # 48 = 32 + 16: a half panel; residual; the odd plane goes through the
+    # zero-bordered copy (edges over an eighth of a row)
+    "mb_s1_residual": (lambda: block(5, 48, 5, 3, 1, (13, 11), batch=2,
+                                     residual=True), 2),
+    "mb_5x5_s2": (lambda: block(24, 64, 40, 5, 2, (9, 17)), 2),
+    # a wide plane: taps checked at the edges, interior in runs
+    "mb_wide_dilated": (lambda: block(16, 32, 24, 3, 1, (6, 70), dil=2,
+                                      act1="Relu", act2=None), 2),
+    "mb_tf_pads_s2": (lambda: block(8, 96, 16, 3, 2, (40, 40),
+                                    pads=[0, 0, 1, 1]), 2),
+    # activations the kernels leave to a pass over the block
+    "mb_hardswish": (lambda: block(12, 32, 20, 3, 1, (7, 7), act1="HardSwish",
+                                   act2="Sigmoid", batch=3), 2),
+    "mb_7x7_k5": (lambda: block(160, 144, 48, 5, 1, (7, 7), act2="Clip"), 2),
+    # pointwise -> depthwise only (the depthwise feeds no pointwise)
+    "pw_dw": (lambda: block(7, 32, 0, 3, 2, (11, 9), project=False), 1),
+    # no expansion: the depthwise reads planes
+    "dw_pw": (lambda: block(32, 0, 16, 3, 1, (12, 12), expand=False), 0),
+    # 40 channels: not a multiple of 16
+    "mb_40": (lambda: block(8, 40, 8, 3, 1, (10, 10), residual=True), 0),
+    # the expanded value has a second reader: all in planes
+    "mb_shared": (lambda: block(8, 32, 8, 3, 1, (10, 10), share=True), 0),
+}
+
+
+def run_kaiwu(model, feeds, tmp, fuse, threads):
+    out = os.path.join(tmp, f"out_{int(fuse)}_{threads}")
+    os.makedirs(out, exist_ok=True)
+    env = dict(os.environ)
+    env.pop("KW_ONNX_NO_FUSE", None)
+    if not fuse:
+        env["KW_ONNX_NO_FUSE"] = "1"
+    p = subprocess.run([KW, "onnx", "run", model, *feeds, "--output-dir", out,
+                        "-t", str(threads), "-q"],
+                       capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr)
+    res = []
+    for i in range(2):
+        f = os.path.join(out, f"output_{i}.pb")
+        if os.path.exists(f):
+            t = onnx.TensorProto()
+            with open(f, "rb") as fh:
+                t.ParseFromString(fh.read())
+            res.append(numpy_helper.to_array(t))
+    return res
+
+
+def kaiwu_isa(model):
+    p = subprocess.run([KW, "onnx", "bench", model, "--runs", "1", "--json"],
+                       capture_output=True, text=True)
+    return json.loads(p.stdout).get("isa") if p.returncode == 0 else None
+
+
+def main():
+    failed = 0
+    isa = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (make, blocked) in CASES.items():
+            nodes, inits, xshape, outs = make()
+            g = helper.make_graph(
+                nodes, name,
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, xshape)],
+                [helper.make_tensor_value_info(o, TensorProto.FLOAT, s)
+                 for o, s in outs], inits)
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+            path = os.path.join(tmp, name + ".onnx")
+            onnx.save(m, path)
+            x = rng.normal(size=xshape).astype(np.float32)
+            xf = os.path.join(tmp, name + "_x.pb")
+            with open(xf, "wb") as fh:
+                fh.write(numpy_helper.from_array(x, "x").SerializeToString())
+            want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(
+                None, {"x": x})
+            if isa is None:
+                isa = kaiwu_isa(path)
+            info = subprocess.run([KW, "onnx", "info", path, "--json"],
+                                  capture_output=True, text=True)
+            doc = json.loads(info.stdout) if info.returncode == 0 else {}
+            expect = blocked if isa == "avx512" else 0
+            ok = doc.get("blocked_values") == expect
+            if not ok:
+                print(f"FAIL {name}: {doc.get('blocked_values')} blocked values, "
+                      f"expected {expect} (isa {isa})")
+            worst = 0.0
+            try:
+                for fuse, threads in ((True, 1), (True, 2), (False, 1)):
+                    got = run_kaiwu(path, [xf], tmp, fuse, threads)
+                    if len(got) != len(want):
+                        ok = False
+                        continue
+                    for gv, wv in zip(got, want):
+                        scale = max(1.0, float(np.max(np.abs(wv))))
+                        if gv.shape != wv.shape:
+                            ok = False
+                            continue
+                        err = float(np.max(np.abs(gv - wv))) / scale
+                        worst = max(worst, err)
+                        ok = ok and err <= 2e-5
+            except RuntimeError as e:
+                print(f"FAIL {name}: {e}")
+                failed += 1
+                continue
+            print(f"{'PASS' if ok else 'FAIL'} {name} (blocked values "
+                  f"{doc.get('blocked_values')}, worst relative error vs "
+                  f"onnxruntime {worst:.1e})")
+            failed += not ok
+    print(f"{len(CASES) - failed} of {len(CASES)} c16 chain cases agree")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
