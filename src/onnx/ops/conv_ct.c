@@ -175,7 +175,9 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
     const int nth = kw__nn_threads(c);
     const int par =
         nth > 1 && 2.0 * (double)M * (double)(OH * OW) * (double)kdim > 4e5;
-    if (par && j.npan < 8 * nth)
+    /* threads share the pixels, unless the weights outweigh the input
+     * and the panels split evenly: then each reads only its panels' */
+    if (par && j.npan < 8 * nth && !(M > OH * OW && j.npan % nth == 0))
         j.uch = KW_MIN(j.units, kw__cdiv(8 * nth, j.npan));
     const int slot0 = 0;
     for (int64_t b = 0; b < N; b++) {

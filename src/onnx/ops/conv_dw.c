@@ -302,11 +302,15 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
 
 /* ---- c16 input (dwc.h), 16 channels a block ---- */
 
+/* items: bands of output rows, each over every block of 16 channels (a
+ * thread's share of the items is then a share of the rows, as in the
+ * pointwise layers on either side: kw__claim) */
+
 struct dwb_job {
     struct kw__dwc d;
     const float *x, *w, *bias;
     float *y;
-    int64_t C;
+    int64_t C, blocks, bands; /* blocks: of all the images */
     int yblk;
     const struct kw__nn_kern *kern;
     int act; /* left to do after the block: not Relu / Clip */
@@ -323,12 +327,20 @@ static void dwb_blocks(void *arg, int64_t b0, int64_t b1) {
     const int64_t isz = j->d.ih * j->d.iw, osz = j->d.oh * j->d.ow,
                   KK = j->d.kh * j->d.kw, nb = j->C / 16;
     for (int64_t b = b0; b < b1; b++) {
-        const int64_t c0 = b % nb * 16, img = b / nb;
+        const int64_t band = b / j->blocks, c0 = b % j->blocks % nb * 16,
+                      img = b % j->blocks / nb;
+        const int64_t oh0 = band * j->d.oh / j->bands,
+                      oh1 = (band + 1) * j->d.oh / j->bands;
         float *y = j->y + (img * j->C + c0) * osz;
         kw__dwb_block_avx512(&j->d, j->x + (img * j->C + c0) * isz,
                              j->w + c0 * KK, j->bias ? j->bias + c0 : NULL, y,
-                             j->yblk, scratch);
-        if (j->act) j->kern->act(y, 16 * osz, j->act, j->aa, j->ab);
+                             j->yblk, oh0, oh1, scratch);
+        if (j->act) /* the band: its pixels in c16, its rows of each plane */
+            for (int c = 0; c < (j->yblk ? 1 : 16); c++)
+                j->kern->act(j->yblk ? y + oh0 * j->d.ow * 16
+                                     : y + c * osz + oh0 * j->d.ow,
+                             (oh1 - oh0) * j->d.ow * (j->yblk ? 16 : 1),
+                             j->act, j->aa, j->ab);
     }
     scr_give(&j->scr, slot, scratch);
 }
@@ -346,10 +358,12 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     struct dwb_job j = {{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0],
                          g->k[1], g->s[0], g->s[1], g->d[0], g->d[1],
                          g->pb[0], g->pb[1], act, aa, ab},
-                        x, w, bias, y, C, yblk, kern,
+                        x, w, bias, y, C, N * (C / 16), 1, yblk, kern,
                         kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
+    const int nth = kw__nn_threads(c);
+    if (nth > 1) j.bands = KW_MIN(g->out[0], (int64_t)nth);
     scr_init(&j.scr, c, kw__dwb_scratch_floats(&j.d));
-    kw__nn_parallel(c, N * (C / 16), 1, dwb_blocks, &j);
+    kw__nn_parallel(c, j.blocks * j.bands, 1, dwb_blocks, &j);
     scr_free(&j.scr);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
                    : KW_STATUS_OK;

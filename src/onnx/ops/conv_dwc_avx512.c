@@ -54,10 +54,12 @@ static void planes_in(const struct kw__dwc *g, int nch, const float *x,
     }
 }
 
-/* the pixel-major output (osz pixels of 16 channels) back to nch planes */
-static void planes_out(int64_t osz, int nch, const float *out, float *y) {
-    for (int64_t p0 = 0; p0 < osz; p0 += 16) {
-        const int n = (int)KW_MIN((int64_t)16, osz - p0);
+/* the pixel-major output (np pixels of 16 channels) back to nch planes
+ * of osz pixels (the np at the start of y's) */
+static void planes_out(int64_t np, int nch, const float *out, float *y,
+                       int64_t osz) {
+    for (int64_t p0 = 0; p0 < np; p0 += 16) {
+        const int n = (int)KW_MIN((int64_t)16, np - p0);
         const __mmask16 m = (__mmask16)((1u << n) - 1);
         __m512 r[16];
         for (int i = 0; i < 16; i++)
@@ -150,7 +152,7 @@ void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
     for (int64_t oh = 0; oh < g->oh; oh++)
         row_run(g, in, wp * 16, wv, vb0, oh * g->sh, 0, g->kh, 0, g->ow, 0,
                 out + oh * g->ow * 16, act, va, vb);
-    planes_out(g->oh * g->ow, nch, out, y);
+    planes_out(g->oh * g->ow, nch, out, y, g->oh * g->ow);
 }
 
 /* One pixel near a side of the plane: only the taps inside it */
@@ -194,7 +196,8 @@ int64_t kw__dwb_scratch_floats(const struct kw__dwc *g) {
 
 void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,
                           const float *w, const float *bias, float *y,
-                          int yblk, float *scratch) {
+                          int yblk, int64_t oh0, int64_t oh1,
+                          float *scratch) {
     int64_t a, b, hp, wp;
     dims(g, &hp, &wp);
     const int copy = interior(g, &a, &b);
@@ -205,17 +208,25 @@ void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,
     block_weights(g, 16, w, bias, wt, wv, &vb0);
     const int act = kw__dwc_act_ok(g->act) ? g->act : 0;
     const __m512 va = _mm512_set1_ps(g->a), vb = _mm512_set1_ps(g->b);
-    if (copy) { /* the border stays zero from block to block (as dwc) */
-        for (int64_t h = 0; h < g->ih; h++)
+    const int64_t q0 = oh0 * g->ow, nq = (oh1 - oh0) * g->ow,
+                  osz = g->oh * g->ow;
+    if (copy) {
+        /* the rows the band reads; the border stays zero from block to
+         * block (as dwc), and rows copied for another band are not read */
+        const int64_t h0 = KW_MAX(oh0 * g->sh - g->pt, (int64_t)0);
+        const int64_t h1 = KW_MIN((oh1 - 1) * g->sh - g->pt +
+                                      (g->kh - 1) * g->dh + 1,
+                                  g->ih);
+        for (int64_t h = h0; h < h1; h++)
             memcpy(in + ((h + g->pt) * wp + g->pl) * 16, x + h * g->iw * 16,
                    (size_t)g->iw * 16 * sizeof(float));
-        for (int64_t oh = 0; oh < g->oh; oh++)
+        for (int64_t oh = oh0; oh < oh1; oh++)
             row_run(g, in, wp * 16, wv, vb0, oh * g->sh, 0, g->kh, 0, g->ow,
                     0, out + oh * g->ow * 16, act, va, vb);
-        if (!yblk) planes_out(g->oh * g->ow, 16, out, y);
+        if (!yblk) planes_out(nq, 16, out + q0 * 16, y + q0, osz);
         return;
     }
-    for (int64_t oh = 0; oh < g->oh; oh++) {
+    for (int64_t oh = oh0; oh < oh1; oh++) {
         const int64_t r0 = oh * g->sh - g->pt;
         int64_t ky0 = 0, ky1 = g->kh;
         while (ky0 < ky1 && r0 + ky0 * g->dh < 0) ky0++;
@@ -232,7 +243,7 @@ void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,
                        o + ow * 16, act, va, vb);
         }
     }
-    if (!yblk) planes_out(g->oh * g->ow, 16, out, y);
+    if (!yblk) planes_out(nq, 16, out + q0 * 16, y + q0, osz);
 }
 
 void kw__deint2_avx512(const float *x, int64_t n, float *ev, float *od) {

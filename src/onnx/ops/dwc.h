@@ -39,11 +39,14 @@ KW_HIDDEN void kw__dwc_block_avx512(const struct kw__dwc *g, int nch,
 /* Floats of scratch kw__dwb_block_avx512 needs. */
 KW_HIDDEN int64_t kw__dwb_scratch_floats(const struct kw__dwc *g);
 /* 16 channels of c16 input x (ih x iw pixels of 16) with w (16 x kh*kw),
- * bias (16, or NULL) -> y: 16 planes oh x ow, or (yblk) c16 oh x ow
- * pixels; kh*kw <= 64, pads >= 0, taps outside the plane skipped. */
+ * bias (16, or NULL) -> output rows [oh0, oh1) of y: 16 planes oh x ow,
+ * or (yblk) c16 oh x ow pixels; kh*kw <= 64, pads >= 0, taps outside
+ * the plane skipped. scratch: zeroed before the first call, then reused
+ * as it is left for the same geometry. */
 KW_HIDDEN void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,
                                     const float *w, const float *bias,
-                                    float *y, int yblk, float *scratch);
+                                    float *y, int yblk, int64_t oh0,
+                                    int64_t oh1, float *scratch);
 
 /* One depthwise plane geometry on a flat output grid
  * (conv_dwf_avx512.c): stride 1 or 2 each way, any dilation, pads >= 0.
