@@ -235,9 +235,19 @@ static struct kw__node *only_reader(struct kw__graph *g, const int *readers,
     return r < 0 ? NULL : &g->nodes[r];
 }
 
-/* pointwise -> depthwise (-> pointwise): the values between go in the
- * c16 layout, which the AVX-512 kernels read and write without the
- * transposes between planes and channel vectors (conv.c) */
+/* One group, stride 1 or 2 across: what kw__conv_ct writes in c16 */
+static int ct_writes(const struct kw__graph *g, const struct kw__node *n,
+                     int64_t *M) {
+    int64_t Cg, taps, group;
+    const struct kw__attr *st = kw__attr(n, "strides");
+    return conv2d(g, n, M, &Cg, &taps, &group) && group == 1 &&
+           (!st || (st->type == KW_ATTR_INTS && st->n == 2 &&
+                    (st->ints[1] == 1 || st->ints[1] == 2)));
+}
+
+/* (pointwise or stem) -> depthwise (-> pointwise): the values between go
+ * in the c16 layout, which the AVX-512 kernels read and write without
+ * the transposes between planes and channel vectors (conv.c) */
 static void plan_c16(struct kw__graph *g) {
     if (kw__nn_isa() != KW__ISA_AVX512) return;
     int *readers = count_readers(g);
@@ -245,8 +255,7 @@ static void plan_c16(struct kw__graph *g) {
     for (int k = 0; k < g->n_nodes; k++) {
         struct kw__node *p = &g->nodes[k];
         int64_t M, C, M2, Cg, taps, group;
-        if (p->n_in > 3 || p->n_out < 1 || !pointwise(g, p, &M, &C) ||
-            M % 16)
+        if (p->n_in > 3 || p->n_out < 1 || !ct_writes(g, p, &M) || M % 16)
             continue;
         struct kw__node *d = only_reader(g, readers, k, p->out[0]);
         if (!d || !conv2d(g, d, &M2, &Cg, &taps, &group) || Cg != 1 ||

@@ -122,8 +122,8 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
     const int64_t DH = g->d[0], DW = g->d[1], KK = KH * KW, kdim = C * KK;
     const int pad = g->pb[0] || g->pb[1] || g->pe[0] || g->pe[1];
     const int blk = xblk || yblk;
-    if (blk && (KK != 1 || SH != 1 || SW != 1 || pad ||
-                (xblk && C % 16) || (yblk && (M % 16 || res))))
+    if ((xblk && (KK != 1 || SH != 1 || SW != 1 || pad || C % 16)) ||
+        (yblk && (M % 16 || res)))
         return 0;
     if ((SW != 1 && SW != 2) || SH < 1 || SH > 64 || g->pb[0] < 0 ||
         g->pb[1] < 0 || g->pe[0] < 0 || g->pe[1] < 0 || DH > 64 || DW > 64 ||

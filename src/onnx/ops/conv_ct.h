@@ -53,8 +53,8 @@ KW_HIDDEN void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
 /* 2-D, one group, stride 1 or 2 across, pads >= 0, with AVX-512, where
  * it beats the packed GEMM: 1 when done (or failed: *st set), 0 when it
  * does not apply. act: applied here (after res). xblk / yblk: x / y in
- * the c16 layout (dwc.h): pointwise, unstrided, unpadded only, taken at
- * any size (the alternative is a reorder). */
+ * the c16 layout (dwc.h), taken at any size (the alternative is a
+ * reorder); xblk: pointwise, unstrided and unpadded only. */
 KW_HIDDEN int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                           int64_t N, int64_t C, int64_t M, int64_t group,
                           const float *x, const float *w, const float *bias,
