@@ -28,7 +28,7 @@ struct ct_job {
 static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
                   int64_t *xo) {
     int64_t n;
-    if (j->flat) { /* runs of near-equal length, at most 12 */
+    if (j->flat) { /* runs of near-equal length, at most 14 */
         *q0 = u * j->d.OHOW / j->ngr;
         n = (u + 1) * j->d.OHOW / j->ngr - *q0;
         *xo = j->xblk ? *q0 * 16 : *q0;
@@ -42,7 +42,7 @@ static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
     return (int)n;
 }
 
-/* runs in a group: their partial sums (24 KiB) live on the stack */
+/* runs in a group: their partial sums (28 KiB) live on the stack */
 #define CT_GROUP 16
 
 /* items: a chunk of runs for one panel, the chunks outer (the threads'

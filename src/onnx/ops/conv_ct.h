@@ -4,7 +4,7 @@
  * straight from the input planes, so B is never packed (conv_ct.c drives
  * it, conv_ct_avx512.c is the micro-kernel). It is the NCHW cousin of
  * the channel-blocked direct convolutions: a tile of 32 output channels
- * x up to 12 pixels of one output row, transposed into the planes when
+ * x up to 14 pixels of one output row, transposed into the planes when
  * stored. Entry points: kw__conv_ct, kw__ct_tile_avx512.
  */
 #ifndef KW_ONNX_OPS_CONV_CT_H
@@ -13,7 +13,7 @@
 #include "onnx/ops/conv_internal.h"
 
 #define KW_CT_MV 32 /* output channels per panel: two vectors */
-#define KW_CT_NP 12 /* pixels per tile at most */
+#define KW_CT_NP 14 /* pixels per tile at most */
 
 /* One image: y(m, q) = act(bias[m] + res(m, q) + sum over k of
  * W(m, k) * x[roff[k] + xo(q)]), xo the input offset of output pixel q.
@@ -44,7 +44,7 @@ struct kw__ct_blk {
 };
 #define KW_CT_KC 128 /* a panel's block of weights (16 KiB) stays in L1 */
 
-/* np (1..12) pixels q0.. of panel p, pixel j read at x[roff[k] + xo +
+/* np (1..14) pixels q0.. of panel p, pixel j read at x[roff[k] + xo +
  * j * sx] (sx 1, 2 or 16), over K block b. */
 KW_HIDDEN void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
                                   const struct kw__ct_blk *b, int64_t xo,

@@ -78,7 +78,7 @@ tile(const int NP, const int SX, const int TWO, const struct kw__ct *d,
         const float *px = x + ro[k];
         /* the weights come from memory once per panel: 2 KiB ahead,
          * and (the first run of a block) the next block into L2 */
-        _mm_prefetch((const char *)(w + 512), _MM_HINT_T0);
+        if (b->pf) _mm_prefetch((const char *)(w + 512), _MM_HINT_T0);
         if (b->pf) {
             _mm_prefetch((const char *)(w + KW_CT_KC * KW_CT_MV), _MM_HINT_T1);
             if (TWO)
@@ -125,6 +125,7 @@ void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
     switch (np) {
         CT_NP(1) CT_NP(2) CT_NP(3) CT_NP(4) CT_NP(5) CT_NP(6)
         CT_NP(7) CT_NP(8) CT_NP(9) CT_NP(10) CT_NP(11) CT_NP(12)
+        CT_NP(13) CT_NP(14)
     default:
         break;
     }
