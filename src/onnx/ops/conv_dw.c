@@ -360,8 +360,11 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                          g->pb[0], g->pb[1], act, aa, ab},
                         x, w, bias, y, C, N * (C / 16), 1, yblk, kern,
                         kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
+    /* bands of rows at 2+ threads, unless they would be uneven (7 rows
+     * in 2): then the blocks split */
     const int nth = kw__nn_threads(c);
-    if (nth > 1) j.bands = KW_MIN(g->out[0], (int64_t)nth);
+    if (nth > 1 && (g->out[0] % nth == 0 || g->out[0] >= 8 * nth))
+        j.bands = KW_MIN(g->out[0], (int64_t)nth);
     scr_init(&j.scr, c, kw__dwb_scratch_floats(&j.d));
     kw__nn_parallel(c, j.blocks * j.bands, 1, dwb_blocks, &j);
     scr_free(&j.scr);
