@@ -155,28 +155,32 @@ void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
     planes_out(g->oh * g->ow, nch, out, y, g->oh * g->ow);
 }
 
-/* One pixel near a side of the plane: only the taps inside it */
+/* One pixel near a side of the plane: only the taps inside it (the
+ * kernel rows on two accumulators, not to wait on one FMA chain) */
 static void edge_pixel(const struct kw__dwc *g, const float *x,
                        const __m512 *wv, __m512 bias, int64_t r0,
                        int64_t ky0, int64_t ky1, int64_t c0, float *out,
                        int act, __m512 va, __m512 vb) {
-    __m512 acc = bias;
-    for (int64_t kh = ky0; kh < ky1; kh++)
-        for (int64_t kw = 0; kw < g->kw; kw++) {
-            const int64_t ix = c0 + kw * g->dw;
-            if (ix < 0 || ix >= g->iw) continue;
-            acc = _mm512_fmadd_ps(
-                wv[kh * g->kw + kw],
-                _mm512_loadu_ps(x + ((r0 + kh * g->dh) * g->iw + ix) * 16),
-                acc);
-        }
-    _mm512_storeu_ps(out, act_v(acc, act, va, vb));
+    __m512 acc[2] = {bias, _mm512_setzero_ps()};
+    const int64_t kx0 = c0 < 0 ? (-c0 + g->dw - 1) / g->dw : 0;
+    int64_t kx1 = g->kw;
+    while (kx1 > kx0 && c0 + (kx1 - 1) * g->dw >= g->iw) kx1--;
+    for (int64_t kh = ky0; kh < ky1; kh++) {
+        const float *row = x + ((r0 + kh * g->dh) * g->iw + c0) * 16;
+        for (int64_t kw = kx0; kw < kx1; kw++)
+            acc[kh & 1] = _mm512_fmadd_ps(
+                wv[kh * g->kw + kw], _mm512_loadu_ps(row + kw * g->dw * 16),
+                acc[kh & 1]);
+    }
+    _mm512_storeu_ps(out,
+                     act_v(_mm512_add_ps(acc[0], acc[1]), act, va, vb));
 }
 
 /* The columns whose taps all fall inside the row, [*a, *b); 1 when
- * the rest are over an eighth of the row: the block then goes through
- * a zero-bordered copy (edge pixels, one accumulator each, would cost
- * more than the copy) */
+ * the rest are over an eighth of the row of a small plane (up to 32x32
+ * in): the block then goes through a zero-bordered copy (edge pixels,
+ * one at a time, would cost more than the copy; on bigger planes the
+ * copy costs more) */
 static int interior(const struct kw__dwc *g, int64_t *a, int64_t *b) {
     const int64_t span = (g->kw - 1) * g->dw;
     *a = KW_MIN((g->pl + g->sw - 1) / g->sw, g->ow);
@@ -184,7 +188,7 @@ static int interior(const struct kw__dwc *g, int64_t *a, int64_t *b) {
              ? (g->iw - 1 - span + g->pl) / g->sw + 1
              : 0;
     *b = KW_MAX(KW_MIN(*b, g->ow), *a);
-    return (g->ow - (*b - *a)) * 8 > g->ow;
+    return (g->ow - (*b - *a)) * 8 > g->ow && g->ih * g->iw <= 1024;
 }
 
 int64_t kw__dwb_scratch_floats(const struct kw__dwc *g) {
