@@ -245,8 +245,8 @@ static int ct_writes(const struct kw__graph *g, const struct kw__node *n,
                     (st->ints[1] == 1 || st->ints[1] == 2)));
 }
 
-/* (pointwise or stem) -> depthwise (-> pointwise): the values between go
- * in the c16 layout, which the AVX-512 kernels read and write without
+/* (pointwise or stem) -> depthwise (-> pointwise (-> pointwise)): the
+ * values between go in the c16 layout, which the AVX-512 kernels read and write without
  * the transposes between planes and channel vectors (conv.c) */
 static void plan_c16(struct kw__graph *g) {
     if (kw__nn_isa() != KW__ISA_AVX512) return;
@@ -264,8 +264,17 @@ static void plan_c16(struct kw__graph *g) {
         p->blk_out = d->blk_in = 1;
         const int kd = (int)(d - g->nodes);
         struct kw__node *q = only_reader(g, readers, kd, d->out[0]);
-        if (q && pointwise(g, q, &M2, &C) && C == M)
-            d->blk_out = q->blk_in = 1;
+        if (!q || !pointwise(g, q, &M2, &C) || C != M) continue;
+        d->blk_out = q->blk_in = 1;
+        /* and on to a pointwise layer that reads nothing else (the
+         * 16 channels between the first two blocks of MobileNetV2 and
+         * EfficientNet) */
+        const int kq = (int)(q - g->nodes);
+        struct kw__node *r = only_reader(g, readers, kq, q->out[0]);
+        int64_t C2;
+        if (r && q->n_in <= 3 && M2 % 16 == 0 && pointwise(g, r, &M, &C2) &&
+            C2 == M2)
+            q->blk_out = r->blk_in = 1;
     }
     free(readers);
 }

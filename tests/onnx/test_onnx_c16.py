@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Pointwise -> depthwise -> pointwise Conv chains (MobileNet / EfficientNet
+"""Pointwise (or stem) -> depthwise -> pointwise (-> pointwise) Conv chains (MobileNet / EfficientNet
 blocks) whose intermediate values kaiwu hands over in its channel-blocked
 c16 layout with AVX-512 (fuse.c plan_c16): odd planes, strides 1 and 2,
 3x3 and 5x5, dilation, asymmetric pads, fused activations (in-register and
@@ -41,19 +41,21 @@ def act_nodes(act, x, y, tag, inits):
 
 def block(cin, e, cout, k, s, hw, batch=1, pads=None, dil=1, act1="Clip",
           act2="Relu", residual=False, expand=True, project=True,
-          share=False):
+          share=False, ek=1, es=1):
     """x -> [1x1 to e, act1] -> kxk depthwise (stride s), act2 ->
     [1x1 to cout] (+ x); share: the expanded value also goes to the
-    output through a Neg (a second reader)"""
+    output through a Neg (a second reader); ek, es: an image stem's
+    kernel and stride in place of the 1x1"""
     inits, nodes = [], []
     if pads is None:
         pads = [dil * (k // 2)] * 4
     cur = "x"
     if expand:
-        inits += [const("We", rng.normal(size=(e, cin, 1, 1)) / np.sqrt(cin)),
+        inits += [const("We", rng.normal(size=(e, cin, ek, ek)) / np.sqrt(cin) / ek),
                   const("Be", rng.normal(size=e) * 0.1)]
         nodes.append(helper.make_node("Conv", ["x", "We", "Be"],
-                                      ["e0" if act1 else "e1"]))
+                                      ["e0" if act1 else "e1"],
+                                      strides=[es, es], pads=[ek // 2] * 4))
         nodes += act_nodes(act1, "e0", "e1", "1", inits)
         cur = "e1"
     ch = e if expand else cin
@@ -86,11 +88,33 @@ def block(cin, e, cout, k, s, hw, batch=1, pads=None, dil=1, act1="Clip",
         nodes.append(helper.make_node("Neg", ["em"], ["z"]))
         outs.append("z")
     h, w = hw
+    h, w = (h + ek // 2 * 2 - ek) // es + 1, (w + ek // 2 * 2 - ek) // es + 1
     oh = (h + pads[0] + pads[2] - dil * (k - 1) - 1) // s + 1
     ow = (w + pads[1] + pads[3] - dil * (k - 1) - 1) // s + 1
     oc = cout if project else ch
     shapes = {"y": [batch, oc, oh, ow], "z": [batch]}
-    return nodes, inits, [batch, cin, h, w], [(o, shapes[o]) for o in outs]
+    return nodes, inits, [batch, cin, *hw], [(o, shapes[o]) for o in outs]
+
+
+def chain(*parts):
+    """blocks in a row, each block's y the next one's x"""
+    nodes_all, inits_all, prev = [], [], "x"
+    for i, (nodes, inits, _, _) in enumerate(parts):
+        last = i == len(parts) - 1
+
+        def ren(n, i=i, prev=prev, last=last):
+            return prev if n == "x" else "y" if n == "y" and last else f"b{i}_{n}"
+        for nd in nodes:
+            for j, n in enumerate(nd.input):
+                nd.input[j] = ren(n)
+            for j, n in enumerate(nd.output):
+                nd.output[j] = ren(n)
+        for t in inits:
+            t.name = ren(t.name)
+        nodes_all += nodes
+        inits_all += inits
+        prev = ren("y")
+    return nodes_all, inits_all, parts[0][2], parts[-1][3]
 
 
 # name -> (model, blocked values expected with AVX-512)
@@ -115,6 +139,12 @@ CASES = {
     "dw_pw": (lambda: block(32, 0, 16, 3, 1, (12, 12), expand=False), 0),
     # 40 channels: not a multiple of 16
     "mb_40": (lambda: block(8, 40, 8, 3, 1, (10, 10), residual=True), 0),
+    # an image stem (3x3, stride 2) writes the depthwise input blocked
+    "stem": (lambda: block(3, 32, 16, 3, 1, (23, 30), ek=3, es=2), 2),
+    # two blocks: the 16 channels between them blocked too (5 values)
+    "two_blocks": (lambda: chain(block(8, 32, 16, 3, 2, (15, 13), batch=2),
+                                 block(16, 48, 8, 3, 1, (8, 7), batch=2,
+                                       act2="HardSigmoid")), 5),
     # the expanded value has a second reader: all in planes
     "mb_shared": (lambda: block(8, 32, 8, 3, 1, (10, 10), share=True), 0),
 }
