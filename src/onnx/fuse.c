@@ -12,13 +12,15 @@
  *    (kw__op_conv), and the Conv takes the Add's place in the order.
  * The intermediate value must have no other reader (node, subgraph or
  * graph output). Post-operations are applied by kw__node_epilogue.
- * Then, with AVX-512, the values between a pointwise Conv, the depthwise
- * Conv it feeds and the pointwise Conv that one feeds are marked to be
- * handed over in the channel-blocked c16 layout (plan_c16).
+ * Then, with AVX-512, the values between a pointwise Conv (or an image
+ * stem), the depthwise Conv it feeds and the pointwise Conv that one
+ * feeds are marked to be handed over in the channel-blocked c16 layout
+ * (plan_c16), and such a pointwise + depthwise pair becomes one node
+ * (merge_pre).
  */
 #include "onnx/exec.h"
 #include "onnx/model.h"
-#include "onnx/ops/nn_internal.h"
+#include "onnx/ops/conv_ct.h"
 
 static void count_one(void *ctx, int slot) { ((int *)ctx)[slot]++; }
 
@@ -279,6 +281,49 @@ static void plan_c16(struct kw__graph *g) {
     free(readers);
 }
 
+/* pointwise p (nodes[k]) -> depthwise d, both planned c16: d computes
+ * p's output 16 channels at a time just before it reads them, so a big
+ * plane's expansion never leaves L2 (conv_dw.c kw__conv_dw_pre). p's
+ * weight slot gets the packed panels (only p may read it), from the
+ * tensor's first 64-byte boundary (16 floats spare). */
+static int merge_pre(struct kw__graph *g, struct kw__raw_model *raw,
+                     const int *readers, int k) {
+    struct kw__node *p = &g->nodes[k];
+    int64_t M, C;
+    if (!p->blk_out || p->n_in > 3 || !pointwise(g, p, &M, &C) ||
+        !kw__ukr_ex_act_ok(p->fused_act) || readers[p->in[1]] != 1)
+        return 0;
+    struct kw__node *d = only_reader(g, readers, k, p->out[0]);
+    int64_t Md, Cg, taps, group;
+    if (!d || !d->blk_in || d->pre || d->n_in > 4 ||
+        !conv2d(g, d, &Md, &Cg, &taps, &group) || Cg != 1 || group != M)
+        return 0;
+    const int64_t n = kw__cdiv(M, KW_CT_MV) * KW_CT_MV * C + 16;
+    struct kw_onnx_value *pw = kw_onnx_tensor_new(KW_ONNX_FLOAT, 1, &n);
+    int *in = kw__arena_alloc(&raw->arena, 6 * sizeof *in);
+    if (!pw || !in || !kw__model_keep(raw, pw)) {
+        kw_onnx_value_free(pw);
+        return 0;
+    }
+    kw__ct_pack(const_f32(g, p->in[1])->data, M, C, KW_CT_MV,
+                kw__align64(pw->data));
+    g->init[p->in[1]] = pw;
+    for (int i = 0; i < 4; i++) in[i] = i < d->n_in ? d->in[i] : -1;
+    in[0] = p->in[0];
+    in[4] = p->in[1];
+    in[5] = p->n_in > 2 ? p->in[2] : -1;
+    d->in = in;
+    d->n_in = 6;
+    d->pre = 1;
+    d->blk_in = p->blk_in;
+    d->pre_act = p->fused_act;
+    d->pre_alpha = p->act_alpha;
+    d->pre_beta = p->act_beta;
+    memmove(p, p + 1, sizeof *p * (size_t)(g->n_nodes - k - 1));
+    g->n_nodes--;
+    return 1;
+}
+
 void kw__fuse(struct kw_onnx_model *m) {
     struct kw__graph *g = m->graph;
     struct kw__raw_model *raw = m->arena;
@@ -320,8 +365,20 @@ void kw__fuse(struct kw_onnx_model *m) {
         }
         free(readers);
     }
-    kw__graph_liveness(g);
     plan_c16(g);
+    for (int k = 0, *readers = count_readers(g); readers;) {
+        if (k >= g->n_nodes) {
+            free(readers);
+            break;
+        }
+        if (merge_pre(g, raw, readers, k)) {
+            free(readers);
+            readers = count_readers(g);
+        } else {
+            k++;
+        }
+    }
+    kw__graph_liveness(g);
 }
 
 enum kw_status kw__node_epilogue(struct kw__op_ctx *c) {

@@ -312,7 +312,7 @@ int kw_onnx_n_nodes(const struct kw_onnx_model *m, int *n_run) {
 int kw_onnx_n_blocked(const struct kw_onnx_model *m) {
     int n = 0;
     for (int k = 0; m && k < m->graph->n_nodes; k++)
-        n += m->graph->nodes[k].blk_out;
+        n += m->graph->nodes[k].blk_out + m->graph->nodes[k].pre;
     return n;
 }
 

@@ -75,6 +75,12 @@ struct kw__node {
      * (ops/dwc.h), chosen at load for a value that only this pair of
      * convolutions sees (fuse.c) */
     int blk_in, blk_out;
+    /* a depthwise Conv that runs the pointwise one before it too (fuse.c
+     * merge_pre): inputs 4 and 5 are that one's weights (kw__ct_pack
+     * panels of 32) and bias, pre_act its activation; input 0 its input,
+     * blk_in that input's layout */
+    int pre, pre_act;
+    float pre_alpha, pre_beta;
 };
 
 enum kw__act {

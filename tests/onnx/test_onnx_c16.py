@@ -139,6 +139,10 @@ CASES = {
     "dw_pw": (lambda: block(32, 0, 16, 3, 1, (12, 12), expand=False), 0),
     # 40 channels: not a multiple of 16
     "mb_40": (lambda: block(8, 40, 8, 3, 1, (10, 10), residual=True), 0),
+    # expansions of over 4 MiB: made 16 channels at a time inside the
+    # depthwise layer (2 blocks: also at 2 threads; 3: at 2 threads in turn)
+    "mb_big": (lambda: block(8, 32, 16, 3, 1, (180, 190)), 2),
+    "mb_big_odd": (lambda: block(4, 48, 8, 3, 2, (150, 151), act1="Relu"), 2),
     # an image stem (3x3, stride 2) writes the depthwise input blocked
     "stem": (lambda: block(3, 32, 16, 3, 1, (23, 30), ek=3, es=2), 2),
     # two blocks: the 16 channels between them blocked too (5 values)

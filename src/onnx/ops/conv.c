@@ -266,9 +266,59 @@ static enum kw_status conv_add_general(struct kw__op_ctx *c,
     return st;
 }
 
+/* A depthwise Conv that runs the pointwise one before it (kw__node.pre):
+ * X that one's input, E / BE its weights (packed) and bias (inputs 4,
+ * 5); the depthwise geometry is that of X with M channels. */
+static enum kw_status conv_pre(struct kw__op_ctx *c) {
+    const struct kw_onnx_value *X = kw__in(c, 0), *W = kw__in(c, 1),
+                               *B = kw__in(c, 2), *E = kw__in(c, 4),
+                               *BE = kw__in(c, 5);
+    if (!kw__is_tensor(X) || !kw__is_tensor(W) || !kw__is_tensor(E) ||
+        X->rank != 4 || W->rank != 4 || X->dtype != KW_ONNX_FLOAT ||
+        W->dtype != KW_ONNX_FLOAT || E->dtype != KW_ONNX_FLOAT ||
+        (B && (!kw__is_tensor(B) || B->dtype != KW_ONNX_FLOAT)) ||
+        (BE && (!kw__is_tensor(BE) || BE->dtype != KW_ONNX_FLOAT)))
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "a merged pointwise + depthwise Conv needs "
+                           "float32 4-D tensors");
+    const int64_t M = W->dims[0], C = X->dims[1];
+    if (M % 16 ||
+        kw_onnx_numel(E) != kw__cdiv(M, KW_CT_MV) * KW_CT_MV * C + 16 ||
+        (BE && kw_onnx_numel(BE) != M) || (B && kw_onnx_numel(B) != M))
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "the merged pointwise Conv's weights do not fit "
+                           "%lld -> %lld channels",
+                           (long long)C, (long long)M);
+    struct kw_onnx_value Xe = *X; /* the pointwise layer's output shape */
+    Xe.dims[1] = M;
+    struct conv_shape s;
+    enum kw_status st = conv_shape(c, &Xe, W, &s);
+    if (st) return st;
+    if (s.group != M || W->dims[1] != 1)
+        return kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                           "a merged Conv must be depthwise");
+    struct kw_onnx_value *Y = kw__out_tensor_raw(c, 0, X->dtype, 4, s.ydims);
+    if (!Y) return KW_STATUS_ERR_NOMEM;
+    const struct kw__node *nd = c->node;
+    const struct kw__dw_pre pre = {X->data, kw__align64(E->data),
+                                   BE ? BE->data : NULL, C,
+                                   nd->blk_in, nd->pre_act, nd->pre_alpha,
+                                   nd->pre_beta};
+    const int act = nd->act_in_op ? nd->fused_act : KW_ACT_NONE;
+    const struct kw__nn_kern *kern = kw__nn_kern();
+    if (kern && kw__conv_dw_pre(c, &s.g, s.N, M, &pre, W->data,
+                                B ? B->data : NULL, Y->data, nd->blk_out, kern,
+                                act, nd->act_alpha, nd->act_beta, &st))
+        return st;
+    /* the merge happens only with AVX-512, which this process has */
+    return kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED,
+                       "merged pointwise + depthwise Conv without AVX-512");
+}
+
 /* Inputs X, W, B and, after a fused Add (fuse.c), the residual R
  * (input 3), added before the fused activation. */
 enum kw_status kw__op_conv(struct kw__op_ctx *c) {
+    if (c->node->pre) return conv_pre(c);
     const struct kw_onnx_value *X = kw__in(c, 0), *W = kw__in(c, 1),
                                *B = kw__in(c, 2), *R = kw__in(c, 3);
     struct conv_shape s;

@@ -45,39 +45,71 @@ static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
 /* runs in a group: their partial sums (28 KiB) live on the stack */
 #define CT_GROUP 16
 
-/* items: a chunk of runs for one panel, the chunks outer (the threads'
- * shares of items are then shares of the plane's rows, as in the layers
- * around: kw__claim); in an item, groups of runs, each taken K block by
- * K block, so a block of the panel's weights stays in L1 while the
+/* runs [u0, u1) of panel p: groups of runs, each taken K block by K
+ * block, so a block of the panel's weights stays in L1 while the
  * group's runs go by (their partial sums wait in part) */
-static void ct_items(void *arg, int64_t i0, int64_t i1) {
+static void ct_runs(const struct ct_job *j, int64_t p, int64_t u0,
+                    int64_t u1) {
 #if KW_HAVE_X86
-    struct ct_job *j = arg;
     _Alignas(64) float part[CT_GROUP * KW_CT_NP * KW_CT_MV];
-    for (int64_t i = i0; i < i1; i++) {
-        const int64_t p = i % j->npan, uc = i / j->npan;
-        const int64_t u0 = uc * j->units / j->uch,
-                      u1 = (uc + 1) * j->units / j->uch;
-        for (int64_t g0 = u0; g0 < u1; g0 += CT_GROUP) {
-            const int64_t g1 = KW_MIN(u1, g0 + CT_GROUP);
-            for (int64_t k0 = 0; k0 < j->d.kdim; k0 += KW_CT_KC) {
-                struct kw__ct_blk b = {
-                    k0, KW_MIN((int64_t)KW_CT_KC, j->d.kdim - k0), k0 == 0,
-                    k0 + KW_CT_KC >= j->d.kdim, 0, NULL};
-                for (int64_t u = g0; u < g1; u++) {
-                    int64_t q0, xo;
-                    const int n = ct_run(j, u, &q0, &xo);
-                    b.part = part + (u - g0) * KW_CT_NP * KW_CT_MV;
-                    b.pf = u == g0;
-                    kw__ct_tile_avx512(&j->d, p, &b, xo,
-                                       j->xblk ? 16 : (int)j->SW, q0, n);
-                }
+    for (int64_t g0 = u0; g0 < u1; g0 += CT_GROUP) {
+        const int64_t g1 = KW_MIN(u1, g0 + CT_GROUP);
+        for (int64_t k0 = 0; k0 < j->d.kdim; k0 += KW_CT_KC) {
+            struct kw__ct_blk b = {k0,
+                                   KW_MIN((int64_t)KW_CT_KC, j->d.kdim - k0),
+                                   k0 == 0, k0 + KW_CT_KC >= j->d.kdim, 0,
+                                   NULL};
+            for (int64_t u = g0; u < g1; u++) {
+                int64_t q0, xo;
+                const int n = ct_run(j, u, &q0, &xo);
+                b.part = part + (u - g0) * KW_CT_NP * KW_CT_MV;
+                b.pf = u == g0;
+                kw__ct_tile_avx512(&j->d, p, &b, xo,
+                                   j->xblk ? 16 : (int)j->SW, q0, n);
             }
         }
     }
 #else
-    (void)arg, (void)i0, (void)i1;
+    (void)j, (void)p, (void)u0, (void)u1;
 #endif
+}
+
+/* items: a chunk of runs for one panel, the chunks outer (the threads'
+ * shares of items are then shares of the plane's rows, as in the layers
+ * around: kw__claim) */
+static void ct_items(void *arg, int64_t i0, int64_t i1) {
+    struct ct_job *j = arg;
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t p = i % j->npan, uc = i / j->npan;
+        ct_runs(j, p, uc * j->units / j->uch, (uc + 1) * j->units / j->uch);
+    }
+}
+
+/* the runs of a pointwise, unstrided, unpadded layer: the plane as one
+ * long row */
+static void ct_flat(struct ct_job *j) {
+    j->flat = 1;
+    j->ngr = kw__cdiv(j->d.OHOW, KW_CT_NP);
+    j->units = j->ngr;
+}
+
+void kw__ct_pointwise_part(const struct kw__ct *d, int xblk, int64_t p,
+                           int64_t part, int64_t nparts) {
+    struct ct_job j = {.d = *d, .OW = d->OHOW, .SH = 1, .SW = 1,
+                       .wp = d->OHOW, .npan = 1, .uch = 1, .xblk = xblk};
+    ct_flat(&j);
+    ct_runs(&j, p, part * j.units / nparts, (part + 1) * j.units / nparts);
+}
+
+void kw__ct_pack(const float *w, int64_t M, int64_t kdim, int pw,
+                 float *out) {
+    const int64_t np = kw__cdiv(M, pw);
+    for (int64_t p = 0; p < np; p++)
+        for (int64_t k = 0; k < kdim; k++)
+            for (int r = 0; r < pw; r++) {
+                const int64_t m = p * pw + r;
+                out[(p * kdim + k) * pw + r] = m < M ? w[m * kdim + k] : 0.0f;
+            }
 }
 
 /* The weights as panels of 32 output channels (kdim x 32 each), made
@@ -94,13 +126,7 @@ static const float *ct_weights(struct kw__conv_pack *pk, const float *w,
                         ? kw__alloc_aligned((size_t)n * sizeof(float))
                         : NULL;
         if (!ct) return NULL;
-        for (int64_t p = 0; p < np; p++)
-            for (int64_t k = 0; k < kdim; k++)
-                for (int r = 0; r < KW_CT_MV; r++) {
-                    const int64_t m = p * KW_CT_MV + r;
-                    ct[(p * kdim + k) * KW_CT_MV + r] =
-                        m < M ? w[m * kdim + k] : 0.0f;
-                }
+        kw__ct_pack(w, M, kdim, KW_CT_MV, ct);
         pk->ct = ct;
         /* the GEMM's copy goes (another geometry on this node would
          * pack per run): ResNet-50 would keep 60 MB twice */
@@ -166,12 +192,16 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
                        : k / KK * plane + kk / KW * DH * wp + kk % KW * DW;
     }
     struct ct_job j = {{NULL, roff, kdim, wt, bias, NULL, NULL, M, OH * OW,
-                        yblk, act, c->node->act_alpha, c->node->act_beta},
+                        yblk, KW_CT_MV, act, c->node->act_alpha,
+                        c->node->act_beta},
                        OW, SH, SW, wp, 0, 0, 0, kw__cdiv(M, KW_CT_MV), 1,
                        xblk};
-    j.flat = KK == 1 && SH == 1 && SW == 1 && !pad;
-    j.ngr = kw__cdiv(j.flat ? OH * OW : OW, KW_CT_NP);
-    j.units = j.flat ? j.ngr : OH * j.ngr;
+    if (KK == 1 && SH == 1 && SW == 1 && !pad) {
+        ct_flat(&j);
+    } else {
+        j.ngr = kw__cdiv(OW, KW_CT_NP);
+        j.units = OH * j.ngr;
+    }
     const int nth = kw__nn_threads(c);
     const int par =
         nth > 1 && 2.0 * (double)M * (double)(OH * OW) * (double)kdim > 4e5;

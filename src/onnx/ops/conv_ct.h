@@ -17,8 +17,8 @@
 
 /* One image: y(m, q) = act(bias[m] + res(m, q) + sum over k of
  * W(m, k) * x[roff[k] + xo(q)]), xo the input offset of output pixel q.
- * w: ceil(M / 32) panels of (kdim x 32), rows past M zero. act: None,
- * Relu or Clip. */
+ * w: ceil(M / pw) panels of (kdim x pw) (kw__ct_pack), pw 32 or 16.
+ * act: None, Relu or Clip. */
 struct kw__ct {
     const float *x;
     const int64_t *roff;
@@ -29,6 +29,7 @@ struct kw__ct {
     float *y;          /* (M, OHOW), or c16 (dwc.h) when yblk */
     int64_t M, OHOW;
     int yblk;          /* M a multiple of 16, res NULL */
+    int pw;            /* channels a panel of w: 32, or 16 */
     int act;
     float a, b;
 };
@@ -49,6 +50,43 @@ struct kw__ct_blk {
 KW_HIDDEN void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
                                   const struct kw__ct_blk *b, int64_t xo,
                                   int sx, int64_t q0, int np);
+
+/* p rounded up to a 64-byte boundary */
+static inline float *kw__align64(void *p) {
+    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+/* w (M x kdim, row-major) as ceil(M / pw) panels of (kdim x pw), the
+ * rows past M zero, into out (that many floats). */
+KW_HIDDEN void kw__ct_pack(const float *w, int64_t M, int64_t kdim, int pw,
+                           float *out);
+
+/* A pointwise, unstrided, unpadded d: panel p, share part of nparts of
+ * its pixels, on the calling thread; x in planes, or (xblk) c16. */
+KW_HIDDEN void kw__ct_pointwise_part(const struct kw__ct *d, int xblk,
+                                     int64_t p, int64_t part,
+                                     int64_t nparts);
+
+/* The pointwise layer a depthwise one runs first (kw__node.pre): its
+ * input x (C channels; c16 when xblk), weights w (kw__ct_pack panels of
+ * 32), bias (or NULL), activation act (None, Relu, Clip) with a, b. */
+struct kw__dw_pre {
+    const float *x, *w, *bias;
+    int64_t C;
+    int xblk, act;
+    float a, b;
+};
+/* Depthwise 2-D (kw__conv_dw_c16's geometry g, M channels) of the
+ * pointwise layer pre's output, which is made here 16 channels at a
+ * time (a big plane's never leaves L2), with AVX-512: 1 when done (or
+ * failed: *st set), 0 when it does not apply. */
+KW_HIDDEN int kw__conv_dw_pre(struct kw__op_ctx *c,
+                              const struct kw__nn_geom *g, int64_t N,
+                              int64_t M, const struct kw__dw_pre *pre,
+                              const float *w, const float *bias, float *y,
+                              int yblk, const struct kw__nn_kern *kern,
+                              int act, float aa, float ab,
+                              enum kw_status *st);
 
 /* 2-D, one group, stride 1 or 2 across, pads >= 0, with AVX-512, where
  * it beats the packed GEMM: 1 when done (or failed: *st set), 0 when it

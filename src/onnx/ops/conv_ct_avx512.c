@@ -48,8 +48,8 @@ store_blk(const int NP, const struct kw__ct *d, const __m512 *acc,
 static inline __attribute__((always_inline)) void
 tile(const int NP, const int SX, const int TWO, const struct kw__ct *d,
      int64_t p, const struct kw__ct_blk *b, int64_t xo, int64_t q0) {
-    const int64_t m0 = p * KW_CT_MV;
-    const int mv = (int)KW_MIN((int64_t)KW_CT_MV, d->M - m0);
+    const int64_t m0 = p * d->pw;
+    const int mv = (int)KW_MIN((int64_t)d->pw, d->M - m0);
     const __mmask16 k0 = mv >= 16 ? 0xffff : (__mmask16)((1u << mv) - 1);
     const __mmask16 k1 = mv >= 32   ? 0xffff
                          : mv > 16 ? (__mmask16)((1u << (mv - 16)) - 1)
@@ -69,20 +69,20 @@ tile(const int NP, const int SX, const int TWO, const struct kw__ct *d,
                         : _mm512_setzero_ps();
         }
     }
-    const float *w = d->w + (p * d->kdim + b->k0) * KW_CT_MV;
+    const float *w = d->w + (p * d->kdim + b->k0) * d->pw;
     const float *x = d->x + xo;
     const int64_t *ro = d->roff + b->k0;
     for (int64_t k = 0; k < b->kc; k++) {
-        const __m512 w0 = _mm512_load_ps(w),
-                     w1 = TWO ? _mm512_load_ps(w + 16) : w0;
+        const __m512 w0 = _mm512_loadu_ps(w),
+                     w1 = TWO ? _mm512_loadu_ps(w + 16) : w0;
         const float *px = x + ro[k];
         /* the weights come from memory once per panel: 2 KiB ahead,
          * and (the first run of a block) the next block into L2 */
         if (b->pf) _mm_prefetch((const char *)(w + 512), _MM_HINT_T0);
         if (b->pf) {
-            _mm_prefetch((const char *)(w + KW_CT_KC * KW_CT_MV), _MM_HINT_T1);
+            _mm_prefetch((const char *)(w + KW_CT_KC * d->pw), _MM_HINT_T1);
             if (TWO)
-                _mm_prefetch((const char *)(w + KW_CT_KC * KW_CT_MV + 16),
+                _mm_prefetch((const char *)(w + KW_CT_KC * d->pw + 16),
                              _MM_HINT_T1);
         }
         for (int j = 0; j < NP; j++) {
@@ -90,7 +90,7 @@ tile(const int NP, const int SX, const int TWO, const struct kw__ct *d,
             a0[j] = _mm512_fmadd_ps(w0, v, a0[j]);
             if (TWO) a1[j] = _mm512_fmadd_ps(w1, v, a1[j]);
         }
-        w += KW_CT_MV;
+        w += d->pw;
     }
     if (!b->last) {
         for (int j = 0; j < NP; j++) {
@@ -111,7 +111,7 @@ tile(const int NP, const int SX, const int TWO, const struct kw__ct *d,
 void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
                         const struct kw__ct_blk *b, int64_t xo, int sx,
                         int64_t q0, int np) {
-    const int two = d->M - p * KW_CT_MV > 16;
+    const int two = d->pw == KW_CT_MV && d->M - p * KW_CT_MV > 16;
 #define CT_SX(n, t)                                                         \
     {                                                                       \
         if (sx == 1) tile(n, 1, t, d, p, b, xo, q0);                        \

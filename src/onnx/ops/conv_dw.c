@@ -3,10 +3,12 @@
  * With AVX-512: small planes 16 channels at a time (conv_dwc_avx512.c),
  * bigger stride-2 planes on a flat output grid (conv_dwf_avx512.c); the
  * rest plane by plane on the SIMD kernel of nn_kern.h. Input in the c16
- * layout (dwc.h) goes 16 channels a block with no copy. Bias and the
- * fused activation included. Entry points: kw__conv_dw, kw__conv_dw_c16.
+ * layout (dwc.h) goes 16 channels a block with no copy, and a merged
+ * pointwise layer before it (kw__node.pre) is computed here too. Bias
+ * and the fused activation included. Entry points: kw__conv_dw,
+ * kw__conv_dw_c16, kw__conv_dw_pre.
  */
-#include "onnx/ops/conv_internal.h"
+#include "onnx/ops/conv_ct.h"
 #include "onnx/ops/dwc.h"
 
 /* Zeroed scratch buffers for the chunks of one parallel run, one per
@@ -373,6 +375,138 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
 #else
     (void)N, (void)x, (void)w, (void)bias, (void)y, (void)yblk, (void)kern;
     (void)act, (void)aa, (void)ab, (void)st;
+#endif
+    return 1;
+}
+
+/* ---- a pointwise layer and the depthwise one it feeds (conv_ct.h) ---- */
+
+struct pre_job {
+    struct dwb_job dw;  /* the depthwise layer, C of it = M */
+    struct kw__ct ct;   /* the pointwise one: one image, all its channels */
+    const struct kw__dw_pre *pre;
+    int64_t nb, nparts; /* blocks of 16 channels; pixel shares of each */
+    float *e;           /* in turn: the whole expansion, N images */
+    int64_t dwscr;      /* in turn: floats of a slot before its block */
+};
+
+/* 16 channels of the expansion: block blk of image img into e (c16);
+ * whole: panel blk (32 channels), share part, into the image's place in
+ * e (all M channels) */
+static void pre_expand_block(const struct pre_job *j, int64_t img,
+                             int64_t blk, int64_t part, float *e,
+                             int whole) {
+    struct kw__ct d = j->ct;
+    d.x = j->pre->x + img * j->pre->C * d.OHOW;
+    if (whole) { /* e: the image's M channels, block blk among them */
+        d.y = e + img * d.M * d.OHOW;
+        kw__ct_pointwise_part(&d, j->pre->xblk, blk, part, j->nparts);
+        return;
+    }
+    /* one half of a panel of 32 (a whole panel's expansion, twice the
+     * size, costs as much more at 112x112 as its FMAs save) */
+    d.w += blk / 2 * j->pre->C * KW_CT_MV + blk % 2 * 16;
+    d.bias = d.bias ? d.bias + blk * 16 : NULL;
+    d.M = 16;
+    d.y = e;
+    kw__ct_pointwise_part(&d, j->pre->xblk, 0, 0, 1);
+}
+
+/* in turn: items (pixel share, panel), the shares outer (as ct_items) */
+static void pre_expand(void *arg, int64_t i0, int64_t i1) {
+    struct pre_job *j = arg;
+    const int64_t np = kw__cdiv(j->nb, 2);
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t p = i % np, r = i / np;
+        pre_expand_block(j, r / j->nparts, p, r % j->nparts, j->e, 1);
+    }
+}
+
+/* block by block: items (image, block), each expanded into the chunk's
+ * slot (in L2) and convolved from there */
+static void pre_blocks(void *arg, int64_t b0, int64_t b1) {
+    struct pre_job *j = arg;
+    struct dwb_job *dw = &j->dw;
+    int slot = -1;
+    float *buf = scr_take(&dw->scr, &slot, &dw->failed);
+    if (!buf) return;
+    float *e = kw__align64(buf + j->dwscr);
+    const int64_t osz = dw->d.oh * dw->d.ow, KK = dw->d.kh * dw->d.kw;
+    for (int64_t b = b0; b < b1; b++) {
+        const int64_t img = b / j->nb, c0 = b % j->nb * 16;
+        pre_expand_block(j, img, b % j->nb, 0, e, 0);
+        float *y = dw->y + (img * dw->C + c0) * osz;
+        kw__dwb_block_avx512(&dw->d, e, dw->w + c0 * KK,
+                             dw->bias ? dw->bias + c0 : NULL, y, dw->yblk, 0,
+                             dw->d.oh, buf);
+        if (dw->act) dw->kern->act(y, 16 * osz, dw->act, dw->aa, dw->ab);
+    }
+    scr_give(&dw->scr, slot, buf);
+}
+
+int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
+                    int64_t N, int64_t M, const struct kw__dw_pre *pre,
+                    const float *w, const float *bias, float *y, int yblk,
+                    const struct kw__nn_kern *kern, int act, float aa,
+                    float ab, enum kw_status *st) {
+    const int64_t HW = g->in[0] * g->in[1];
+    if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
+        M % 16 || g->k[0] * g->k[1] > 64 || g->pb[0] < 0 || g->pb[1] < 0 ||
+        !kw__ukr_ex_act_ok(pre->act) || (pre->xblk && pre->C % 16))
+        return 0;
+#if KW_HAVE_X86
+    int64_t *roff = malloc((size_t)KW_MAX(pre->C, (int64_t)1) * sizeof *roff);
+    if (!roff) {
+        *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+        return 1;
+    }
+    for (int64_t k = 0; k < pre->C; k++)
+        roff[k] = pre->xblk ? k / 16 * HW * 16 + k % 16 : k * HW;
+    struct pre_job j = {
+        .dw = {{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0], g->k[1],
+                g->s[0], g->s[1], g->d[0], g->d[1], g->pb[0], g->pb[1], act,
+                aa, ab},
+               NULL, w, bias, y, M, N * (M / 16), 1, yblk, kern,
+               kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}},
+        .ct = {NULL, roff, pre->C, pre->w, pre->bias, NULL, NULL, M, HW, 1,
+               KW_CT_MV, pre->act, pre->a, pre->b},
+        .pre = pre, .nb = M / 16, .nparts = 1};
+    /* block by block where the expansion is far bigger than L2 (4 MiB
+     * and up: 112x112 planes) and the blocks split evenly between the
+     * threads (on smaller planes the half panels cost more than L2
+     * saves); else the expansion whole, then the depthwise layer as
+     * kw__conv_dw_c16 */
+    const int nth = kw__nn_threads(c);
+    if (M * HW >= ((int64_t)1 << 20) &&
+        (nth == 1 || j.nb % nth == 0 || j.nb >= 8 * nth)) {
+        j.dwscr = kw__dwb_scratch_floats(&j.dw.d);
+        scr_init(&j.dw.scr, c, j.dwscr + HW * 16 + 16);
+        kw__nn_parallel(c, N * j.nb, 1, pre_blocks, &j);
+        scr_free(&j.dw.scr);
+        *st = j.dw.failed
+                  ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
+                  : KW_STATUS_OK;
+    } else {
+        struct kw_onnx_value *hold = NULL;
+        j.e = kw__conv_scratch_get(c, N * M * HW, &hold);
+        if (!j.e) {
+            *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+        } else {
+            const int64_t np = kw__cdiv(j.nb, 2);
+            if (nth > 1 && np < 8 * nth)
+                j.nparts = KW_MIN(kw__cdiv(HW, KW_CT_NP),
+                                  kw__cdiv(8 * nth, np));
+            kw__nn_parallel(nth > 1 ? c : NULL, N * j.nparts * np, 1,
+                            pre_expand, &j);
+            kw__conv_dw_c16(c, g, N, M, M, j.e, w, bias, y, yblk, kern, act,
+                            aa, ab, st);
+        }
+        kw__conv_scratch_put(c, hold);
+    }
+    free(roff);
+#else
+    (void)N, (void)pre, (void)w, (void)bias, (void)y, (void)yblk, (void)kern;
+    (void)act, (void)aa, (void)ab, (void)st, (void)HW;
 #endif
     return 1;
 }
