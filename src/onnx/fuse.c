@@ -203,16 +203,20 @@ static int64_t attr_int(const struct kw__node *n, const char *name,
     return a && a->type == KW_ATTR_INT ? a->i : dflt;
 }
 
-/* A 2-D Conv with constant float weights (kh, kw) of (M, C/group); 0:
- * not one. */
+/* A 2-D Conv with constant float weights (kh, kw) of (M, C/group),
+ * explicit pads >= 0; 0: not one. */
 static int conv2d(const struct kw__graph *g, const struct kw__node *n,
                   int64_t *M, int64_t *Cg, int64_t *taps, int64_t *group) {
     if (!is_op(n, "Conv") || n->n_in < 2) return 0;
     const struct kw_onnx_value *w = const_f32(g, n->in[1]);
     if (!w || w->rank != 4) return 0;
-    const struct kw__attr *ap = kw__attr(n, "auto_pad");
+    const struct kw__attr *ap = kw__attr(n, "auto_pad"),
+                          *pads = kw__attr(n, "pads");
     if (ap && (ap->type != KW_ATTR_STRING || strcmp(ap->s, "NOTSET")))
         return 0;
+    if (pads && pads->type != KW_ATTR_INTS) return 0;
+    for (size_t i = 0; pads && i < pads->n; i++)
+        if (pads->ints[i] < 0) return 0;
     *M = w->dims[0];
     *Cg = w->dims[1];
     *taps = w->dims[2] * w->dims[3];
@@ -248,8 +252,9 @@ static int ct_writes(const struct kw__graph *g, const struct kw__node *n,
 }
 
 /* (pointwise or stem) -> depthwise (-> pointwise (-> pointwise)): the
- * values between go in the c16 layout, which the AVX-512 kernels read and write without
- * the transposes between planes and channel vectors (conv.c) */
+ * values between go in the c16 layout, which the AVX-512 kernels read
+ * and write without the transposes between planes and channel vectors
+ * (conv.c) */
 static void plan_c16(struct kw__graph *g) {
     if (kw__nn_isa() != KW__ISA_AVX512) return;
     int *readers = count_readers(g);
@@ -295,7 +300,7 @@ static int merge_pre(struct kw__graph *g, struct kw__raw_model *raw,
         return 0;
     struct kw__node *d = only_reader(g, readers, k, p->out[0]);
     int64_t Md, Cg, taps, group;
-    if (!d || !d->blk_in || d->pre || d->n_in > 4 ||
+    if (!d || !d->blk_in || d->pre || d->n_in > 3 ||
         !conv2d(g, d, &Md, &Cg, &taps, &group) || Cg != 1 || group != M)
         return 0;
     const int64_t n = kw__cdiv(M, KW_CT_MV) * KW_CT_MV * C + 16;
@@ -309,6 +314,7 @@ static int merge_pre(struct kw__graph *g, struct kw__raw_model *raw,
                 kw__align64(pw->data));
     g->init[p->in[1]] = pw;
     for (int i = 0; i < 4; i++) in[i] = i < d->n_in ? d->in[i] : -1;
+    /* in[3], a fused residual, stays -1 (d has none) */
     in[0] = p->in[0];
     in[4] = p->in[1];
     in[5] = p->n_in > 2 ? p->in[2] : -1;

@@ -8,9 +8,10 @@
  * 1-D / 2-D on the packed GEMM
  * micro-kernels (conv_gemm.c, weights from conv_pack.c), else the
  * reference (conv_ref.c). Where the graph hands a pointwise layer's
- * output to a depthwise one (kw__conv_plan_c16), it goes in the c16
- * layout of dwc.h, which both read and write without a transpose. Integer and rare dtypes: a direct convolution
- * in double. Entry points: kw__op_conv, kw__op_conv_integer,
+ * output to a depthwise one (fuse.c plan_c16), it goes in the c16 layout
+ * of dwc.h, which both read and write without a transpose, and the two
+ * may run as one node (conv_pre). Integer and rare dtypes: a direct
+ * convolution in double. Entry points: kw__op_conv, kw__op_conv_integer,
  * kw__op_qlinear_conv.
  */
 #include "onnx/ops/conv_ct.h"
@@ -65,7 +66,7 @@ static enum kw_status conv_planes(struct kw__op_ctx *c,
 }
 
 /* conv_planes, with x and / or y in the c16 layout when the graph
- * chose it (kw__conv_plan_c16): the kernels that read or write it, else
+ * chose it (fuse.c plan_c16): the kernels that read or write it, else
  * conv_planes between reorders. */
 static enum kw_status conv_f32(struct kw__op_ctx *c,
                                const struct kw__nn_geom *g, int64_t N,
@@ -310,9 +311,10 @@ static enum kw_status conv_pre(struct kw__op_ctx *c) {
                                 B ? B->data : NULL, Y->data, nd->blk_out, kern,
                                 act, nd->act_alpha, nd->act_beta, &st))
         return st;
-    /* the merge happens only with AVX-512, which this process has */
+    /* the merge (fuse.c) takes only what the kernel does: not reached */
     return kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED,
-                       "merged pointwise + depthwise Conv without AVX-512");
+                       "no kernel for this merged pointwise + depthwise "
+                       "Conv (AVX-512, pads >= 0, up to 64 taps)");
 }
 
 /* Inputs X, W, B and, after a fused Add (fuse.c), the residual R
