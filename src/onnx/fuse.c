@@ -295,7 +295,7 @@ static int merge_pre(struct kw__graph *g, struct kw__raw_model *raw,
                      const int *readers, int k) {
     struct kw__node *p = &g->nodes[k];
     int64_t M, C;
-    if (!p->blk_out || p->n_in > 3 || !pointwise(g, p, &M, &C) ||
+    if (!p->blk_out || p->n_in > 3 || !pointwise(g, p, &M, &C) || C < 1 ||
         !kw__ukr_ex_act_ok(p->fused_act) || readers[p->in[1]] != 1)
         return 0;
     struct kw__node *d = only_reader(g, readers, k, p->out[0]);

@@ -8,8 +8,9 @@
  * broadcasting its pixels against vectors of output channels and
  * writing its output rows directly. Work goes panel by panel, K block by
  * K block over groups of pixel runs, so a block of weights stays in L1
- * while the runs go by; threads take (run chunk, panel) items. Entry
- * point: kw__conv_ct.
+ * while the runs go by; threads take (run chunk, panel) items. Input
+ * and output may be in the c16 layout (dwc.h) instead of planes. Entry
+ * points: kw__conv_ct, kw__ct_pointwise_part, kw__ct_pack.
  */
 #include "onnx/ops/conv_ct.h"
 

@@ -5,7 +5,10 @@
  * it, conv_ct_avx512.c is the micro-kernel). It is the NCHW cousin of
  * the channel-blocked direct convolutions: a tile of 32 output channels
  * x up to 14 pixels of one output row, transposed into the planes when
- * stored. Entry points: kw__conv_ct, kw__ct_tile_avx512.
+ * stored (or stored as they are in the c16 layout of dwc.h). Also the
+ * pointwise layer a merged depthwise node runs first (kw__dw_pre).
+ * Entry points: kw__conv_ct, kw__ct_pointwise_part, kw__ct_pack,
+ * kw__ct_tile_avx512, kw__conv_dw_pre (conv_dw.c).
  */
 #ifndef KW_ONNX_OPS_CONV_CT_H
 #define KW_ONNX_OPS_CONV_CT_H

@@ -304,10 +304,6 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
 
 /* ---- c16 input (dwc.h), 16 channels a block ---- */
 
-/* items: bands of output rows, each over every block of 16 channels (a
- * thread's share of the items is then a share of the rows, as in the
- * pointwise layers on either side: kw__claim) */
-
 struct dwb_job {
     struct kw__dwc d;
     const float *x, *w, *bias;
@@ -321,6 +317,9 @@ struct dwb_job {
     struct scr_slots scr;
 };
 
+/* items: bands of output rows, each over every block of 16 channels (a
+ * thread's share of the items is then a share of the rows, as in the
+ * pointwise layers on either side: kw__claim) */
 static void dwb_blocks(void *arg, int64_t b0, int64_t b1) {
     struct dwb_job *j = arg;
     int slot = -1;
@@ -387,7 +386,9 @@ struct pre_job {
     const struct kw__dw_pre *pre;
     int64_t nb, nparts; /* blocks of 16 channels; pixel shares of each */
     float *e;           /* in turn: the whole expansion, N images */
-    int64_t dwscr;      /* in turn: floats of a slot before its block */
+    int64_t dwscr;      /* block by block: a slot's floats before its
+                         * block of the expansion (the depthwise
+                         * kernel's scratch) */
 };
 
 /* 16 channels of the expansion: block blk of image img into e (c16);
@@ -452,7 +453,8 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     const int64_t HW = g->in[0] * g->in[1];
     if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
         M % 16 || g->k[0] * g->k[1] > 64 || g->pb[0] < 0 || g->pb[1] < 0 ||
-        !kw__ukr_ex_act_ok(pre->act) || (pre->xblk && pre->C % 16))
+        !kw__ukr_ex_act_ok(pre->act) || pre->C < 1 ||
+        (pre->xblk && pre->C % 16))
         return 0;
 #if KW_HAVE_X86
     int64_t *roff = malloc((size_t)KW_MAX(pre->C, (int64_t)1) * sizeof *roff);
@@ -498,8 +500,10 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                                   kw__cdiv(8 * nth, np));
             kw__nn_parallel(nth > 1 ? c : NULL, N * j.nparts * np, 1,
                             pre_expand, &j);
-            kw__conv_dw_c16(c, g, N, M, M, j.e, w, bias, y, yblk, kern, act,
-                            aa, ab, st);
+            if (!kw__conv_dw_c16(c, g, N, M, M, j.e, w, bias, y, yblk, kern,
+                                 act, aa, ab, st)) /* checked above */
+                *st = kw__op_fail(c, KW_STATUS_ERR_UNSUPPORTED,
+                                  "depthwise geometry");
         }
         kw__conv_scratch_put(c, hold);
     }

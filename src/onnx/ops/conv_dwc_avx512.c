@@ -166,11 +166,11 @@ static void edge_pixel(const struct kw__dwc *g, const float *x,
     int64_t kx1 = g->kw;
     while (kx1 > kx0 && c0 + (kx1 - 1) * g->dw >= g->iw) kx1--;
     for (int64_t kh = ky0; kh < ky1; kh++) {
-        const float *row = x + ((r0 + kh * g->dh) * g->iw + c0) * 16;
+        const int64_t row = (r0 + kh * g->dh) * g->iw + c0; /* c0 may be < 0 */
         for (int64_t kw = kx0; kw < kx1; kw++)
             acc[kh & 1] = _mm512_fmadd_ps(
-                wv[kh * g->kw + kw], _mm512_loadu_ps(row + kw * g->dw * 16),
-                acc[kh & 1]);
+                wv[kh * g->kw + kw],
+                _mm512_loadu_ps(x + (row + kw * g->dw) * 16), acc[kh & 1]);
     }
     _mm512_storeu_ps(out,
                      act_v(_mm512_add_ps(acc[0], acc[1]), act, va, vb));
