@@ -124,13 +124,16 @@ static void dwk_planes(void *arg, int64_t p0, int64_t p1) {
     free(d.pad);
 }
 
-/* ---- small planes, 16 channels a block (conv_dwc_avx512.c) ---- */
+/* ---- 16 channels a block (conv_dwc_avx512.c) ---- */
 
-struct dwc_job {
+/* A depthwise layer done 16 channels a block (dwc and dwb below) */
+struct blk_job {
     struct kw__dwc d;
     const float *x, *w, *bias;
     float *y;
-    int64_t C, blocks_per_image;
+    int64_t C, nb, blocks; /* blocks: nb an image, of all the images */
+    int64_t bands;         /* dwb: bands of output rows */
+    int yblk;              /* dwb: y in the c16 layout */
     const struct kw__nn_kern *kern;
     int act; /* left to do after the block: not Relu / Clip */
     float aa, ab;
@@ -138,16 +141,29 @@ struct dwc_job {
     struct scr_slots scr;
 };
 
+static void blk_job_init(struct blk_job *j, const struct kw__nn_geom *g,
+                         int64_t N, int64_t C, const float *x, const float *w,
+                         const float *bias, float *y,
+                         const struct kw__nn_kern *kern, int act, float aa,
+                         float ab) {
+    const int64_t nb = (C + 15) / 16;
+    *j = (struct blk_job){{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0],
+                           g->k[1], g->s[0], g->s[1], g->d[0], g->d[1],
+                           g->pb[0], g->pb[1], act, aa, ab},
+                          x, w, bias, y, C, nb, N * nb, 1, 0, kern,
+                          kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
+}
+
+/* small planes (dwc) */
 static void dwc_blocks(void *arg, int64_t b0, int64_t b1) {
-    struct dwc_job *j = arg;
+    struct blk_job *j = arg;
     int slot = -1;
     float *scratch = scr_take(&j->scr, &slot, &j->failed);
     if (!scratch) return;
     const int64_t isz = j->d.ih * j->d.iw, osz = j->d.oh * j->d.ow,
                   KK = j->d.kh * j->d.kw;
     for (int64_t b = b0; b < b1; b++) {
-        const int64_t img = b / j->blocks_per_image,
-                      c0 = b % j->blocks_per_image * 16;
+        const int64_t img = b / j->nb, c0 = b % j->nb * 16;
         const int nch = (int)KW_MIN((int64_t)16, j->C - c0);
         float *y = j->y + (img * j->C + c0) * osz;
         kw__dwc_block_avx512(&j->d, nch, j->x + (img * j->C + c0) * isz,
@@ -282,15 +298,12 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         g->in[0] * g->in[1] > 1024 ||
         g->k[0] * g->k[1] > 64 || g->pb[0] < 0 || g->pb[1] < 0)
         return 0;
-    struct dwc_job j = {{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0],
-                         g->k[1], g->s[0], g->s[1], g->d[0], g->d[1],
-                         g->pb[0], g->pb[1], act, aa, ab},
-                        x, w, bias, y, C, (C + 15) / 16, kern,
-                        kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
+    struct blk_job j;
+    blk_job_init(&j, g, N, C, x, w, bias, y, kern, act, aa, ab);
     const int64_t nscr = kw__dwc_scratch_floats(&j.d);
     if (nscr <= 0 || nscr >= ((int64_t)1 << 30)) return 0;
     scr_init(&j.scr, c, nscr);
-    kw__nn_parallel(c, N * j.blocks_per_image, 1, dwc_blocks, &j);
+    kw__nn_parallel(c, j.blocks, 1, dwc_blocks, &j);
     scr_free(&j.scr);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
                    : KW_STATUS_OK;
@@ -304,32 +317,20 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
 
 /* ---- c16 input (dwc.h), 16 channels a block ---- */
 
-struct dwb_job {
-    struct kw__dwc d;
-    const float *x, *w, *bias;
-    float *y;
-    int64_t C, blocks, bands; /* blocks: of all the images */
-    int yblk;
-    const struct kw__nn_kern *kern;
-    int act; /* left to do after the block: not Relu / Clip */
-    float aa, ab;
-    int failed;
-    struct scr_slots scr;
-};
 
 /* items: bands of output rows, each over every block of 16 channels (a
  * thread's share of the items is then a share of the rows, as in the
  * pointwise layers on either side: kw__claim) */
 static void dwb_blocks(void *arg, int64_t b0, int64_t b1) {
-    struct dwb_job *j = arg;
+    struct blk_job *j = arg;
     int slot = -1;
     float *scratch = scr_take(&j->scr, &slot, &j->failed);
     if (!scratch) return;
     const int64_t isz = j->d.ih * j->d.iw, osz = j->d.oh * j->d.ow,
-                  KK = j->d.kh * j->d.kw, nb = j->C / 16;
+                  KK = j->d.kh * j->d.kw;
     for (int64_t b = b0; b < b1; b++) {
-        const int64_t band = b / j->blocks, c0 = b % j->blocks % nb * 16,
-                      img = b % j->blocks / nb;
+        const int64_t band = b / j->blocks, c0 = b % j->blocks % j->nb * 16,
+                      img = b % j->blocks / j->nb;
         const int64_t oh0 = band * j->d.oh / j->bands,
                       oh1 = (band + 1) * j->d.oh / j->bands;
         float *y = j->y + (img * j->C + c0) * osz;
@@ -356,11 +357,9 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         g->pb[1] < 0)
         return 0;
 #if KW_HAVE_X86
-    struct dwb_job j = {{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0],
-                         g->k[1], g->s[0], g->s[1], g->d[0], g->d[1],
-                         g->pb[0], g->pb[1], act, aa, ab},
-                        x, w, bias, y, C, N * (C / 16), 1, yblk, kern,
-                        kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
+    struct blk_job j;
+    blk_job_init(&j, g, N, C, x, w, bias, y, kern, act, aa, ab);
+    j.yblk = yblk;
     /* bands of rows at 2+ threads, unless they would be uneven (7 rows
      * in 2): then the blocks split */
     const int nth = kw__nn_threads(c);
@@ -381,10 +380,10 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
 /* ---- a pointwise layer and the depthwise one it feeds (conv_ct.h) ---- */
 
 struct pre_job {
-    struct dwb_job dw;  /* the depthwise layer, C of it = M */
+    struct blk_job dw;  /* the depthwise layer, C of it = M */
     struct kw__ct ct;   /* the pointwise one: one image, all its channels */
     const struct kw__dw_pre *pre;
-    int64_t nb, nparts; /* blocks of 16 channels; pixel shares of each */
+    int64_t nparts;     /* in turn: pixel shares of each panel */
     float *e;           /* in turn: the whole expansion, N images */
     int64_t dwscr;      /* block by block: a slot's floats before its
                          * block of the expansion (the depthwise
@@ -416,7 +415,7 @@ static void pre_expand_block(const struct pre_job *j, int64_t img,
 /* in turn: items (pixel share, panel), the shares outer (as ct_items) */
 static void pre_expand(void *arg, int64_t i0, int64_t i1) {
     struct pre_job *j = arg;
-    const int64_t np = kw__cdiv(j->nb, 2);
+    const int64_t np = kw__cdiv(j->dw.nb, 2);
     for (int64_t i = i0; i < i1; i++) {
         const int64_t p = i % np, r = i / np;
         pre_expand_block(j, r / j->nparts, p, r % j->nparts, j->e, 1);
@@ -427,15 +426,15 @@ static void pre_expand(void *arg, int64_t i0, int64_t i1) {
  * slot (in L2) and convolved from there */
 static void pre_blocks(void *arg, int64_t b0, int64_t b1) {
     struct pre_job *j = arg;
-    struct dwb_job *dw = &j->dw;
+    struct blk_job *dw = &j->dw;
     int slot = -1;
     float *buf = scr_take(&dw->scr, &slot, &dw->failed);
     if (!buf) return;
     float *e = kw__align64(buf + j->dwscr);
     const int64_t osz = dw->d.oh * dw->d.ow, KK = dw->d.kh * dw->d.kw;
     for (int64_t b = b0; b < b1; b++) {
-        const int64_t img = b / j->nb, c0 = b % j->nb * 16;
-        pre_expand_block(j, img, b % j->nb, 0, e, 0);
+        const int64_t img = b / j->dw.nb, c0 = b % j->dw.nb * 16;
+        pre_expand_block(j, img, b % j->dw.nb, 0, e, 0);
         float *y = dw->y + (img * dw->C + c0) * osz;
         kw__dwb_block_avx512(&dw->d, e, dw->w + c0 * KK,
                              dw->bias ? dw->bias + c0 : NULL, y, dw->yblk, 0,
@@ -465,14 +464,11 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     for (int64_t k = 0; k < pre->C; k++)
         roff[k] = pre->xblk ? k / 16 * HW * 16 + k % 16 : k * HW;
     struct pre_job j = {
-        .dw = {{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0], g->k[1],
-                g->s[0], g->s[1], g->d[0], g->d[1], g->pb[0], g->pb[1], act,
-                aa, ab},
-               NULL, w, bias, y, M, N * (M / 16), 1, yblk, kern,
-               kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}},
         .ct = {NULL, roff, pre->C, pre->w, pre->bias, NULL, NULL, M, HW, 1,
                KW_CT_MV, pre->act, pre->a, pre->b},
-        .pre = pre, .nb = M / 16, .nparts = 1};
+        .pre = pre, .nparts = 1};
+    blk_job_init(&j.dw, g, N, M, NULL, w, bias, y, kern, act, aa, ab);
+    j.dw.yblk = yblk;
     /* block by block where the expansion is far bigger than L2 (4 MiB
      * and up: 112x112 planes) and the blocks split evenly between the
      * threads (on smaller planes the half panels cost more than L2
@@ -480,10 +476,10 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
      * kw__conv_dw_c16 */
     const int nth = kw__nn_threads(c);
     if (M * HW >= ((int64_t)1 << 20) &&
-        (nth == 1 || j.nb % nth == 0 || j.nb >= 8 * nth)) {
+        (nth == 1 || j.dw.nb % nth == 0 || j.dw.nb >= 8 * nth)) {
         j.dwscr = kw__dwb_scratch_floats(&j.dw.d);
         scr_init(&j.dw.scr, c, j.dwscr + HW * 16 + 16);
-        kw__nn_parallel(c, N * j.nb, 1, pre_blocks, &j);
+        kw__nn_parallel(c, N * j.dw.nb, 1, pre_blocks, &j);
         scr_free(&j.dw.scr);
         *st = j.dw.failed
                   ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
@@ -494,7 +490,7 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         if (!j.e) {
             *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
         } else {
-            const int64_t np = kw__cdiv(j.nb, 2);
+            const int64_t np = kw__cdiv(j.dw.nb, 2);
             if (nth > 1 && np < 8 * nth)
                 j.nparts = KW_MIN(kw__cdiv(HW, KW_CT_NP),
                                   kw__cdiv(8 * nth, np));
