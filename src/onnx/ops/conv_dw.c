@@ -132,8 +132,8 @@ struct blk_job {
     const float *x, *w, *bias;
     float *y;
     int64_t C, nb, blocks; /* blocks: nb an image, of all the images */
-    int64_t bands;         /* dwb: bands of output rows */
-    int yblk;              /* dwb: y in the c16 layout */
+    int64_t bands;         /* bands of output rows (1: dwc) */
+    int dwb, yblk;         /* x in the c16 layout (dwb), y too */
     const struct kw__nn_kern *kern;
     int act; /* left to do after the block: not Relu / Clip */
     float aa, ab;
@@ -150,12 +150,14 @@ static void blk_job_init(struct blk_job *j, const struct kw__nn_geom *g,
     *j = (struct blk_job){{g->in[0], g->in[1], g->out[0], g->out[1], g->k[0],
                            g->k[1], g->s[0], g->s[1], g->d[0], g->d[1],
                            g->pb[0], g->pb[1], act, aa, ab},
-                          x, w, bias, y, C, nb, N * nb, 1, 0, kern,
+                          x, w, bias, y, C, nb, N * nb, 1, 0, 0, kern,
                           kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
 }
 
-/* small planes (dwc) */
-static void dwc_blocks(void *arg, int64_t b0, int64_t b1) {
+/* items: bands of output rows (dwb: one band for dwc), each over every
+ * block of 16 channels (a thread's share of the items is then a share
+ * of the rows, as in the pointwise layers on either side: kw__claim) */
+static void blk_items(void *arg, int64_t b0, int64_t b1) {
     struct blk_job *j = arg;
     int slot = -1;
     float *scratch = scr_take(&j->scr, &slot, &j->failed);
@@ -163,13 +165,28 @@ static void dwc_blocks(void *arg, int64_t b0, int64_t b1) {
     const int64_t isz = j->d.ih * j->d.iw, osz = j->d.oh * j->d.ow,
                   KK = j->d.kh * j->d.kw;
     for (int64_t b = b0; b < b1; b++) {
-        const int64_t img = b / j->nb, c0 = b % j->nb * 16;
+        const int64_t band = b / j->blocks, c0 = b % j->blocks % j->nb * 16,
+                      img = b % j->blocks / j->nb;
+        const int64_t oh0 = band * j->d.oh / j->bands,
+                      oh1 = (band + 1) * j->d.oh / j->bands;
         const int nch = (int)KW_MIN((int64_t)16, j->C - c0);
+        const float *x = j->x + (img * j->C + c0) * isz,
+                    *bias = j->bias ? j->bias + c0 : NULL;
         float *y = j->y + (img * j->C + c0) * osz;
-        kw__dwc_block_avx512(&j->d, nch, j->x + (img * j->C + c0) * isz,
-                             j->w + c0 * KK, j->bias ? j->bias + c0 : NULL, y,
-                             scratch);
-        if (j->act) j->kern->act(y, nch * osz, j->act, j->aa, j->ab);
+        if (!j->dwb) {
+            kw__dwc_block_avx512(&j->d, nch, x, j->w + c0 * KK, bias, y,
+                                 scratch);
+            if (j->act) j->kern->act(y, nch * osz, j->act, j->aa, j->ab);
+            continue;
+        }
+        kw__dwb_block_avx512(&j->d, x, j->w + c0 * KK, bias, y, j->yblk, oh0,
+                             oh1, scratch);
+        if (j->act) /* the band: its pixels in c16, its rows of each plane */
+            for (int c = 0; c < (j->yblk ? 1 : 16); c++)
+                j->kern->act(j->yblk ? y + oh0 * j->d.ow * 16
+                                     : y + c * osz + oh0 * j->d.ow,
+                             (oh1 - oh0) * j->d.ow * (j->yblk ? 16 : 1),
+                             j->act, j->aa, j->ab);
     }
     scr_give(&j->scr, slot, scratch);
 }
@@ -303,7 +320,7 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     const int64_t nscr = kw__dwc_scratch_floats(&j.d);
     if (nscr <= 0 || nscr >= ((int64_t)1 << 30)) return 0;
     scr_init(&j.scr, c, nscr);
-    kw__nn_parallel(c, j.blocks, 1, dwc_blocks, &j);
+    kw__nn_parallel(c, j.blocks, 1, blk_items, &j);
     scr_free(&j.scr);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
                    : KW_STATUS_OK;
@@ -317,36 +334,6 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
 
 /* ---- c16 input (dwc.h), 16 channels a block ---- */
 
-
-/* items: bands of output rows, each over every block of 16 channels (a
- * thread's share of the items is then a share of the rows, as in the
- * pointwise layers on either side: kw__claim) */
-static void dwb_blocks(void *arg, int64_t b0, int64_t b1) {
-    struct blk_job *j = arg;
-    int slot = -1;
-    float *scratch = scr_take(&j->scr, &slot, &j->failed);
-    if (!scratch) return;
-    const int64_t isz = j->d.ih * j->d.iw, osz = j->d.oh * j->d.ow,
-                  KK = j->d.kh * j->d.kw;
-    for (int64_t b = b0; b < b1; b++) {
-        const int64_t band = b / j->blocks, c0 = b % j->blocks % j->nb * 16,
-                      img = b % j->blocks / j->nb;
-        const int64_t oh0 = band * j->d.oh / j->bands,
-                      oh1 = (band + 1) * j->d.oh / j->bands;
-        float *y = j->y + (img * j->C + c0) * osz;
-        kw__dwb_block_avx512(&j->d, j->x + (img * j->C + c0) * isz,
-                             j->w + c0 * KK, j->bias ? j->bias + c0 : NULL, y,
-                             j->yblk, oh0, oh1, scratch);
-        if (j->act) /* the band: its pixels in c16, its rows of each plane */
-            for (int c = 0; c < (j->yblk ? 1 : 16); c++)
-                j->kern->act(j->yblk ? y + oh0 * j->d.ow * 16
-                                     : y + c * osz + oh0 * j->d.ow,
-                             (oh1 - oh0) * j->d.ow * (j->yblk ? 16 : 1),
-                             j->act, j->aa, j->ab);
-    }
-    scr_give(&j->scr, slot, scratch);
-}
-
 int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                     int64_t N, int64_t C, int64_t M, const float *x,
                     const float *w, const float *bias, float *y, int yblk,
@@ -359,6 +346,7 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
 #if KW_HAVE_X86
     struct blk_job j;
     blk_job_init(&j, g, N, C, x, w, bias, y, kern, act, aa, ab);
+    j.dwb = 1;
     j.yblk = yblk;
     /* bands of rows at 2+ threads, unless they would be uneven (7 rows
      * in 2): then the blocks split */
@@ -366,7 +354,7 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     if (nth > 1 && (g->out[0] % nth == 0 || g->out[0] >= 8 * nth))
         j.bands = KW_MIN(g->out[0], (int64_t)nth);
     scr_init(&j.scr, c, kw__dwb_scratch_floats(&j.d));
-    kw__nn_parallel(c, j.blocks * j.bands, 1, dwb_blocks, &j);
+    kw__nn_parallel(c, j.blocks * j.bands, 1, blk_items, &j);
     scr_free(&j.scr);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
                    : KW_STATUS_OK;
@@ -468,6 +456,7 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                KW_CT_MV, pre->act, pre->a, pre->b},
         .pre = pre, .nparts = 1};
     blk_job_init(&j.dw, g, N, M, NULL, w, bias, y, kern, act, aa, ab);
+    j.dw.dwb = 1;
     j.dw.yblk = yblk;
     /* block by block where the expansion is far bigger than L2 (4 MiB
      * and up: 112x112 planes) and the blocks split evenly between the
