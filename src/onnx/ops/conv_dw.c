@@ -154,7 +154,7 @@ static void blk_job_init(struct blk_job *j, const struct kw__nn_geom *g,
                           kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
 }
 
-/* items: bands of output rows (dwb: one band for dwc), each over every
+/* items: bands of output rows (always one for dwc), each over every
  * block of 16 channels (a thread's share of the items is then a share
  * of the rows, as in the pointwise layers on either side: kw__claim) */
 static void blk_items(void *arg, int64_t b0, int64_t b1) {
