@@ -286,6 +286,89 @@ static void plan_c16(struct kw__graph *g) {
     free(readers);
 }
 
+/* A 1x1 unpadded Conv of one group, stride 1 or 2 both ways: what
+ * kw__conv_ct reads and writes in c16 at any size */
+static int pointwise_s12(const struct kw__graph *g, const struct kw__node *n,
+                         int64_t *M, int64_t *C) {
+    int64_t taps, group;
+    const struct kw__attr *st = kw__attr(n, "strides");
+    return conv2d(g, n, M, C, &taps, &group) && taps == 1 && group == 1 &&
+           ints_all(n, "pads", 0) &&
+           (!st || (st->type == KW_ATTR_INTS && st->n == 2 &&
+                    st->ints[0] == st->ints[1] &&
+                    (st->ints[0] == 1 || st->ints[0] == 2)));
+}
+
+struct stream_ctx {
+    const struct kw__graph *g;
+    int *ok; /* per slot: reads a c16 kernel takes */
+};
+
+/* A read of slot s at input i of n that kw__conv_ct takes in c16: the
+ * input of a 1x1 layer, or the residual of any Conv (added to the sums
+ * as they are laid out, whatever the output's layout) */
+static void count_c16_reads(struct stream_ctx *x, const struct kw__node *n) {
+    int64_t M, C;
+    if (!is_op(n, "Conv") || n->pre) return;
+    if (n->n_in > 0 && n->in[0] >= 0 && pointwise_s12(x->g, n, &M, &C) &&
+        C % 16 == 0)
+        x->ok[n->in[0]]++;
+    if (n->n_in > 3 && n->in[3] >= 0) x->ok[n->in[3]]++;
+}
+
+/* The residual stream of a network of 1x1 layers (ResNet's bottlenecks,
+ * MobileNet's projections): a 1x1 Conv's output whose every reader is
+ * such a read goes in c16 too, so the wide 1x1 layers read their input
+ * as channel vectors. A value whose producer adds a residual only if
+ * that residual is c16 (a c16 output is stored as the sums lie). */
+static void plan_c16_stream(struct kw__graph *g) {
+    if (kw__nn_isa() != KW__ISA_AVX512 || getenv("KW_NOSTREAM")) return;
+    int *readers = count_readers(g);
+    int *ok = calloc((size_t)g->n_values + 1, sizeof *ok);
+    int *prod = malloc(((size_t)g->n_values + 1) * sizeof *prod);
+    if (!readers || !ok || !prod) goto out;
+    struct stream_ctx x = {g, ok};
+    for (int s = 0; s <= g->n_values; s++) prod[s] = -1;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct kw__node *n = &g->nodes[k];
+        int64_t M, C;
+        count_c16_reads(&x, n);
+        if (is_op(n, "Conv") && !n->pre && !n->blk_out && n->n_out == 1 &&
+            n->out[0] >= 0 && n->n_in <= 4 && pointwise_s12(g, n, &M, &C) &&
+            M % 16 == 0 && kw__ukr_ex_act_ok(n->fused_act))
+            prod[n->out[0]] = k;
+    }
+    for (int s = 0; s < g->n_values; s++)
+        if (prod[s] >= 0 && (readers[s] == 0 || ok[s] != readers[s]))
+            prod[s] = -1;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int s = 0; s < g->n_values; s++) {
+            if (prod[s] < 0) continue;
+            const struct kw__node *n = &g->nodes[prod[s]];
+            const int r = n->n_in > 3 ? n->in[3] : -1;
+            if (r >= 0 && prod[r] < 0) {
+                prod[s] = -1;
+                changed = 1;
+            }
+        }
+    }
+    for (int k = 0; k < g->n_nodes; k++) {
+        struct kw__node *n = &g->nodes[k];
+        if (!is_op(n, "Conv") || n->pre) continue;
+        if (n->n_out == 1 && n->out[0] >= 0 && prod[n->out[0]] == k)
+            n->blk_out = 1;
+        if (n->n_in > 0 && n->in[0] >= 0 && prod[n->in[0]] >= 0)
+            n->blk_in = 1;
+        if (n->n_in > 3 && n->in[3] >= 0 && prod[n->in[3]] >= 0)
+            n->blk_res = 1;
+    }
+out:
+    free(readers);
+    free(ok);
+    free(prod);
+}
+
 /* pointwise p (nodes[k]) -> depthwise d, both planned c16: d computes
  * p's output 16 channels at a time just before it reads them, so a big
  * plane's expansion never leaves L2 (conv_dw.c kw__conv_dw_pre). p's
@@ -372,6 +455,7 @@ void kw__fuse(struct kw_onnx_model *m) {
         free(readers);
     }
     plan_c16(g);
+    plan_c16_stream(g);
     for (int k = 0, *readers = count_readers(g); readers;) {
         if (k >= g->n_nodes) {
             free(readers);

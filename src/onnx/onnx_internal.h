@@ -71,10 +71,10 @@ struct kw__node {
     /* set at prepare: the operator applies fused_act itself (inside its
      * own loops), so kw__node_epilogue leaves the output alone */
     int act_in_op;
-    /* Conv input 0 / output 0 in the channel-blocked c16 layout
-     * (ops/dwc.h), chosen at load for a value that only this pair of
-     * convolutions sees (fuse.c) */
-    int blk_in, blk_out;
+    /* Conv input 0 / output 0 / the fused residual (input 3) in the
+     * channel-blocked c16 layout (ops/dwc.h), chosen at load for values
+     * that only convolutions see (fuse.c) */
+    int blk_in, blk_out, blk_res;
     /* a depthwise Conv that runs the pointwise one before it too (fuse.c
      * merge_pre): inputs 4 and 5 are that one's weights (kw__ct_pack
      * panels of 32) and bias, pre_act its activation; input 0 its input,

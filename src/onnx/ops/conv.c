@@ -47,7 +47,7 @@ static enum kw_status conv_planes(struct kw__op_ctx *c,
                                  act1, &st)) {
             done = 1;
         } else if (kw__conv_ct(c, g, N, C, M, group, x, w, bias, res, y, act,
-                               0, 0, &st)) {
+                               0, &st)) {
             return st;
         } else if (kw__conv_f32_packed(c, g, N, C, M, group, x, w, bias, res,
                                        y, kern, act, &st)) {
@@ -65,9 +65,9 @@ static enum kw_status conv_planes(struct kw__op_ctx *c,
     return KW_STATUS_OK;
 }
 
-/* conv_planes, with x and / or y in the c16 layout when the graph
- * chose it (fuse.c plan_c16): the kernels that read or write it, else
- * conv_planes between reorders. */
+/* conv_planes, with x, y and / or the residual in the c16 layout when
+ * the graph chose it (fuse.c plan_c16, plan_c16_stream): the kernels
+ * that read or write it, else conv_planes between reorders. */
 static enum kw_status conv_f32(struct kw__op_ctx *c,
                                const struct kw__nn_geom *g, int64_t N,
                                int64_t C, int64_t M, int64_t group,
@@ -75,8 +75,8 @@ static enum kw_status conv_f32(struct kw__op_ctx *c,
                                const float *bias, const float *res, int act,
                                float *y) {
     const struct kw__node *nd = c->node;
-    const int xb = nd->blk_in, yb = nd->blk_out;
-    if (!xb && !yb)
+    const int xb = nd->blk_in, yb = nd->blk_out, rb = res && nd->blk_res;
+    if (!xb && !yb && !rb)
         return conv_planes(c, g, N, C, M, group, x, w, bias, res, act, y);
     const struct kw__nn_kern *kern = kw__nn_kern();
     enum kw_status st = KW_STATUS_OK;
@@ -84,27 +84,33 @@ static enum kw_status conv_f32(struct kw__op_ctx *c,
         kw__conv_dw_c16(c, g, N, C, M, x, w, bias, y, yb, kern, act,
                         nd->act_alpha, nd->act_beta, &st))
         return st;
-    if (kern && kw__conv_ct(c, g, N, C, M, group, x, w, bias, res, y, act, xb,
-                            yb, &st))
+    if (kern && kw__conv_ct(c, g, N, C, M, group, x, w, bias, res, y, act,
+                            (xb ? KW_BLK_X : 0) | (yb ? KW_BLK_Y : 0) |
+                                (rb ? KW_BLK_R : 0),
+                            &st))
         return st;
     const int64_t insz = kw__nn_prod(g->in, g->nsp),
                   outsz = kw__nn_prod(g->out, g->nsp);
-    struct kw_onnx_value *xh = NULL, *yh = NULL;
+    struct kw_onnx_value *xh = NULL, *yh = NULL, *rh = NULL;
     float *xs = xb ? kw__conv_scratch_get(c, N * C * insz, &xh) : (float *)x;
     float *ys = yb ? kw__conv_scratch_get(c, N * M * outsz, &yh) : y;
-    if (!xs || !ys || (xb && C % 16) || (yb && M % 16)) {
-        st = xs && ys ? kw__op_fail(c, KW_STATUS_ERR_FORMAT,
-                                    "channel-blocked layout of %lld -> %lld "
-                                    "channels",
-                                    (long long)C, (long long)M)
-                      : kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
+    float *rs = rb ? kw__conv_scratch_get(c, N * M * outsz, &rh) : (float *)res;
+    if (!xs || !ys || (res && !rs) || (xb && C % 16) || ((yb || rb) && M % 16)) {
+        st = xs && ys && (!res || rs)
+                 ? kw__op_fail(c, KW_STATUS_ERR_FORMAT,
+                               "channel-blocked layout of %lld -> %lld "
+                               "channels",
+                               (long long)C, (long long)M)
+                 : kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
     } else {
         if (xb) kw__c16_reorder(x, xs, N, C, insz, 0);
-        st = conv_planes(c, g, N, C, M, group, xs, w, bias, res, act, ys);
+        if (rb) kw__c16_reorder(res, rs, N, M, outsz, 0);
+        st = conv_planes(c, g, N, C, M, group, xs, w, bias, rs, act, ys);
         if (!st && yb) kw__c16_reorder(ys, y, N, M, outsz, 1);
     }
     kw__conv_scratch_put(c, xh);
     kw__conv_scratch_put(c, yh);
+    kw__conv_scratch_put(c, rh);
     return st;
 }
 

@@ -22,7 +22,7 @@ struct ct_job {
     int64_t units; /* pixel runs in all */
     int64_t npan;  /* panels of 32 output channels */
     int64_t uch;   /* run chunks per panel (threads share few panels) */
-    int xblk;      /* x in the c16 layout (flat): a pixel 16 floats on */
+    int xblk;      /* x in the c16 layout: a pixel 16 floats on */
 };
 
 /* run u: its first output pixel, count and input offset */
@@ -38,7 +38,7 @@ static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
         const int64_t ow0 = gi * j->OW / j->ngr;
         n = (gi + 1) * j->OW / j->ngr - ow0;
         *q0 = oh * j->OW + ow0;
-        *xo = oh * j->SH * j->wp + ow0 * j->SW;
+        *xo = (oh * j->SH * j->wp + ow0 * j->SW) * (j->xblk ? 16 : 1);
     }
     return (int)n;
 }
@@ -66,7 +66,7 @@ static void ct_runs(const struct ct_job *j, int64_t p, int64_t u0,
                 b.part = part + (u - g0) * KW_CT_NP * KW_CT_MV;
                 b.pf = u == g0;
                 kw__ct_tile_avx512(&j->d, p, &b, xo,
-                                   j->xblk ? 16 : (int)j->SW, q0, n);
+                                   (int)j->SW * (j->xblk ? 16 : 1), q0, n);
             }
         }
     }
@@ -140,7 +140,7 @@ static const float *ct_weights(struct kw__conv_pack *pk, const float *w,
 int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
                 int64_t C, int64_t M, int64_t group, const float *x,
                 const float *w, const float *bias, const float *res, float *y,
-                int act, int xblk, int yblk, enum kw_status *st) {
+                int act, int blk, enum kw_status *st) {
     if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
         group != 1 || !kw__ukr_ex_act_ok(act))
         return 0;
@@ -148,9 +148,10 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
     const int64_t KH = g->k[0], KW = g->k[1], SH = g->s[0], SW = g->s[1];
     const int64_t DH = g->d[0], DW = g->d[1], KK = KH * KW, kdim = C * KK;
     const int pad = g->pb[0] || g->pb[1] || g->pe[0] || g->pe[1];
-    const int blk = xblk || yblk;
-    if ((xblk && (KK != 1 || SH != 1 || SW != 1 || pad || C % 16)) ||
-        (yblk && (M % 16 || res)))
+    const int xblk = !!(blk & KW_BLK_X), yblk = !!(blk & KW_BLK_Y),
+              rblk = res && (blk & KW_BLK_R);
+    if ((xblk && (KK != 1 || SH != SW || pad || C % 16)) ||
+        (yblk && (M % 16 || (res && !rblk))))
         return 0;
     if ((SW != 1 && SW != 2) || SH < 1 || SH > 64 || g->pb[0] < 0 ||
         g->pb[1] < 0 || g->pe[0] < 0 || g->pe[1] < 0 || DH > 64 || DW > 64 ||
@@ -193,7 +194,7 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
                        : k / KK * plane + kk / KW * DH * wp + kk % KW * DW;
     }
     struct ct_job j = {{NULL, roff, kdim, wt, bias, NULL, NULL, M, OH * OW,
-                        yblk, KW_CT_MV, act, c->node->act_alpha,
+                        yblk, rblk, KW_CT_MV, act, c->node->act_alpha,
                         c->node->act_beta},
                        OW, SH, SW, wp, 0, 0, 0, kw__cdiv(M, KW_CT_MV), 1,
                        xblk};
@@ -210,6 +211,15 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
      * and the panels split evenly: then each reads only its panels' */
     if (par && j.npan < 8 * nth && !(M > OH * OW && j.npan % nth == 0))
         j.uch = KW_MIN(j.units, kw__cdiv(8 * nth, j.npan));
+    /* and in chunks whose input (as read) stays in L2 while every panel
+     * reads it, where reading all the weights once a chunk costs less
+     * than reading the input once a panel (a strided layer on a big
+     * plane; not a 3x3 layer's many weights) */
+    const double in_bytes = (double)j.units * KW_CT_NP * (double)kdim * 4,
+                 w_bytes = (double)M * (double)kdim * 4;
+    const int64_t uch_l2 = (int64_t)(in_bytes / (256 << 10)) + 1;
+    if (j.npan > 1 && (double)uch_l2 * w_bytes * 2 < (double)j.npan * in_bytes)
+        j.uch = KW_MIN(j.units, KW_MAX(j.uch, uch_l2));
     const int slot0 = 0;
     for (int64_t b = 0; b < N; b++) {
         const float *xb = x + b * C * IH * IW;

@@ -28,10 +28,11 @@ struct kw__ct {
     int64_t kdim;
     const float *w;
     const float *bias; /* M values, or NULL */
-    const float *res;  /* (M, OHOW), or NULL */
+    const float *res;  /* (M, OHOW), or c16 when rblk; or NULL */
     float *y;          /* (M, OHOW), or c16 (dwc.h) when yblk */
     int64_t M, OHOW;
-    int yblk;          /* M a multiple of 16, res NULL */
+    int yblk;          /* M a multiple of 16; res NULL or c16 */
+    int rblk;
     int pw;            /* channels a panel of w: 32, or 16 */
     int act;
     float a, b;
@@ -49,7 +50,7 @@ struct kw__ct_blk {
 #define KW_CT_KC 128 /* a panel's block of weights (16 KiB) stays in L1 */
 
 /* np (1..14) pixels q0.. of panel p, pixel j read at x[roff[k] + xo +
- * j * sx] (sx 1, 2 or 16), over K block b. */
+ * j * sx] (sx 1, 2, 16 or 32), over K block b. */
 KW_HIDDEN void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
                                   const struct kw__ct_blk *b, int64_t xo,
                                   int sx, int64_t q0, int np);
@@ -91,15 +92,19 @@ KW_HIDDEN int kw__conv_dw_pre(struct kw__op_ctx *c,
                               int act, float aa, float ab,
                               enum kw_status *st);
 
+/* Which of x, y and the residual are in the c16 layout (dwc.h) */
+enum { KW_BLK_X = 1, KW_BLK_Y = 2, KW_BLK_R = 4 };
+
 /* 2-D, one group, stride 1 or 2 across, pads >= 0, with AVX-512, where
  * it beats the packed GEMM: 1 when done (or failed: *st set), 0 when it
- * does not apply. act: applied here (after res). xblk / yblk: x / y in
- * the c16 layout (dwc.h), taken at any size (the alternative is a
- * reorder); xblk: pointwise, unstrided and unpadded only. */
+ * does not apply. act: applied here (after res). blk (KW_BLK_*): any of
+ * them c16 and it is taken at any size (the alternative is a reorder);
+ * x c16: pointwise and unpadded, stride 1 or 2 both ways; y c16: the
+ * residual too, if any. */
 KW_HIDDEN int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                           int64_t N, int64_t C, int64_t M, int64_t group,
                           const float *x, const float *w, const float *bias,
-                          const float *res, float *y, int act, int xblk,
-                          int yblk, enum kw_status *st);
+                          const float *res, float *y, int act, int blk,
+                          enum kw_status *st);
 
 #endif /* KW_ONNX_OPS_CONV_CT_H */

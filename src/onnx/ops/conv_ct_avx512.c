@@ -16,31 +16,46 @@ static inline __m512 act_v(__m512 x, int act, __m512 va, __m512 vb) {
     return x;
 }
 
-/* 16 channels (mv of them kept) x NP pixels in acc -> the planes */
-static inline __attribute__((always_inline)) void
+/* the c16 residual of pixel q0 + j, channels m0.. (rblk) */
+static inline const float *res_blk(const struct kw__ct *d, int64_t m0,
+                                   int64_t q0, int j) {
+    return d->res + (m0 * d->OHOW + (q0 + j) * 16);
+}
+
+/* 16 channels (mv of them kept) x NP pixels in acc -> the planes (a
+ * c16 residual added before the transpose, a planar one after) */
+static __attribute__((noinline)) void
 store_half(const int NP, const struct kw__ct *d, const __m512 *acc,
            int64_t m0, int mv, int64_t q0) {
     __m512 r[16];
-    for (int j = 0; j < 16; j++) r[j] = j < NP ? acc[j] : _mm512_setzero_ps();
+    for (int j = 0; j < 16; j++) {
+        r[j] = j < NP ? acc[j] : _mm512_setzero_ps();
+        if (j < NP && d->rblk)
+            r[j] = _mm512_add_ps(r[j], _mm512_loadu_ps(res_blk(d, m0, q0, j)));
+    }
     kw__tr16(r);
     const __mmask16 mq = (__mmask16)((1u << NP) - 1);
     const __m512 va = _mm512_set1_ps(d->a), vb = _mm512_set1_ps(d->b);
     for (int c = 0; c < mv; c++) {
         const int64_t o = (m0 + c) * d->OHOW + q0;
         __m512 v = r[c];
-        if (d->res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mq, d->res + o));
+        if (d->res && !d->rblk)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mq, d->res + o));
         _mm512_mask_storeu_ps(d->y + o, mq, act_v(v, d->act, va, vb));
     }
 }
 
 /* the same into the c16 layout: each pixel's 16 channels one vector */
-static inline __attribute__((always_inline)) void
+static __attribute__((noinline)) void
 store_blk(const int NP, const struct kw__ct *d, const __m512 *acc,
           int64_t m0, int64_t q0) {
     const __m512 va = _mm512_set1_ps(d->a), vb = _mm512_set1_ps(d->b);
     float *y = d->y + (m0 * d->OHOW + q0 * 16);
-    for (int j = 0; j < NP; j++)
-        _mm512_storeu_ps(y + j * 16, act_v(acc[j], d->act, va, vb));
+    for (int j = 0; j < NP; j++) {
+        __m512 v = acc[j];
+        if (d->res) v = _mm512_add_ps(v, _mm512_loadu_ps(res_blk(d, m0, q0, j)));
+        _mm512_storeu_ps(y + j * 16, act_v(v, d->act, va, vb));
+    }
 }
 
 /* TWO: both vectors of the panel; 0: a last panel of up to 16
@@ -116,7 +131,8 @@ void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
     {                                                                       \
         if (sx == 1) tile(n, 1, t, d, p, b, xo, q0);                        \
         else if (sx == 2) tile(n, 2, t, d, p, b, xo, q0);                   \
-        else tile(n, 16, t, d, p, b, xo, q0);                               \
+        else if (sx == 16) tile(n, 16, t, d, p, b, xo, q0);                 \
+        else tile(n, 32, t, d, p, b, xo, q0);                               \
     }
 #define CT_NP(n)                                                            \
     case n:                                                                 \

@@ -453,7 +453,7 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         roff[k] = pre->xblk ? k / 16 * HW * 16 + k % 16 : k * HW;
     struct pre_job j = {
         .ct = {NULL, roff, pre->C, pre->w, pre->bias, NULL, NULL, M, HW, 1,
-               KW_CT_MV, pre->act, pre->a, pre->b},
+               0, KW_CT_MV, pre->act, pre->a, pre->b},
         .pre = pre, .nparts = 1};
     blk_job_init(&j.dw, g, N, M, NULL, w, bias, y, kern, act, aa, ab);
     j.dw.dwb = 1;

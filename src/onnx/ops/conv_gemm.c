@@ -137,13 +137,16 @@ static void cg_tiles(struct kw__cg_job *j, int ith, int64_t t0, int64_t t1) {
             break;
         }
         int64_t i0, i1, j0, j1;
-        tile_span(kw__cdiv(pk->Mg, mr), j->tm, t / j->tn, mr, pk->Mg, &i0, &i1);
-        tile_span(kw__cdiv(j->ncols, nr), j->tn, t % j->tn, nr, j->ncols, &j0, &j1);
+        const int64_t nb = KW_MAX(j->nbat, (int64_t)1), bi = t % nb, tt = t / nb;
+        const float *X = j->x + bi * j->bx, *A = j->apack + bi * j->ba;
+        float *Y = j->y + bi * j->by;
+        tile_span(kw__cdiv(pk->Mg, mr), j->tm, tt / j->tn, mr, pk->Mg, &i0, &i1);
+        tile_span(kw__cdiv(j->ncols, nr), j->tn, tt % j->tn, nr, j->ncols, &j0, &j1);
         const int64_t mcur = i1 - i0, ncur = j1 - j0;
         if (mcur <= 0 || ncur <= 0) continue;
         const int nruns = j->flat ? 0 : cg_runs(j, j0, ncur, runs);
         /* C tile: straight in y, or a scratch tile (ldc ncur) */
-        float *cbase = direct ? j->y + i0 * j->ncols + j0 : ct;
+        float *cbase = direct ? Y + i0 * j->ncols + j0 : ct;
         const int64_t ldc = direct ? j->ncols : ncur;
         /* with the epilogue kernel the first K block starts from the bias
          * and the last adds the residual and applies the activation when
@@ -170,13 +173,13 @@ static void cg_tiles(struct kw__cg_job *j, int ith, int64_t t0, int64_t t1) {
             const int64_t qtail = ncur % nr ? ncur / nr * nr : -1;
             if (inplace) {
                 if (qtail >= 0)
-                    j->kern->pack_rows(j->x + j0 + qtail, j->roff + k0, kc,
+                    j->kern->pack_rows(X + j0 + qtail, j->roff + k0, kc,
                                        ncur - qtail, nr, pb);
             } else if (j->flat)
-                j->kern->pack_rows(j->x + j0, j->roff + k0, kc, ncur, nr, pb);
+                j->kern->pack_rows(X + j0, j->roff + k0, kc, ncur, nr, pb);
             else
                 j->kern->im2col(&im, runs, nruns, k0, kc, ncur, pb);
-            const float *ablk = j->apack + k0 * pk->mgpad;
+            const float *ablk = A + k0 * pk->mgpad;
             const int last = k0 + kc >= pk->Kdim;
             struct kw__ukr_epi epi = {NULL,
                                       k0 == 0,
@@ -201,7 +204,7 @@ static void cg_tiles(struct kw__cg_job *j, int ith, int64_t t0, int64_t t1) {
                     epi.bias = j->bias ? j->bias + i0 + p : NULL;
                     epi.res = last && res_in_ukr ? rbase + p * ldc + qc : NULL;
                     pk->ukr_exd(kc, ablk + (i0 + p) * kc,
-                                j->x + k0 * j->ldb + j0 + qc, j->ldb,
+                                X + k0 * j->ldb + j0 + qc, j->ldb,
                                 cbase + p * ldc + qc, ldc, m, n, &epi);
                 } else if (fused) {
                     epi.bias = j->bias ? j->bias + i0 + p : NULL;
@@ -229,7 +232,7 @@ static void cg_tiles(struct kw__cg_job *j, int ith, int64_t t0, int64_t t1) {
         /* drop the garbage columns: flat column c is (c / wp, c % wp) */
         for (int64_t i = 0; i < mcur; i++) {
             const float *cr = ct + i * ldc;
-            float *yr = j->y + (i0 + i) * q->OH * OW;
+            float *yr = Y + (i0 + i) * q->OH * OW;
             const float *rr = j->res ? j->res + (i0 + i) * q->OH * OW : NULL;
             for (int64_t c = 0; c < ncur;) {
                 const int64_t col = j0 + c, oh = col / j->wp, ow = col % j->wp;

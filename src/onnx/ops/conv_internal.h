@@ -79,6 +79,11 @@ struct kw__cg_job {
     int64_t ncols;       /* GEMM columns: OH*OW, or OH*wp (flat) */
     int64_t mc, nc; /* the largest tile (rows, columns) */
     int64_t tm, tn; /* tiles down M and across the columns */
+    /* flat mode: nbat > 1 GEMMs of one shape, matrix b's x, y and apack
+     * b * bx, by, ba floats on; tile t of all of them before t + 1
+     * (item t * nbat + b), so the threads share their tiles the same way
+     * for every matrix */
+    int64_t nbat, bx, by, ba;
     int dynamic;    /* threads claim tiles one by one through claim */
     struct kw__claim claim;
     int act;

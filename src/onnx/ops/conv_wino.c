@@ -14,6 +14,10 @@
 #include "onnx/ops/dwc.h"
 #include "onnx/ops/wino.h"
 
+#ifndef KW_WINO_CW
+#define KW_WINO_CW 64
+#endif
+
 /* Worth it and possible: 2-D 3x3, stride and dilation 1, one group,
  * AVX-512, enough channels that the GEMMs dominate the transforms, and
  * at least 32 tiles: with fewer, the 16 transformed weight matrices
@@ -29,27 +33,62 @@ static int wino_fits(const struct kw__nn_geom *g, int64_t Cg, int64_t Mg,
 
 struct wino_job {
     struct kw__wino w;
-    const float *xp, *mx, *bias;
-    float *v, *y;
+    const float *xp, *bias;
+    float *y;
     int act;
     float aa, ab;
-    int tile; /* outputs across a tile: 2 or 4 */
+    int tile;    /* outputs across a tile: 2 or 4 */
+    int64_t nch; /* chunks of tiles */
+    float *buf;  /* per thread: the chunk's v and mx */
+    int64_t per; /* floats a thread */
+    int64_t *roff; /* per thread: C row offsets */
+    struct kw__cg_job gj; /* the GEMMs, but for the chunk's columns */
+    struct kw__claim claim;
+    int failed;
 };
 
-static void wino_in(void *arg, int64_t c0, int64_t c1) {
-    const struct wino_job *j = arg;
-    if (j->tile == 4) kw__wino4_in_avx512(&j->w, j->xp, c0, c1, j->v);
-    else kw__wino_in_avx512(&j->w, j->xp, c0, c1, j->v);
+/* Chunk i of the tiles on thread ith: transformed in (all channels),
+ * multiplied as nn GEMMs, transformed out (all output channels) while
+ * its v and mx (a share of the plane) stay in L2; chunks go to threads
+ * as kw__claim hands them out, so each reads the rows the layers before
+ * wrote on its core. */
+static void wino_chunk(struct wino_job *j, int ith, int64_t i) {
+    const int64_t T = j->w.th * j->w.tw, C = j->w.c, M = j->w.m;
+    struct kw__wino w = j->w;
+    w.t0 = T * i / j->nch;
+    w.t1 = T * (i + 1) / j->nch;
+    w.vt = w.t1 - w.t0;
+    const int64_t nn = (j->tile + 2) * (j->tile + 2);
+    float *v = j->buf + ith * j->per, *mx = v + nn * C * w.vt;
+    int64_t *roff = j->roff + ith * C;
+    if (j->tile == 4) kw__wino4_in_avx512(&w, j->xp, 0, C, v);
+    else kw__wino_in_avx512(&w, j->xp, 0, C, v);
+    for (int64_t r = 0; r < C; r++) roff[r] = r * w.vt;
+    struct kw__cg_job gj = j->gj;
+    gj.q = (struct kw__cg_geom){1, w.vt, 1, w.vt, 1, 1, 1, 1, 1, 1, 0, 0};
+    gj.wp = gj.ncols = w.vt;
+    gj.nc = kw__cdiv(w.vt, gj.pk->nr) * gj.pk->nr;
+    gj.roff = roff;
+    gj.x = v;
+    gj.y = mx;
+    gj.bx = C * w.vt;
+    gj.by = M * w.vt;
+    kw__cg_tiles(&gj, 0, nn);
+    if (gj.failed) __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+    if (j->tile == 4)
+        kw__wino4_out_avx512(&w, mx, 0, M, j->bias, j->act, j->aa, j->ab,
+                             j->y);
+    else
+        kw__wino_out_avx512(&w, mx, 0, M, j->bias, j->act, j->aa, j->ab,
+                            j->y);
 }
 
-static void wino_out(void *arg, int64_t m0, int64_t m1) {
-    const struct wino_job *j = arg;
-    if (j->tile == 4)
-        kw__wino4_out_avx512(&j->w, j->mx, m0, m1, j->bias, j->act, j->aa,
-                             j->ab, j->y);
-    else
-        kw__wino_out_avx512(&j->w, j->mx, m0, m1, j->bias, j->act, j->aa,
-                            j->ab, j->y);
+static void wino_pool(void *arg, int ith, int nth) {
+    (void)nth;
+    struct wino_job *j = arg;
+    int64_t i0, i1;
+    while (kw__claim_next(&j->claim, ith, &i0, &i1))
+        for (int64_t i = i0; i < i1; i++) wino_chunk(j, ith, i);
 }
 
 /* The packed weights for 4x4 tiles when the plane has 16 of them or
@@ -99,71 +138,49 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
      * 80 past the last plane (the slack below) */
     const int64_t wp = KW_MAX(g->in[1] + g->pb[1] + g->pe[1], tile * tw + 2) +
                        (tile == 2 ? 32 : 0);
-    struct wino_job j = {{C, M, th, tw, OH, OW, wp, hp * wp}, NULL, NULL,
-                         NULL, NULL, NULL,
-                         kw__dwc_act_ok(act) ? act : KW_ACT_NONE,
-                         c->node->act_alpha, c->node->act_beta, tile};
-    const int64_t nv = kw__nn_prod((int64_t[]){nn, C, T}, 3),
-                  nm = kw__nn_prod((int64_t[]){nn, M, T}, 3),
-                  nx = kw__nn_prod((int64_t[]){C, hp * wp}, 2);
-    struct kw_onnx_value *hx, *hv, *hm;
-    float *xp = kw__conv_scratch_get(c, nx + 96, &hx),
-          *v = kw__conv_scratch_get(c, nv, &hv),
-          *mx = kw__conv_scratch_get(c, nm, &hm);
-    if (xp) memset(xp + nx, 0, 96 * sizeof(float));
-    int64_t *roff = malloc((size_t)C * sizeof *roff);
-    if (!xp || !v || !mx || !roff) {
-        kw__conv_scratch_put(c, hx);
-        kw__conv_scratch_put(c, hv);
-        kw__conv_scratch_put(c, hm);
-        free(roff);
-        *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
-        return 1;
-    }
-    for (int64_t r = 0; r < C; r++) roff[r] = r * T;
     const int nth = kw__nn_threads(c);
     const int par = nth > 1 && (double)M * (double)T * (double)C > 2e5;
-    /* the nn GEMMs: one row of T "columns" each, straight into mx */
-    struct kw__cg_job gj = {.pk = up, .kern = kern, .flat = 1, .wp = T,
-                        .roff = roff, .ncols = T};
-    gj.q = (struct kw__cg_geom){1, T, 1, T, 1, 1, 1, 1, 1, 1, 0, 0};
-    const int64_t mp = kw__cdiv(M, up->mr), np = kw__cdiv(T, up->nr);
-    kw__conv_tiling(mp, up->mr, np, up->nr, C, par ? nth : 1, &gj.tm, &gj.tn);
-    gj.mc = kw__cdiv(mp, gj.tm) * up->mr;
-    gj.nc = kw__cdiv(np, gj.tn) * up->nr;
+    const int nt = par ? nth : 1;
+    /* chunks of about KW_WINO_CW tiles, as many for each thread */
+    const int64_t nch = kw__cdiv(kw__cdiv(T, KW_WINO_CW), nt) * nt;
+    const int64_t cw = kw__cdiv(T, nch);
+    struct wino_job j = {.w = {C, M, th, tw, OH, OW, wp, hp * wp, 0, T, T},
+                         .bias = bias,
+                         .act = kw__dwc_act_ok(act) ? act : KW_ACT_NONE,
+                         .aa = c->node->act_alpha,
+                         .ab = c->node->act_beta,
+                         .tile = tile,
+                         .nch = nch,
+                         .per = nn * (C + M) * cw};
+    j.gj = (struct kw__cg_job){.pk = up, .kern = kern, .flat = 1, .tm = 1,
+                               .tn = 1, .nbat = nn, .apack = up->a,
+                               .ba = up->mgpad * C,
+                               .mc = kw__cdiv(M, up->mr) * up->mr};
+    const int64_t nx = kw__nn_prod((int64_t[]){C, hp * wp}, 2);
+    struct kw_onnx_value *hx, *hb;
+    float *xp = kw__conv_scratch_get(c, nx + 96, &hx);
+    j.buf = kw__conv_scratch_get(c, j.per * nt, &hb);
+    j.roff = malloc((size_t)(C * nt) * sizeof *j.roff);
+    if (xp) memset(xp + nx, 0, 96 * sizeof(float));
     const int slot0 = 0;
-    for (int64_t b = 0; b < N && !gj.failed; b++) {
+    for (int64_t b = 0; b < N && xp && j.buf && j.roff && !j.failed; b++) {
         struct kw__phase_job pj = {x + b * C * g->in[0] * g->in[1],
                                xp, g->in[0], g->in[1], hp, wp, g->pb[0],
                                g->pb[1], 1, 1, &slot0, 1, 0};
         kw__nn_parallel(par ? c : NULL, C, 8, kw__phase_planes, &pj);
         j.xp = xp;
-        j.v = v;
-        kw__nn_parallel(par ? c : NULL, C, 4, wino_in, &j);
-        for (int xi = 0; xi < nn && !gj.failed; xi++) {
-            gj.x = v + xi * C * T;
-            gj.y = mx + xi * M * T;
-            gj.apack = up->a + xi * up->mgpad * C;
-            if (par) {
-                gj.dynamic = 1;
-                kw__claim_init(&gj.claim, gj.tm * gj.tn, 1, nth);
-                kw__pool_run_shared(kw__exec_pool(c->exec), kw__cg_pool, &gj);
-            } else {
-                kw__cg_tiles(&gj, 0, gj.tm * gj.tn);
-            }
-        }
-        j.mx = mx;
-        j.bias = bias;
         j.y = y + b * M * OH * OW;
-        kw__nn_parallel(par ? c : NULL, M, 4, wino_out, &j);
+        kw__claim_init(&j.claim, nch, 1, nt);
+        if (par) kw__pool_run_shared(kw__exec_pool(c->exec), wino_pool, &j);
+        else wino_pool(&j, 0, 1);
         if (act && !j.act) kern->act(j.y, M * OH * OW, act, j.aa, j.ab);
     }
+    if (!xp || !j.buf || !j.roff) j.failed = 1;
     kw__conv_scratch_put(c, hx);
-    kw__conv_scratch_put(c, hv);
-    kw__conv_scratch_put(c, hm);
-    free(roff);
-    *st = gj.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
-                    : KW_STATUS_OK;
+    kw__conv_scratch_put(c, hb);
+    free(j.roff);
+    *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
+                   : KW_STATUS_OK;
     return 1;
 #else
     (void)c, (void)g, (void)N, (void)C, (void)M, (void)group, (void)x;

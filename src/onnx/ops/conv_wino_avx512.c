@@ -14,6 +14,14 @@
 
 #include "onnx/ops/wino.h"
 
+/* the columns of tile row ty inside the tiles [t0, t1) */
+static inline int64_t tx_lo(const struct kw__wino *w, int64_t ty) {
+    return KW_MAX(w->t0 - ty * w->tw, (int64_t)0);
+}
+static inline int64_t tx_hi(const struct kw__wino *w, int64_t ty) {
+    return KW_MIN(w->t1 - ty * w->tw, w->tw);
+}
+
 static inline __mmask16 lanes(int64_t n) {
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
@@ -51,12 +59,12 @@ static inline void split(const float *p, __m512 *ev, __m512 *od) {
 
 void kw__wino_in_avx512(const struct kw__wino *w, const float *xp,
                         int64_t c0, int64_t c1, float *v) {
-    const int64_t T = w->th * w->tw, CT = w->c * T;
+    const int64_t CT = w->c * w->vt;
     for (int64_t c = c0; c < c1; c++) {
         const float *xc = xp + c * w->plane;
-        for (int64_t ty = 0; ty < w->th; ty++)
-            for (int64_t tx = 0; tx < w->tw; tx += 16) {
-                const __mmask16 mk = lanes(w->tw - tx);
+        for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
+            for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 16) {
+                const __mmask16 mk = lanes(tx_hi(w, ty) - tx);
                 __m512 d[4][4];
                 for (int r = 0; r < 4; r++) {
                     const float *row = xc + (2 * ty + r) * w->wp + 2 * tx;
@@ -70,7 +78,7 @@ void kw__wino_in_avx512(const struct kw__wino *w, const float *xp,
                     t[r][2] = _mm512_sub_ps(d[r][2], d[r][1]);
                     t[r][3] = _mm512_sub_ps(d[r][1], d[r][3]);
                 }
-                float *o = v + c * T + ty * w->tw + tx;
+                float *o = v + c * w->vt + ty * w->tw + tx - w->t0;
                 for (int j = 0; j < 4; j++) { /* B^T (d B), column j */
                     _mm512_mask_storeu_ps(o + (0 * 4 + j) * CT, mk,
                                           _mm512_sub_ps(t[0][j], t[2][j]));
@@ -88,16 +96,16 @@ void kw__wino_in_avx512(const struct kw__wino *w, const float *xp,
 void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
                          int64_t m0, int64_t m1, const float *bias, int act,
                          float aa, float ab, float *y) {
-    const int64_t T = w->th * w->tw, MT = w->m * T;
+    const int64_t MT = w->m * w->vt;
     const __m512i lo = zip_lo(), hi = zip_hi();
     const __m512 va = _mm512_set1_ps(aa), vb = _mm512_set1_ps(ab);
     for (int64_t m = m0; m < m1; m++) {
         const __m512 b = _mm512_set1_ps(bias ? bias[m] : 0.0f);
         float *ym = y + m * w->oh * w->ow;
-        for (int64_t ty = 0; ty < w->th; ty++)
-            for (int64_t tx = 0; tx < w->tw; tx += 16) {
-                const __mmask16 mk = lanes(w->tw - tx);
-                const float *s = mx + m * T + ty * w->tw + tx;
+        for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
+            for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 16) {
+                const __mmask16 mk = lanes(tx_hi(w, ty) - tx);
+                const float *s = mx + m * w->vt + ty * w->tw + tx - w->t0;
                 __m512 q[4][4];
                 for (int i = 0; i < 16; i++)
                     q[i / 4][i % 4] = _mm512_maskz_loadu_ps(mk, s + i * MT);
@@ -117,7 +125,8 @@ void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
                         _mm512_sub_ps(_mm512_sub_ps(r[a][1], r[a][2]), r[a][3]),
                         b, act, va, vb);
                     /* columns 2tx.. interleave even and odd */
-                    const int64_t n = w->ow - 2 * tx; /* > 0 */
+                    /* (> 0; only the tiles in range) */
+                    const int64_t n = KW_MIN(w->ow - 2 * tx, 2 * (tx_hi(w, ty) - tx));
                     float *yr = ym + oy * w->ow + 2 * tx;
                     _mm512_mask_storeu_ps(yr, lanes(n),
                                           _mm512_permutex2var_ps(e, lo, o));
@@ -181,19 +190,19 @@ static inline void cols6(const float *row, __m512 *p) {
 
 void kw__wino4_in_avx512(const struct kw__wino *w, const float *xp,
                          int64_t c0, int64_t c1, float *v) {
-    const int64_t T = w->th * w->tw, CT = w->c * T;
+    const int64_t CT = w->c * w->vt;
     for (int64_t c = c0; c < c1; c++) {
         const float *xc = xp + c * w->plane;
-        for (int64_t ty = 0; ty < w->th; ty++)
-            for (int64_t tx = 0; tx < w->tw; tx += 16) {
-                const __mmask16 mk = lanes(w->tw - tx);
+        for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
+            for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 16) {
+                const __mmask16 mk = lanes(tx_hi(w, ty) - tx);
                 __m512 t[6][6]; /* d B, row by row */
                 for (int r = 0; r < 6; r++) {
                     __m512 d[6];
                     cols6(xc + (4 * ty + r) * w->wp + 4 * tx, d);
                     bt6(d, t[r]);
                 }
-                float *o = v + c * T + ty * w->tw + tx;
+                float *o = v + c * w->vt + ty * w->tw + tx - w->t0;
                 for (int k = 0; k < 6; k++) { /* B^T (d B), column k */
                     __m512 z[6], q[6];
                     for (int r = 0; r < 6; r++) z[r] = t[r][k];
@@ -208,7 +217,7 @@ void kw__wino4_in_avx512(const struct kw__wino *w, const float *xp,
 void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
                           int64_t m0, int64_t m1, const float *bias, int act,
                           float aa, float ab, float *y) {
-    const int64_t T = w->th * w->tw, MT = w->m * T;
+    const int64_t MT = w->m * w->vt;
     /* e0..e3 (column b of 16 tiles) -> 64 outputs, tile by tile */
     const __m512i lo = zip_lo(), hi = zip_hi();
     const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20,
@@ -219,10 +228,10 @@ void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
     for (int64_t m = m0; m < m1; m++) {
         const __m512 b = _mm512_set1_ps(bias ? bias[m] : 0.0f);
         float *ym = y + m * w->oh * w->ow;
-        for (int64_t ty = 0; ty < w->th; ty++)
-            for (int64_t tx = 0; tx < w->tw; tx += 16) {
-                const __mmask16 mk = lanes(w->tw - tx);
-                const float *s = mx + m * T + ty * w->tw + tx;
+        for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
+            for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 16) {
+                const __mmask16 mk = lanes(tx_hi(w, ty) - tx);
+                const float *s = mx + m * w->vt + ty * w->tw + tx - w->t0;
                 __m512 r[4][6]; /* A^T q, column by column */
                 for (int k = 0; k < 6; k++) {
                     __m512 z[6], o[4];
@@ -247,7 +256,7 @@ void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
                                            _mm512_permutex2var_ps(p01h, q0, p23h),
                                            _mm512_permutex2var_ps(p01h, q1, p23h)};
                     /* columns 4tx.. (n > 0 of them in this row) */
-                    const int64_t n = w->ow - 4 * tx;
+                    const int64_t n = KW_MIN(w->ow - 4 * tx, 4 * (tx_hi(w, ty) - tx));
                     float *yr = ym + oy * w->ow + 4 * tx;
                     for (int v = 0; v < 4 && 16 * v < n; v++)
                         _mm512_mask_storeu_ps(yr + 16 * v, lanes(n - 16 * v),

@@ -14,6 +14,9 @@
  * least 2*th + 2 rows. */
 struct kw__wino {
     int64_t c, m, th, tw, oh, ow, wp, plane;
+    /* the tiles transformed, [t0, t1) in row-major tile order, as
+     * columns [0, t1 - t0) of matrices of vt columns */
+    int64_t t0, t1, vt;
 };
 
 /* Channels [c0, c1) of xp: v[16][c][th*tw] = B^T d B per tile. */
