@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Pointwise (or stem) -> depthwise -> pointwise (-> pointwise) Conv chains (MobileNet / EfficientNet
-blocks) whose intermediate values kaiwu hands over in its channel-blocked
-c16 layout with AVX-512 (fuse.c plan_c16): odd planes, strides 1 and 2,
+blocks) and ResNet bottlenecks whose intermediate values kaiwu hands over
+in its channel-blocked c16 layout with AVX-512 (fuse.c plan_c16,
+plan_c16_stream): odd planes, strides 1 and 2,
 3x3 and 5x5, dilation, asymmetric pads, fused activations (in-register and
 not), residual Adds, batches, expansions that are and are not a multiple of
 16 channels, values with a second reader. Each model runs through
@@ -117,6 +118,64 @@ def chain(*parts):
     return nodes_all, inits_all, parts[0][2], parts[-1][3]
 
 
+def bottlenecks(cin, specs, hw, batch=1, stem=False, tail="gap",
+                act="Relu", side=False):
+    """ResNet bottlenecks: x [-> 7x7/2 stem 3 -> cin, Relu, 3x3/2 MaxPool]
+    -> per (mid, cout, stride) spec: 1x1 to mid, Relu, 3x3 (stride), Relu,
+    1x1 to cout, + x (through a 1x1 of that stride when the shape
+    changes), act; tail "gap": GlobalAveragePool, "none": the last block
+    is the output; side: the first block's output is read by a Neg too
+    (a reader that is no Conv)"""
+    inits, nodes, k = [], [], [0]
+
+    def conv(x, cin_, cout_, ker, st, y):
+        k[0] += 1
+        w, b = f"W{k[0]}", f"B{k[0]}"
+        inits.extend([const(w, rng.normal(size=(cout_, cin_, ker, ker)) /
+                            np.sqrt(cin_ * ker * ker)),
+                      const(b, rng.normal(size=cout_) * 0.1)])
+        nodes.append(helper.make_node("Conv", [x, w, b], [y],
+                                      strides=[st, st], pads=[ker // 2] * 4))
+
+    h, w = hw
+    cur, c = "x", 3 if stem else cin
+    if stem:
+        conv("x", 3, cin, 7, 2, "s0")
+        nodes += act_nodes("Relu", "s0", "s1", "s", inits)
+        nodes.append(helper.make_node("MaxPool", ["s1"], ["s2"],
+                                      kernel_shape=[3, 3], strides=[2, 2],
+                                      pads=[1, 1, 1, 1]))
+        cur, c = "s2", cin
+        for _ in range(2):
+            h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+    outs = []
+    for i, (mid, cout, st) in enumerate(specs):
+        p = f"k{i}_"
+        conv(cur, c, mid, 1, 1, p + "a")
+        nodes += act_nodes("Relu", p + "a", p + "ar", p + "1", inits)
+        conv(p + "ar", mid, mid, 3, st, p + "b")
+        nodes += act_nodes("Relu", p + "b", p + "br", p + "2", inits)
+        conv(p + "br", mid, cout, 1, 1, p + "c")
+        res = cur
+        if st != 1 or c != cout:
+            conv(cur, c, cout, 1, st, p + "ds")
+            res = p + "ds"
+        nodes.append(helper.make_node("Add", [p + "c", res], [p + "s"]))
+        nodes += act_nodes(act, p + "s", p + "o", p + "3", inits)
+        cur, c = p + "o", cout
+        h, w = (h - 1) // st + 1, (w - 1) // st + 1
+        if side and i == 0:
+            nodes.append(helper.make_node("Neg", [cur], ["z"]))
+            outs.append(("z", [batch, c, h, w]))
+    if tail == "gap":
+        nodes.append(helper.make_node("GlobalAveragePool", [cur], ["y"]))
+        outs.insert(0, ("y", [batch, c, 1, 1]))
+    else:
+        nodes.append(helper.make_node("Identity", [cur], ["y"]))
+        outs.insert(0, ("y", [batch, c, h, w]))
+    return nodes, inits, [batch, 3 if stem else cin, *hw], outs
+
+
 # name -> (model, blocked values expected with AVX-512)
 CASES = {
     # 48 = 32 + 16: a half panel; residual; the odd plane goes through the
@@ -151,11 +210,33 @@ CASES = {
                                        act2="HardSigmoid")), 5),
     # the expanded value has a second reader: all in planes
     "mb_shared": (lambda: block(8, 32, 8, 3, 1, (10, 10), share=True), 0),
+    # ResNet's residual stream (fuse.c plan_c16_stream): every block
+    # output and downsampling value c16, read by the 1x1 layers (stride 2
+    # too) and as the next residual; the last block adds a c16 residual
+    # to sums it stores in planes for the GlobalAveragePool
+    "rn_blocks": (lambda: bottlenecks(32, [(16, 64, 1), (16, 64, 1),
+                                           (32, 128, 2)], (15, 13),
+                                      batch=2), 4),
+    # a stem and MaxPool in front (the first 1x1 layers read planes), a
+    # wide plane, 48 channels (a half panel), the last block an output
+    "rn_stem": (lambda: bottlenecks(16, [(16, 48, 1), (32, 48, 1),
+                                         (16, 96, 2)], (30, 70), stem=True,
+                                    tail="none", act="Clip"), 4),
+    # the first output also read by a Neg: it stays in planes, and so do
+    # the values whose residual it is; the downsampling value does not
+    "rn_side": (lambda: bottlenecks(16, [(16, 32, 1), (16, 32, 1)], (9, 9),
+                                    side=True), 1),
+    # an activation the channel-vector kernel leaves to a pass: those
+    # outputs stay in planes, the downsampling value (a residual) not
+    "rn_hardswish": (lambda: bottlenecks(16, [(16, 32, 2), (16, 32, 1)],
+                                         (12, 11), act="HardSwish"), 1),
+    # 40 channels: nothing blocked
+    "rn_40": (lambda: bottlenecks(24, [(16, 40, 1), (16, 40, 1)], (8, 8)), 0),
 }
 
 
 def run_kaiwu(model, feeds, tmp, fuse, threads):
-    out = os.path.join(tmp, f"out_{int(fuse)}_{threads}")
+    out = os.path.join(tmp, f"out_{os.path.basename(model)}_{int(fuse)}_{threads}")
     os.makedirs(out, exist_ok=True)
     env = dict(os.environ)
     env.pop("KW_ONNX_NO_FUSE", None)
