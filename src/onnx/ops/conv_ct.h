@@ -47,7 +47,7 @@ struct kw__ct_blk {
     int pf; /* the first run of the block: fetch the next block's weights */
     float *part;
 };
-#define KW_CT_KC 128 /* a panel's block of weights (16 KiB) stays in L1 */
+#define KW_CT_KC 256 /* a panel's block of weights (32 KiB) stays in L1 */
 
 /* np (1..14) pixels q0.. of panel p, pixel j read at x[roff[k] + xo +
  * j * sx] (sx 1, 2, 16 or 32), over K block b. */
