@@ -225,8 +225,8 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
         const float *xb = x + b * C * IH * IW;
         if (pad) {
             struct kw__phase_job pj = {xb, xp, IH, IW, hp, wp, g->pb[0],
-                                       g->pb[1], 1, 1, &slot0, 1, 0};
-            kw__nn_parallel(par ? c : NULL, C, 8, kw__phase_planes, &pj);
+                                       g->pb[1], 1, 1, &slot0, 1, 0, 0};
+            kw__phase_run(par ? c : NULL, &pj, C);
             xb = xp;
         }
         j.d.x = xb;

@@ -77,8 +77,8 @@ int kw__conv_direct(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     for (int64_t b = 0; b < N; b++) {
         struct kw__phase_job pj = {x + b * C * IH * IW, xp, IH, IW, hp2, wp2,
                                    g->pb[0], g->pb[1], SH, SW, slot,
-                                   (int)nph, deint};
-        kw__nn_parallel(c, C, 1, kw__phase_planes, &pj);
+                                   (int)nph, deint, 0};
+        kw__phase_run(c, &pj, C);
         j.y = y + b * M * OH * OW;
         kw__nn_parallel(c, OH, 1, convd_rows, &j);
         if (!kw__ukr_ex_act_ok(act))

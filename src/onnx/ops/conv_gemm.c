@@ -267,84 +267,105 @@ static void zero_around(float *row, int64_t s, int64_t n, int64_t wp) {
     if (e < wp) memset(row + e, 0, (size_t)(wp - e) * sizeof(float));
 }
 
-/* sw == 2: each input row read once into its even and odd phase rows */
-static int phase_planes2(const struct kw__phase_job *p, int64_t c0, int64_t c1) {
+/* sw == 2: each input row read once into its even and odd phase rows
+ * (rows [h0, h1) of plane ci's phases) */
+static int phase_planes2(const struct kw__phase_job *p, int64_t ci, int64_t h0,
+                         int64_t h1) {
     const int64_t plane = p->hp2 * p->wp2, wp2 = p->wp2;
     float *junk = malloc((size_t)(wp2 + 16) * sizeof(float));
     if (!junk) return 0;
-    for (int64_t ci = c0; ci < c1; ci++)
-        for (int64_t a = 0; a < p->sh; a++) {
-            float *d[2];
-            for (int b = 0; b < 2; b++) {
-                const int s = p->slot[a * 2 + b];
-                d[b] = s < 0 ? NULL : p->xp + (ci * p->nslot + s) * plane;
-            }
-            if (!d[0] && !d[1]) continue;
-            for (int64_t i = 0; i < p->hp2; i++) {
-                float *r0 = d[0] ? d[0] + i * wp2 : junk;
-                float *r1 = d[1] ? d[1] + i * wp2 : junk;
-                const int64_t h = i * p->sh + a - p->pt;
-                if (h < 0 || h >= p->ih) {
-                    if (d[0]) memset(r0, 0, (size_t)wp2 * sizeof(float));
-                    if (d[1]) memset(r1, 0, (size_t)wp2 * sizeof(float));
-                    continue;
-                }
-                /* padded column 2j + b is input column 2j + b - pl; only
-                 * the pads around what the split writes are zeroed */
-                const int64_t pl = p->pl, ne = (p->iw + 1) / 2, no = p->iw / 2;
-                const int64_t e0 = pl & 1 ? (pl - 1) / 2 : pl / 2;
-                const int64_t o0 = pl & 1 ? (pl + 1) / 2 : pl / 2;
-                float *ev = pl & 1 ? r1 + e0 : r0 + e0;
-                float *od = pl & 1 ? r0 + o0 : r1 + o0;
-                const int64_t s0 = pl & 1 ? o0 : e0, n0 = pl & 1 ? no : ne;
-                const int64_t s1 = pl & 1 ? e0 : o0, n1 = pl & 1 ? ne : no;
-                if (d[0]) zero_around(r0, s0, n0, wp2);
-                if (d[1]) zero_around(r1, s1, n1, wp2);
-                kw__deint2_avx512(p->x + (ci * p->ih + h) * p->iw, p->iw, ev,
-                                  od);
-            }
+    for (int64_t a = 0; a < p->sh; a++) {
+        float *d[2];
+        for (int b = 0; b < 2; b++) {
+            const int s = p->slot[a * 2 + b];
+            d[b] = s < 0 ? NULL : p->xp + (ci * p->nslot + s) * plane;
         }
+        if (!d[0] && !d[1]) continue;
+        for (int64_t i = h0; i < h1; i++) {
+            float *r0 = d[0] ? d[0] + i * wp2 : junk;
+            float *r1 = d[1] ? d[1] + i * wp2 : junk;
+            const int64_t h = i * p->sh + a - p->pt;
+            if (h < 0 || h >= p->ih) {
+                if (d[0]) memset(r0, 0, (size_t)wp2 * sizeof(float));
+                if (d[1]) memset(r1, 0, (size_t)wp2 * sizeof(float));
+                continue;
+            }
+            /* padded column 2j + b is input column 2j + b - pl; only
+             * the pads around what the split writes are zeroed */
+            const int64_t pl = p->pl, ne = (p->iw + 1) / 2, no = p->iw / 2;
+            const int64_t e0 = pl & 1 ? (pl - 1) / 2 : pl / 2;
+            const int64_t o0 = pl & 1 ? (pl + 1) / 2 : pl / 2;
+            float *ev = pl & 1 ? r1 + e0 : r0 + e0;
+            float *od = pl & 1 ? r0 + o0 : r1 + o0;
+            const int64_t s0 = pl & 1 ? o0 : e0, n0 = pl & 1 ? no : ne;
+            const int64_t s1 = pl & 1 ? e0 : o0, n1 = pl & 1 ? ne : no;
+            if (d[0]) zero_around(r0, s0, n0, wp2);
+            if (d[1]) zero_around(r1, s1, n1, wp2);
+            kw__deint2_avx512(p->x + (ci * p->ih + h) * p->iw, p->iw, ev,
+                              od);
+        }
+    }
     free(junk);
     return 1;
 }
 #endif
 
-void kw__phase_planes(void *arg, int64_t c0, int64_t c1) {
-    const struct kw__phase_job *p = arg;
+/* rows [h0, h1) of plane ci's phases */
+static void phase_rows(const struct kw__phase_job *p, int64_t ci, int64_t h0,
+                       int64_t h1) {
     const int64_t plane = p->hp2 * p->wp2;
 #if KW_HAVE_X86
-    if (p->deint && phase_planes2(p, c0, c1)) return;
+    if (p->deint && phase_planes2(p, ci, h0, h1)) return;
 #endif
-    for (int64_t ci = c0; ci < c1; ci++)
-        for (int64_t a = 0; a < p->sh; a++)
-            for (int64_t b = 0; b < p->sw; b++) {
-                const int s = p->slot[a * p->sw + b];
-                if (s < 0) continue;
-                float *d = p->xp + (ci * p->nslot + s) * plane;
-                /* columns j whose input column j*sw + b - pl is inside */
-                int64_t jlo = p->pl > b ? (p->pl - b + p->sw - 1) / p->sw : 0;
-                int64_t jhi = p->iw + p->pl - b > 0
-                                  ? (p->iw + p->pl - b + p->sw - 1) / p->sw
-                                  : 0;
-                jhi = KW_MIN(jhi, p->wp2);
-                jlo = KW_MIN(jlo, jhi);
-                for (int64_t i = 0; i < p->hp2; i++) {
-                    float *dr = d + i * p->wp2;
-                    const int64_t h = i * p->sh + a - p->pt;
-                    if (h < 0 || h >= p->ih) {
-                        memset(dr, 0, (size_t)p->wp2 * sizeof(float));
-                        continue;
-                    }
-                    const float *sr = p->x + (ci * p->ih + h) * p->iw + b - p->pl;
-                    memset(dr, 0, (size_t)jlo * sizeof(float));
-                    if (p->sw == 1)
-                        memcpy(dr + jlo, sr + jlo,
-                               (size_t)(jhi - jlo) * sizeof(float));
-                    else
-                        for (int64_t j = jlo; j < jhi; j++) dr[j] = sr[j * p->sw];
-                    memset(dr + jhi, 0, (size_t)(p->wp2 - jhi) * sizeof(float));
+    for (int64_t a = 0; a < p->sh; a++)
+        for (int64_t b = 0; b < p->sw; b++) {
+            const int s = p->slot[a * p->sw + b];
+            if (s < 0) continue;
+            float *d = p->xp + (ci * p->nslot + s) * plane;
+            /* columns j whose input column j*sw + b - pl is inside */
+            int64_t jlo = p->pl > b ? (p->pl - b + p->sw - 1) / p->sw : 0;
+            int64_t jhi = p->iw + p->pl - b > 0
+                              ? (p->iw + p->pl - b + p->sw - 1) / p->sw
+                              : 0;
+            jhi = KW_MIN(jhi, p->wp2);
+            jlo = KW_MIN(jlo, jhi);
+            for (int64_t i = h0; i < h1; i++) {
+                float *dr = d + i * p->wp2;
+                const int64_t h = i * p->sh + a - p->pt;
+                if (h < 0 || h >= p->ih) {
+                    memset(dr, 0, (size_t)p->wp2 * sizeof(float));
+                    continue;
                 }
+                const float *sr = p->x + (ci * p->ih + h) * p->iw + b - p->pl;
+                memset(dr, 0, (size_t)jlo * sizeof(float));
+                if (p->sw == 1)
+                    memcpy(dr + jlo, sr + jlo,
+                           (size_t)(jhi - jlo) * sizeof(float));
+                else
+                    for (int64_t j = jlo; j < jhi; j++) dr[j] = sr[j * p->sw];
+                memset(dr + jhi, 0, (size_t)(p->wp2 - jhi) * sizeof(float));
             }
+        }
+}
+
+/* item i: a plane, or (band > 0) a band of rows of one */
+void kw__phase_planes(void *arg, int64_t i0, int64_t i1) {
+    const struct kw__phase_job *p = arg;
+    const int64_t nb = p->band > 0 ? kw__cdiv(p->hp2, p->band) : 1;
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t r0 = p->band > 0 ? i % nb * p->band : 0;
+        phase_rows(p, i / nb, r0,
+                   p->band > 0 ? KW_MIN(p->hp2, r0 + p->band) : p->hp2);
+    }
+}
+
+void kw__phase_run(struct kw__op_ctx *c, struct kw__phase_job *p, int64_t C) {
+    const int nth = c ? kw__nn_threads(c) : 1;
+    p->band = 0;
+    if (nth > 1 && C < 8 * nth && p->hp2 > 0)
+        p->band = kw__cdiv(p->hp2, kw__cdiv(8 * nth, C));
+    const int64_t n = p->band > 0 ? C * kw__cdiv(p->hp2, p->band) : C;
+    kw__nn_parallel(c, n, p->band > 0 ? 1 : 8, kw__phase_planes, p);
 }
 
 int kw__conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
@@ -470,8 +491,8 @@ int kw__conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
             if (xp) {
                 struct kw__phase_job pj = {j.x,   xp,    q->IH, q->IW, hp2,
                                        j.wp,  pb_h,  q->PL, q->SH, q->SW,
-                                       slot,  nslot, deint};
-                kw__nn_parallel(want > 1 ? c : NULL, Cg, 8, kw__phase_planes, &pj);
+                                       slot,  nslot, deint, 0};
+                kw__phase_run(want > 1 ? c : NULL, &pj, Cg);
                 j.x = xp;
             }
             j.y = y + (b * M + gi * Mg) * q->OH * q->OW;

@@ -116,9 +116,16 @@ struct kw__phase_job {
     const int *slot;
     int nslot;
     int deint; /* stride 2 across: rows split by kw__deint2_avx512 */
+    int64_t band; /* > 0: items are bands of this many rows (kw__phase_run) */
 };
-/* Channels [c0, c1) (a kw__nn_parallel task). */
-KW_HIDDEN void kw__phase_planes(void *arg, int64_t c0, int64_t c1);
+/* Items [i0, i1): planes, or bands of rows of them (a kw__nn_parallel
+ * task). */
+KW_HIDDEN void kw__phase_planes(void *arg, int64_t i0, int64_t i1);
+/* The C planes of p on c's threads (c NULL: this one): a plane an item,
+ * or, with fewer planes than the threads could share (an image's
+ * three), bands of rows. */
+KW_HIDDEN void kw__phase_run(struct kw__op_ctx *c, struct kw__phase_job *p,
+                             int64_t C);
 
 /* A scratch buffer of n floats (unzeroed) from the executor's buffer
  * pool; *hold gets the value to give back with kw__conv_scratch_put. */

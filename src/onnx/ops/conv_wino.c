@@ -166,8 +166,8 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     for (int64_t b = 0; b < N && xp && j.buf && j.roff && !j.failed; b++) {
         struct kw__phase_job pj = {x + b * C * g->in[0] * g->in[1],
                                xp, g->in[0], g->in[1], hp, wp, g->pb[0],
-                               g->pb[1], 1, 1, &slot0, 1, 0};
-        kw__nn_parallel(par ? c : NULL, C, 8, kw__phase_planes, &pj);
+                               g->pb[1], 1, 1, &slot0, 1, 0, 0};
+        kw__phase_run(par ? c : NULL, &pj, C);
         j.xp = xp;
         j.y = y + b * M * OH * OW;
         kw__claim_init(&j.claim, nch, 1, nt);
