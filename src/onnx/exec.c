@@ -221,6 +221,22 @@ static void drop_slot(struct kw__exec *e, struct kw__frame *f, int s) {
     f->owned[s] = 0;
 }
 
+/* The value node k's output 0 may take over (kw__node.inplace_in1):
+ * an owned intermediate that no later node nor the graph's outputs read,
+ * and no other input of the node. */
+static struct kw_onnx_value *donor(const struct kw__graph *g,
+                                   const struct kw__frame *f,
+                                   const struct kw__node *n, int k) {
+    const int i = n->inplace_in1 - 1;
+    if (i < 0 || i >= n->n_in) return NULL;
+    const int s = n->in[i];
+    if (s < 0 || g->last_use[s] != k || !f->owned[s] || is_graph_output(g, s))
+        return NULL;
+    for (int j = 0; j < n->n_in; j++)
+        if (j != i && n->in[j] == s) return NULL;
+    return f->vals[s];
+}
+
 static enum kw_status run_graph(struct kw__exec *e, const struct kw__graph *g,
                                 const struct kw__frame *parent,
                                 struct kw_onnx_value *const *inputs, int n_in,
@@ -268,7 +284,9 @@ static enum kw_status run_graph(struct kw__exec *e, const struct kw__graph *g,
         e->frame = &f;
         const int profiled = prof && g == prof_g && k < prof_n;
         const double t0 = profiled ? now_ms() : 0.0;
+        e->donor = donor(g, &f, n, k);
         st = n->op->run(&c);
+        e->donor = NULL;
         if (!st) st = epilogue(&c);
         if (profiled) {
             const double dt = now_ms() - t0;

@@ -53,6 +53,9 @@ struct kw__exec {
     size_t max_tensor_bytes; /* 0: only kw_onnx_tensor_new's limit */
     int no_zero; /* the next kw__exec_tensor may skip zeroing (see
                     kw__out_tensor_raw) */
+    /* the input whose buffer the running node's output 0 may take over
+     * (kw__node.inplace_in1), or NULL */
+    struct kw_onnx_value *donor;
 };
 
 KW_HIDDEN struct kw__pool *kw__exec_pool(struct kw__exec *e);

@@ -362,6 +362,10 @@ static void plan_c16_stream(struct kw__graph *g) {
             n->blk_in = 1;
         if (n->n_in > 3 && n->in[3] >= 0 && prod[n->in[3]] >= 0)
             n->blk_res = 1;
+        /* a c16 residual in a c16 output's place: each tile reads its
+         * residual before it stores (kw__conv_ct; the other paths copy
+         * it out first) */
+        if (n->blk_out && n->blk_res) n->inplace_in1 = 4;
     }
 out:
     free(readers);

@@ -75,6 +75,10 @@ struct kw__node {
      * channel-blocked c16 layout (ops/dwc.h), chosen at load for values
      * that only convolutions see (fuse.c) */
     int blk_in, blk_out, blk_res;
+    /* k > 0: output 0 may take over the buffer of input k - 1 when this
+     * node is its last reader (the operator reads each element of that
+     * input before it writes the same element of the output; exec.c) */
+    int inplace_in1;
     /* a depthwise Conv that runs the pointwise one before it too (fuse.c
      * merge_pre): inputs 4 and 5 are that one's weights (kw__ct_pack
      * panels of 32) and bias, pre_act its activation; input 0 its input,

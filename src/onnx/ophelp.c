@@ -18,6 +18,34 @@ enum kw_status kw__op_fail(struct kw__op_ctx *c, enum kw_status st,
                    n->domain[0] ? ":" : "", n->op_type, msg);
 }
 
+/* Output 0 on the buffer of the node's donor input (exec.h), when that
+ * is a tensor of the same type and size and the operator writes every
+ * element itself (kw__out_tensor_raw); the donor keeps its value but no
+ * longer owns the buffer. NULL: none. */
+static struct kw_onnx_value *take_donor(struct kw__exec *e, int dtype,
+                                        int rank, const int64_t *dims) {
+    struct kw_onnx_value *d = e ? e->donor : NULL;
+    if (!d || !e->no_zero || d->kind != KW_ONNX_TENSOR || d->dtype != dtype ||
+        !d->owns_data || dtype == KW_ONNX_STRING || rank > KW_ONNX_MAX_RANK)
+        return NULL;
+    size_t bytes = kw_onnx_dtype_size(dtype);
+    for (int i = 0; i < rank; i++)
+        if (!kw__mul_size(bytes, (size_t)dims[i], &bytes)) return NULL;
+    if (bytes != d->nbytes) return NULL;
+    struct kw_onnx_value *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->kind = KW_ONNX_TENSOR;
+    v->dtype = dtype;
+    v->rank = rank;
+    for (int i = 0; i < rank; i++) v->dims[i] = dims[i];
+    v->data = d->data;
+    v->nbytes = bytes;
+    v->owns_data = 1;
+    d->owns_data = 0;
+    e->donor = NULL;
+    return v;
+}
+
 struct kw_onnx_value *kw__out_tensor(struct kw__op_ctx *c, int k, int dtype,
                                      int rank, const int64_t *dims) {
     if (k >= c->n_out) {
@@ -31,7 +59,9 @@ struct kw_onnx_value *kw__out_tensor(struct kw__op_ctx *c, int k, int dtype,
                         (long long)dims[i]);
             return NULL;
         }
-    struct kw_onnx_value *v = kw__exec_tensor(c->exec, dtype, rank, dims);
+    struct kw_onnx_value *v = k == 0 ? take_donor(c->exec, dtype, rank, dims)
+                                     : NULL;
+    if (!v) v = kw__exec_tensor(c->exec, dtype, rank, dims);
     if (!v) {
         kw__op_fail(c, rank > KW_ONNX_MAX_RANK ? KW_STATUS_ERR_UNSUPPORTED
                                                : KW_STATUS_ERR_NOMEM,

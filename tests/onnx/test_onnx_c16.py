@@ -119,13 +119,15 @@ def chain(*parts):
 
 
 def bottlenecks(cin, specs, hw, batch=1, stem=False, tail="gap",
-                act="Relu", side=False):
+                act="Relu", side=False, late=False):
     """ResNet bottlenecks: x [-> 7x7/2 stem 3 -> cin, Relu, 3x3/2 MaxPool]
     -> per (mid, cout, stride) spec: 1x1 to mid, Relu, 3x3 (stride), Relu,
     1x1 to cout, + x (through a 1x1 of that stride when the shape
     changes), act; tail "gap": GlobalAveragePool, "none": the last block
     is the output; side: the first block's output is read by a Neg too
-    (a reader that is no Conv)"""
+    (a reader that is no Conv); late: and by a 1x1 layer after the last
+    block, added to its output (so the second block's residual is not
+    its last use, and its output may not take the residual's buffer)"""
     inits, nodes, k = [], [], [0]
 
     def conv(x, cin_, cout_, ker, st, y):
@@ -167,6 +169,10 @@ def bottlenecks(cin, specs, hw, batch=1, stem=False, tail="gap",
         if side and i == 0:
             nodes.append(helper.make_node("Neg", [cur], ["z"]))
             outs.append(("z", [batch, c, h, w]))
+    if late:
+        conv("k0_o", specs[0][1], c, 1, 1, "late")
+        nodes.append(helper.make_node("Add", ["late", cur], ["lsum"]))
+        cur = "lsum"
     if tail == "gap":
         nodes.append(helper.make_node("GlobalAveragePool", [cur], ["y"]))
         outs.insert(0, ("y", [batch, c, 1, 1]))
@@ -230,6 +236,10 @@ CASES = {
     # outputs stay in planes, the downsampling value (a residual) not
     "rn_hardswish": (lambda: bottlenecks(16, [(16, 32, 2), (16, 32, 1)],
                                          (12, 11), act="HardSwish"), 1),
+    # the first block's output read after the second block too: the
+    # second's output goes to a new buffer, the later residual reads it
+    "rn_late": (lambda: bottlenecks(16, [(16, 32, 1), (16, 32, 1)], (10, 9),
+                                    late=True, tail="none"), 3),
     # 40 channels: nothing blocked
     "rn_40": (lambda: bottlenecks(24, [(16, 40, 1), (16, 40, 1)], (8, 8)), 0),
 }
