@@ -15,8 +15,9 @@
  * Then, with AVX-512, the values between a pointwise Conv (or an image
  * stem), the depthwise Conv it feeds and the pointwise Conv that one
  * feeds are marked to be handed over in the channel-blocked c16 layout
- * (plan_c16), and such a pointwise + depthwise pair becomes one node
- * (merge_pre).
+ * (plan_c16), as are the values that only 1x1 Convs read, as input or
+ * as the residual (plan_c16_stream: ResNet's block outputs), and such a
+ * pointwise + depthwise pair becomes one node (merge_pre).
  */
 #include "onnx/exec.h"
 #include "onnx/model.h"
@@ -322,7 +323,7 @@ static void count_c16_reads(struct stream_ctx *x, const struct kw__node *n) {
  * as channel vectors. A value whose producer adds a residual only if
  * that residual is c16 (a c16 output is stored as the sums lie). */
 static void plan_c16_stream(struct kw__graph *g) {
-    if (kw__nn_isa() != KW__ISA_AVX512 || getenv("KW_NOSTREAM")) return;
+    if (kw__nn_isa() != KW__ISA_AVX512) return;
     int *readers = count_readers(g);
     int *ok = calloc((size_t)g->n_values + 1, sizeof *ok);
     int *prod = malloc(((size_t)g->n_values + 1) * sizeof *prod);

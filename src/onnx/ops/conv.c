@@ -10,7 +10,8 @@
  * reference (conv_ref.c). Where the graph hands a pointwise layer's
  * output to a depthwise one (fuse.c plan_c16), it goes in the c16 layout
  * of dwc.h, which both read and write without a transpose, and the two
- * may run as one node (conv_pre). Integer and rare dtypes: a direct
+ * may run as one node (conv_pre); so do values only 1x1 layers read, as
+ * input or as residual (plan_c16_stream). Integer and rare dtypes: a direct
  * convolution in double. Entry points: kw__op_conv, kw__op_conv_integer,
  * kw__op_qlinear_conv.
  */

@@ -5,7 +5,10 @@
  * (at a fixed stride, so each is one load with a constant offset), the
  * same two loads per 24 FMAs as the packed GEMM but with nothing packed.
  * The tile is transposed into the output planes with the residual and
- * the activation. Entry point: kw__ct_tile_avx512.
+ * the activation, or stored as it is in the c16 layout; a c16 residual
+ * is added before either. The stores stay out of line: inlined into the
+ * tile, they cost its K loop registers (a 1024 -> 256 layer on 14x14
+ * took 0.74 ms instead of 0.62). Entry point: kw__ct_tile_avx512.
  */
 #include "onnx/ops/conv_ct.h"
 #include "onnx/ops/tr16_avx512.h"

@@ -6,7 +6,11 @@
  * weights once, by the first run that needs them), the
  * transformed planes multiplied as 16 or 36 GEMMs (U_xi (M x C) by V_xi
  * (C x tiles)) on the packed kernels (conv_gemm.c), and the sums
- * transformed back with bias and activation. Rounding differs from the
+ * transformed back with bias and activation. The tiles go in chunks of
+ * about KW_WINO_CW, each transformed in, multiplied and transformed out
+ * by one thread while its share of V and of the sums stays in L2, all
+ * chunks on one pool run (with a run per step and per GEMM, ResNet-50's
+ * 56x56 layers took 0.74 ms at 2 threads; so, 0.54). Rounding differs from the
  * direct sum by a few ulps of the larger terms (F(4x4)'s a few more).
  * Entry point: kw__conv_wino.
  */
@@ -14,9 +18,7 @@
 #include "onnx/ops/dwc.h"
 #include "onnx/ops/wino.h"
 
-#ifndef KW_WINO_CW
-#define KW_WINO_CW 64
-#endif
+#define KW_WINO_CW 64 /* tiles a chunk */
 
 /* Worth it and possible: 2-D 3x3, stride and dilation 1, one group,
  * AVX-512, enough channels that the GEMMs dominate the transforms, and
