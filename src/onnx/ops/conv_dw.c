@@ -154,6 +154,14 @@ static void blk_job_init(struct blk_job *j, const struct kw__nn_geom *g,
                           kw__dwc_act_ok(act) ? 0 : act, aa, ab, 0, {0}};
 }
 
+/* Bands of output rows for nth threads: one a thread, unless they
+ * would be uneven (7 rows in 2): then one, and the blocks split */
+static int64_t dw_bands(const struct kw__nn_geom *g, int nth) {
+    return nth > 1 && (g->out[0] % nth == 0 || g->out[0] >= 8 * nth)
+               ? KW_MIN(g->out[0], (int64_t)nth)
+               : 1;
+}
+
 /* items: bands of output rows (always one for dwc), each over every
  * block of 16 channels (a thread's share of the items is then a share
  * of the rows, as in the pointwise layers on either side: kw__claim) */
@@ -348,11 +356,7 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     blk_job_init(&j, g, N, C, x, w, bias, y, kern, act, aa, ab);
     j.dwb = 1;
     j.yblk = yblk;
-    /* bands of rows at 2+ threads, unless they would be uneven (7 rows
-     * in 2): then the blocks split */
-    const int nth = kw__nn_threads(c);
-    if (nth > 1 && (g->out[0] % nth == 0 || g->out[0] >= 8 * nth))
-        j.bands = KW_MIN(g->out[0], (int64_t)nth);
+    j.bands = dw_bands(g, kw__nn_threads(c));
     scr_init(&j.scr, c, kw__dwb_scratch_floats(&j.d));
     kw__nn_parallel(c, j.blocks * j.bands, 1, blk_items, &j);
     scr_free(&j.scr);
@@ -479,10 +483,15 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         if (!j.e) {
             *st = kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
         } else {
-            const int64_t np = kw__cdiv(j.dw.nb, 2);
-            if (nth > 1 && np < 8 * nth)
+            /* pixel shares when the depthwise layer splits its rows
+             * (so each thread convolves what it expanded: from the other
+             * core it would cost more than the work), or when the panels
+             * are too few to share out */
+            const int64_t np = kw__cdiv(j.dw.nb, 2), bands = dw_bands(g, nth);
+            if (nth > 1 && (np < 8 * nth || bands > 1))
                 j.nparts = KW_MIN(kw__cdiv(HW, KW_CT_NP),
-                                  kw__cdiv(8 * nth, np));
+                                  kw__cdiv(kw__cdiv(8 * nth, np), bands) *
+                                      bands);
             kw__nn_parallel(nth > 1 ? c : NULL, N * j.nparts * np, 1,
                             pre_expand, &j);
             if (!kw__conv_dw_c16(c, g, N, M, M, j.e, w, bias, y, yblk, kern,
