@@ -6,9 +6,12 @@
  * same two loads per 24 FMAs as the packed GEMM but with nothing packed.
  * The tile is transposed into the output planes with the residual and
  * the activation, or stored as it is in the c16 layout; a c16 residual
- * is added before either. The stores stay out of line: inlined into the
- * tile, they cost its K loop registers (a 1024 -> 256 layer on 14x14
- * took 0.74 ms instead of 0.62). Entry point: kw__ct_tile_avx512.
+ * is added before either. The transposing store stays out of line:
+ * inlined into the tile with the residual's code, it cost the K loop
+ * registers (a 1024 -> 256 layer on 14x14 took 0.74 ms instead of
+ * 0.62); the c16 one is short and stays inline (out of line it cost the
+ * short-K expansion layers of MobileNetV2 about 5 %).
+ * Entry point: kw__ct_tile_avx512.
  */
 #include "onnx/ops/conv_ct.h"
 #include "onnx/ops/tr16_avx512.h"
@@ -49,16 +52,22 @@ store_half(const int NP, const struct kw__ct *d, const __m512 *acc,
 }
 
 /* the same into the c16 layout: each pixel's 16 channels one vector */
-static __attribute__((noinline)) void
+static inline __attribute__((always_inline)) void
 store_blk(const int NP, const struct kw__ct *d, const __m512 *acc,
           int64_t m0, int64_t q0) {
     const __m512 va = _mm512_set1_ps(d->a), vb = _mm512_set1_ps(d->b);
     float *y = d->y + (m0 * d->OHOW + q0 * 16);
-    for (int j = 0; j < NP; j++) {
-        __m512 v = acc[j];
-        if (d->res) v = _mm512_add_ps(v, _mm512_loadu_ps(res_blk(d, m0, q0, j)));
-        _mm512_storeu_ps(y + j * 16, act_v(v, d->act, va, vb));
+    if (d->res) {
+        const float *r = res_blk(d, m0, q0, 0);
+        for (int j = 0; j < NP; j++)
+            _mm512_storeu_ps(y + j * 16,
+                             act_v(_mm512_add_ps(acc[j],
+                                                 _mm512_loadu_ps(r + j * 16)),
+                                   d->act, va, vb));
+        return;
     }
+    for (int j = 0; j < NP; j++)
+        _mm512_storeu_ps(y + j * 16, act_v(acc[j], d->act, va, vb));
 }
 
 /* TWO: both vectors of the panel; 0: a last panel of up to 16
