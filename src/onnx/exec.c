@@ -138,17 +138,12 @@ struct kw_onnx_value *kw__exec_tensor(struct kw__exec *e, int dtype, int rank,
             if (e->pool.size[i] >= bytes && e->pool.size[i] <= bytes + bytes / 2 &&
                 (best < 0 || e->pool.size[i] < e->pool.size[best]))
                 best = i;
-    struct kw_onnx_value *v = best >= 0 ? calloc(1, sizeof *v) : NULL;
+    struct kw_onnx_value *v =
+        best >= 0 ? kw__tensor_on(dtype, rank, dims, e->pool.buf[best], bytes)
+                  : NULL;
     if (!v)
         return e && e->no_zero ? kw__tensor_new_uninit(dtype, rank, dims)
                                : kw_onnx_tensor_new(dtype, rank, dims);
-    v->kind = KW_ONNX_TENSOR;
-    v->dtype = dtype;
-    v->rank = rank;
-    for (int i = 0; i < rank; i++) v->dims[i] = dims[i];
-    v->owns_data = 1;
-    v->data = e->pool.buf[best];
-    v->nbytes = bytes;
     e->pool.buf[best] = e->pool.buf[--e->pool.n];
     e->pool.size[best] = e->pool.size[e->pool.n];
     if (!e->no_zero) memset(v->data, 0, bytes);

@@ -279,6 +279,11 @@ KW_HIDDEN void kw__parallel_for(struct kw__op_ctx *c, int64_t n,
 KW_HIDDEN struct kw_onnx_value *kw__value_clone(const struct kw_onnx_value *v);
 /* A tensor of the same dtype/shape as v sharing nothing. */
 KW_HIDDEN struct kw_onnx_value *kw__tensor_like(const struct kw_onnx_value *v);
+/* A tensor of dtype / shape that owns data (nbytes, not checked against
+ * the shape: the caller's); NULL when out of memory (data not freed). */
+KW_HIDDEN struct kw_onnx_value *kw__tensor_on(int dtype, int rank,
+                                             const int64_t *dims, void *data,
+                                             size_t nbytes);
 /* As kw_onnx_tensor_new, the data left unset (not zeroed) unless strings:
  * for outputs an operator writes in full. */
 KW_HIDDEN struct kw_onnx_value *kw__tensor_new_uninit(int dtype, int rank,

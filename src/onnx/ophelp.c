@@ -32,15 +32,8 @@ static struct kw_onnx_value *take_donor(struct kw__exec *e, int dtype,
     for (int i = 0; i < rank; i++)
         if (!kw__mul_size(bytes, (size_t)dims[i], &bytes)) return NULL;
     if (bytes != d->nbytes) return NULL;
-    struct kw_onnx_value *v = calloc(1, sizeof *v);
+    struct kw_onnx_value *v = kw__tensor_on(dtype, rank, dims, d->data, bytes);
     if (!v) return NULL;
-    v->kind = KW_ONNX_TENSOR;
-    v->dtype = dtype;
-    v->rank = rank;
-    for (int i = 0; i < rank; i++) v->dims[i] = dims[i];
-    v->data = d->data;
-    v->nbytes = bytes;
-    v->owns_data = 1;
     d->owns_data = 0;
     e->donor = NULL;
     return v;

@@ -55,20 +55,25 @@ static struct kw_onnx_value *tensor_new(int dtype, int rank,
     if (n < 0 || !kw__mul_size((size_t)n, es, &bytes)) return NULL;
     /* 1 TiB is beyond anything real: refuse before calloc tries */
     if (bytes > ((size_t)1 << 40)) return NULL;
+    void *data = zero || dtype == KW_ONNX_STRING ? calloc(1, bytes ? bytes : 1)
+                                               : malloc(bytes ? bytes : 1);
+    struct kw_onnx_value *v = data ? kw__tensor_on(dtype, rank, dims, data, bytes)
+                                   : NULL;
+    if (!v) free(data);
+    return v;
+}
+
+struct kw_onnx_value *kw__tensor_on(int dtype, int rank, const int64_t *dims,
+                                    void *data, size_t nbytes) {
     struct kw_onnx_value *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->kind = KW_ONNX_TENSOR;
     v->dtype = dtype;
     v->rank = rank;
     for (int i = 0; i < rank; i++) v->dims[i] = dims[i];
-    v->nbytes = bytes;
-    v->data = zero || dtype == KW_ONNX_STRING ? calloc(1, bytes ? bytes : 1)
-                                             : malloc(bytes ? bytes : 1);
+    v->data = data;
+    v->nbytes = nbytes;
     v->owns_data = 1;
-    if (!v->data) {
-        free(v);
-        return NULL;
-    }
     return v;
 }
 
