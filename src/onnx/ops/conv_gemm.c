@@ -7,7 +7,7 @@
  * output tiles are claimed by the threads one by one, and the
  * micro-kernel starts from the bias and applies Relu / Clip as it
  * stores, while the tile is in cache. Entry points: kw__conv_f32_packed, and the tile
- * driver (kw__cg_tiles, kw__conv_tiling, kw__phase_planes) that the
+ * driver (kw__cg_tiles, kw__conv_tiling, kw__phase_run) that the
  * Winograd path reuses.
  */
 #include "onnx/ops/conv_internal.h"
@@ -348,8 +348,8 @@ static void phase_rows(const struct kw__phase_job *p, int64_t ci, int64_t h0,
         }
 }
 
-/* item i: a plane, or (band > 0) a band of rows of one */
-void kw__phase_planes(void *arg, int64_t i0, int64_t i1) {
+/* items [i0, i1): planes, or (band > 0) bands of rows of them */
+static void phase_items(void *arg, int64_t i0, int64_t i1) {
     const struct kw__phase_job *p = arg;
     const int64_t nb = p->band > 0 ? kw__cdiv(p->hp2, p->band) : 1;
     for (int64_t i = i0; i < i1; i++) {
@@ -365,7 +365,7 @@ void kw__phase_run(struct kw__op_ctx *c, struct kw__phase_job *p, int64_t C) {
     if (nth > 1 && C < 8 * nth && p->hp2 > 0)
         p->band = kw__cdiv(p->hp2, kw__cdiv(8 * nth, C));
     const int64_t n = p->band > 0 ? C * kw__cdiv(p->hp2, p->band) : C;
-    kw__nn_parallel(c, n, p->band > 0 ? 1 : 8, kw__phase_planes, p);
+    kw__nn_parallel(c, n, p->band > 0 ? 1 : 8, phase_items, p);
 }
 
 int kw__conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,

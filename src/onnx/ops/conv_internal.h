@@ -118,9 +118,6 @@ struct kw__phase_job {
     int deint; /* stride 2 across: rows split by kw__deint2_avx512 */
     int64_t band; /* > 0: items are bands of this many rows (kw__phase_run) */
 };
-/* Items [i0, i1): planes, or bands of rows of them (a kw__nn_parallel
- * task). */
-KW_HIDDEN void kw__phase_planes(void *arg, int64_t i0, int64_t i1);
 /* The C planes of p on c's threads (c NULL: this one): a plane an item,
  * or, with fewer planes than the threads could share (an image's
  * three), bands of rows. */

@@ -19,17 +19,19 @@ struct kw__wino {
     int64_t t0, t1, vt;
 };
 
-/* Channels [c0, c1) of xp: v[16][c][th*tw] = B^T d B per tile. */
+/* Channels [c0, c1) of xp: v[16][c][vt] = B^T d B per tile of the
+ * range (tile t0 + j in column j). */
 KW_HIDDEN void kw__wino_in_avx512(const struct kw__wino *w, const float *xp,
                                   int64_t c0, int64_t c1, float *v);
-/* Output channels [m0, m1) from mx[16][m][th*tw]: y = A^T m A + bias,
- * then Relu / Clip (act; others are left to the caller). */
+/* Output channels [m0, m1) of the range's tiles from mx[16][m][vt]:
+ * y = A^T m A + bias, then Relu / Clip (act; others are left to the
+ * caller); no other output is written. */
 KW_HIDDEN void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
                                    int64_t m0, int64_t m1, const float *bias,
                                    int act, float aa, float ab, float *y);
 
 /* F(4x4, 3x3): the same with tiles of 4x4 outputs (th x tw of them),
- * 36 matrices v[36][c][T] / mx[36][m][T]; xp rows of wp >= 4*tw + 2
+ * 36 matrices v[36][c][vt] / mx[36][m][vt]; xp rows of wp >= 4*tw + 2
  * floats, at least 4*th + 2 rows, and 80 floats readable past the last
  * plane. */
 KW_HIDDEN void kw__wino4_in_avx512(const struct kw__wino *w, const float *xp,
