@@ -8,6 +8,8 @@
  * and the fused activation included. Entry points: kw__conv_dw,
  * kw__conv_dw_c16, kw__conv_dw_pre.
  */
+#include <math.h>
+
 #include "onnx/ops/conv_ct.h"
 #include "onnx/ops/dwc.h"
 
@@ -17,7 +19,7 @@
  * every chunk cost a sixth of a small plane's layer. */
 #define SCR_SLOTS 64
 struct scr_slots {
-    size_t floats;
+    size_t floats, zero; /* zero: of them, from the start, zeroed */
     int n;
     struct {
         _Alignas(64) int busy;
@@ -26,10 +28,22 @@ struct scr_slots {
 };
 
 static void scr_init(struct scr_slots *ss, struct kw__op_ctx *c,
-                     int64_t floats) {
+                     int64_t floats, int64_t zero) {
     ss->floats = floats > 0 ? (size_t)floats : 0;
+    ss->zero = zero > 0 ? KW_MIN((size_t)zero, ss->floats) : 0;
     ss->n = KW_MIN(KW_MAX(kw__nn_threads(c), 1), SCR_SLOTS);
     for (int i = 0; i < ss->n; i++) ss->s[i].busy = 0, ss->s[i].p = NULL;
+}
+
+/* calloc would zero all of a buffer that is mostly written before it
+ * is read (a big plane's: a tenth of the layer) */
+static float *scr_alloc(const struct scr_slots *ss) {
+    float *p = malloc(KW_MAX(ss->floats, (size_t)1) * sizeof(float));
+    if (p) memset(p, 0, ss->zero * sizeof(float));
+#ifdef KW_POISON_SCRATCH
+    for (size_t i = ss->zero; p && i < ss->floats; i++) p[i] = NAN;
+#endif
+    return p;
 }
 
 /* A free slot's buffer (*slot: give it back with scr_give), or NULL on
@@ -41,14 +55,14 @@ static float *scr_take(struct scr_slots *ss, int *slot, int *failed) {
         if (!__atomic_compare_exchange_n(&ss->s[i].busy, &idle, 1, 0,
                                          __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             continue;
-        if (!ss->s[i].p) ss->s[i].p = calloc(ss->floats, sizeof(float));
+        if (!ss->s[i].p) ss->s[i].p = scr_alloc(ss);
         p = ss->s[i].p;
         if (!p) __atomic_store_n(&ss->s[i].busy, 0, __ATOMIC_RELEASE);
         *slot = i;
         break;
     }
     if (!p && *slot < 0) /* more chunks at once than threads: not expected */
-        p = calloc(ss->floats, sizeof(float));
+        p = scr_alloc(ss);
     if (!p) __atomic_store_n(failed, 1, __ATOMIC_RELAXED);
     return p;
 }
@@ -300,7 +314,8 @@ static int conv_dwf(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         masks[v] = (uint16_t)m;
     }
     j.masks = masks;
-    scr_init(&j.scr, c, kw__dwf_scratch_floats(&j.f));
+    const int64_t nscr = kw__dwf_scratch_floats(&j.f);
+    scr_init(&j.scr, c, nscr, nscr);
     kw__nn_parallel(c, N * M, 1, dwf_planes, &j);
     scr_free(&j.scr);
     free(masks);
@@ -325,9 +340,10 @@ static int conv_dwc(struct kw__op_ctx *c, const struct kw__nn_geom *g,
         return 0;
     struct blk_job j;
     blk_job_init(&j, g, N, C, x, w, bias, y, kern, act, aa, ab);
-    const int64_t nscr = kw__dwc_scratch_floats(&j.d);
+    int64_t zero;
+    const int64_t nscr = kw__dwc_scratch_floats(&j.d, &zero);
     if (nscr <= 0 || nscr >= ((int64_t)1 << 30)) return 0;
-    scr_init(&j.scr, c, nscr);
+    scr_init(&j.scr, c, nscr, zero);
     kw__nn_parallel(c, j.blocks, 1, blk_items, &j);
     scr_free(&j.scr);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
@@ -357,7 +373,9 @@ int kw__conv_dw_c16(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     j.dwb = 1;
     j.yblk = yblk;
     j.bands = dw_bands(g, kw__nn_threads(c));
-    scr_init(&j.scr, c, kw__dwb_scratch_floats(&j.d));
+    int64_t zero;
+    const int64_t nscr = kw__dwb_scratch_floats(&j.d, &zero);
+    scr_init(&j.scr, c, nscr, zero);
     kw__nn_parallel(c, j.blocks * j.bands, 1, blk_items, &j);
     scr_free(&j.scr);
     *st = j.failed ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
@@ -470,8 +488,9 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     const int nth = kw__nn_threads(c);
     if (M * HW >= ((int64_t)1 << 20) &&
         (nth == 1 || j.dw.nb % nth == 0 || j.dw.nb >= 8 * nth)) {
-        j.dwscr = kw__dwb_scratch_floats(&j.dw.d);
-        scr_init(&j.dw.scr, c, j.dwscr + HW * 16 + 16);
+        int64_t zero;
+        j.dwscr = kw__dwb_scratch_floats(&j.dw.d, &zero);
+        scr_init(&j.dw.scr, c, j.dwscr + HW * 16 + 16, zero);
         kw__nn_parallel(c, N * j.dw.nb, 1, pre_blocks, &j);
         scr_free(&j.dw.scr);
         *st = j.dw.failed

@@ -21,9 +21,10 @@ static void dims(const struct kw__dwc *g, int64_t *hp, int64_t *wp) {
     *wp = KW_MAX(g->iw + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
 }
 
-int64_t kw__dwc_scratch_floats(const struct kw__dwc *g) {
+int64_t kw__dwc_scratch_floats(const struct kw__dwc *g, int64_t *zero) {
     int64_t hp, wp;
     dims(g, &hp, &wp);
+    *zero = hp * wp * 16 + 16; /* the input's border; the rest is written */
     return (hp * wp + g->oh * g->ow + g->kh * g->kw) * 16 + 16;
 }
 
@@ -191,11 +192,14 @@ static int interior(const struct kw__dwc *g, int64_t *a, int64_t *b) {
     return (g->ow - (*b - *a)) * 8 > g->ow && g->ih * g->iw <= 1024;
 }
 
-int64_t kw__dwb_scratch_floats(const struct kw__dwc *g) {
+int64_t kw__dwb_scratch_floats(const struct kw__dwc *g, int64_t *zero) {
     int64_t a, b, hp, wp;
     dims(g, &hp, &wp);
     const int64_t copy = interior(g, &a, &b) ? hp * wp * 16 : 0;
-    return copy + (g->oh * g->ow + g->kh * g->kw) * 16 + 32;
+    /* the weights, then the copy's zero border; the output is written */
+    const int64_t head = g->kh * g->kw * 16 + 16 + 16;
+    *zero = copy ? head + copy : 0;
+    return head + copy + g->oh * g->ow * 16;
 }
 
 void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,

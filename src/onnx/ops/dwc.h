@@ -22,8 +22,11 @@ static inline int kw__dwc_act_ok(int act) {
     return act == KW_ACT_NONE || act == KW_ACT_RELU || act == KW_ACT_CLIP;
 }
 
-/* Floats of scratch one call needs (64-byte alignment slack included). */
-KW_HIDDEN int64_t kw__dwc_scratch_floats(const struct kw__dwc *g);
+/* Floats of scratch one call needs (64-byte alignment slack included);
+ * *zero: how many of them, from the start, must be zero before the
+ * first call. */
+KW_HIDDEN int64_t kw__dwc_scratch_floats(const struct kw__dwc *g,
+                                         int64_t *zero);
 /* nch <= 16 channels: x (nch planes ih x iw), w (nch x kh*kw), bias (nch,
  * or NULL) -> y (nch planes oh x ow); kh*kw <= 64. scratch: zeroed before
  * the first call, then reused as it is left for the same geometry. */
@@ -36,13 +39,17 @@ KW_HIDDEN void kw__dwc_block_avx512(const struct kw__dwc *g, int nch,
  * to a depthwise one (and it to the next pointwise one) when the graph
  * allows (kw__conv_plan_c16): (N, C, H, W) stored as (N, C/16, H, W, 16),
  * C a multiple of 16, so a pixel's 16 channels are one vector. */
-/* Floats of scratch kw__dwb_block_avx512 needs. */
-KW_HIDDEN int64_t kw__dwb_scratch_floats(const struct kw__dwc *g);
+/* Floats of scratch kw__dwb_block_avx512 needs; *zero: how many of
+ * them, from the start, must be zero before the first call (the rest
+ * it writes before it reads). */
+KW_HIDDEN int64_t kw__dwb_scratch_floats(const struct kw__dwc *g,
+                                         int64_t *zero);
 /* 16 channels of c16 input x (ih x iw pixels of 16) with w (16 x kh*kw),
  * bias (16, or NULL) -> output rows [oh0, oh1) of y: 16 planes oh x ow,
  * or (yblk) c16 oh x ow pixels; kh*kw <= 64, pads >= 0, taps outside
- * the plane skipped. scratch: zeroed before the first call, then reused
- * as it is left for the same geometry. */
+ * the plane skipped. scratch: its zero part (kw__dwb_scratch_floats)
+ * zeroed before the first call, then reused as it is left for the same
+ * geometry. */
 KW_HIDDEN void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,
                                     const float *w, const float *bias,
                                     float *y, int yblk, int64_t oh0,
