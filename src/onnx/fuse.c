@@ -7,6 +7,9 @@
  *    (Relu, Clip with constant bounds, LeakyRelu, Sigmoid, HardSigmoid,
  *    HardSwish): the activation runs on the producer's output in place;
  *  - MatMul followed by Add of a constant: the bias is added in place;
+ *  - Mul by a constant per input channel, maybe then Add of one, before
+ *    a Conv (a normalised image): the scale goes into the weights
+ *    (fold_input_scale);
  *  - Conv followed by Add of a computed value (a residual connection):
  *    the value becomes the Conv's input 3, added before its activation
  *    (kw__op_conv), and the Conv takes the Add's place in the order.
@@ -418,6 +421,108 @@ static int merge_pre(struct kw__graph *g, struct kw__raw_model *raw,
     return 1;
 }
 
+/* s's value per channel c of a rank-R operand (axis 1), or -1 when s
+ * is not per-channel (C channels) or would widen that operand. */
+static int per_channel(const struct kw_onnx_value *s, int R, int64_t C) {
+    if (!s || s->rank > R) return -1;
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++) {
+        const int axis = R - s->rank + i;
+        if (s->dims[i] != 1 && (axis != 1 || s->dims[i] != C)) return -1;
+        n *= s->dims[i];
+    }
+    return n == 1 ? 0 : 1;
+}
+
+/* Mul (p) of x by a constant s per input channel, then, optionally, an
+ * Add (a) of a constant b per channel, feeding a Conv (cv) as its input
+ * 0 alone (a normalised image and its stem): s goes into the Conv's
+ * weights (zero padding stays zero), x * s + b = (x + b / s) * s, so the
+ * Add keeps b / s. s must be finite and nonzero where an Add follows. */
+static int fold_input_scale(struct kw__graph *g, struct kw__raw_model *raw,
+                            const int *readers, struct kw__node *p,
+                            struct kw__node *a, struct kw__node *cv) {
+    if (p->n_in != 2 || p->fused_act || (a && (a->n_in != 2 || a->fused_act)) ||
+        cv->n_in < 2 || cv->in[1] < 0 || readers[cv->in[1]] != 1)
+        return 0;
+    const int si = g->init[p->in[1]] ? 1 : 0, x = p->in[1 - si];
+    const struct kw_onnx_value *sv = const_f32(g, p->in[si]);
+    const struct kw_onnx_value *w = const_f32(g, cv->in[1]);
+    if (x < 0 || g->init[x] || !sv || !w || w->rank < 3) return 0;
+    const int64_t group = attr_int(cv, "group", 1);
+    if (group < 1 || w->dims[0] % group) return 0;
+    const int64_t M = w->dims[0], Cg = w->dims[1], C = Cg * group,
+                  per = kw_onnx_numel(w) / (M * Cg);
+    const int s_ch = per_channel(sv, w->rank, C);
+    if (s_ch < 0) return 0;
+    const float *S = sv->data;
+    const int bi = a ? (a->in[0] == p->out[0] ? 1 : 0) : 0;
+    const struct kw_onnx_value *bv = a ? const_f32(g, a->in[bi]) : NULL;
+    const int b_ch = a ? per_channel(bv, w->rank, C) : 0;
+    if (a && (b_ch < 0 || a->in[1 - bi] != p->out[0] || readers[a->in[bi]] != 1))
+        return 0;
+    struct kw_onnx_value *nw = kw__value_clone(w), *nb = NULL;
+    if (!nw) return 0;
+    float *W = nw->data;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t ci = 0; ci < Cg; ci++) {
+            const float f = S[s_ch ? m / (M / group) * Cg + ci : 0];
+            for (int64_t t = 0; t < per; t++) {
+                float *v = &W[(m * Cg + ci) * per + t];
+                *v *= f;
+                if (!isfinite(f) || !isfinite(*v) || (a && f == 0.0f)) {
+                    kw_onnx_value_free(nw);
+                    return 0;
+                }
+            }
+        }
+    if (a) { /* b / s, per channel when either is */
+        int64_t dims[KW_ONNX_MAX_RANK];
+        for (int i = 0; i < w->rank; i++) dims[i] = i == 1 && (s_ch || b_ch) ? C : 1;
+        nb = kw_onnx_tensor_new(KW_ONNX_FLOAT, w->rank, dims);
+        if (!nb) {
+            kw_onnx_value_free(nw);
+            return 0;
+        }
+        float *B = nb->data;
+        const float *b = bv->data;
+        for (int64_t c = 0; c < kw_onnx_numel(nb); c++)
+            B[c] = b[b_ch ? c : 0] / S[s_ch ? c : 0];
+    }
+    if (!kw__model_keep(raw, nw)) {
+        kw_onnx_value_free(nw);
+        kw_onnx_value_free(nb);
+        return 0;
+    }
+    if (nb && !kw__model_keep(raw, nb)) {
+        kw_onnx_value_free(nb);
+        return 0;
+    }
+    g->init[cv->in[1]] = nw;
+    if (a) {
+        g->init[a->in[bi]] = nb;
+        a->in[1 - bi] = x;
+    } else {
+        cv->in[0] = x;
+    }
+    return 1;
+}
+
+/* Mul nodes[k] read by nodes[r]: a Conv, or an Add that a Conv alone
+ * reads (fold_input_scale) */
+static int fold_scale_at(struct kw__graph *g, struct kw__raw_model *raw,
+                         const int *readers, int k, int r) {
+    struct kw__node *a = &g->nodes[r];
+    if (is_op(a, "Conv"))
+        return fold_input_scale(g, raw, readers, &g->nodes[k], NULL, a);
+    if (!is_op(a, "Add") || a->opset < 7 || a->n_out < 1 || a->out[0] < 0 ||
+        readers[a->out[0]] != 1)
+        return 0;
+    const int c = sole_reader(g, r + 1, a->out[0]);
+    return c >= 0 && is_op(&g->nodes[c], "Conv") &&
+           fold_input_scale(g, raw, readers, &g->nodes[k], a, &g->nodes[c]);
+}
+
 void kw__fuse(struct kw_onnx_model *m) {
     struct kw__graph *g = m->graph;
     struct kw__raw_model *raw = m->arena;
@@ -442,8 +547,18 @@ void kw__fuse(struct kw_onnx_model *m) {
                 }
             }
             int r = sole_reader(g, k + 1, p->out[0]);
+            if (is_op(p, "Mul") && r < 0) { /* Mul(s, x): x is input 1 */
+                r = first_reader(g, k + 1, p->out[0], &pos);
+                if (r >= 0 && !is_op(&g->nodes[r], "Add")) r = -1;
+            }
             if (r < 0) continue;
             struct kw__node *a = &g->nodes[r];
+            if (is_op(p, "Mul") && p->opset >= 7 && fold_scale_at(g, raw, readers, k, r)) {
+                memmove(p, p + 1, sizeof *p * (size_t)(g->n_nodes - k - 1));
+                g->n_nodes--;
+                changed = 1;
+                continue;
+            }
             int fused = 0;
             if (is_op(p, "Conv") && is_op(a, "BatchNormalization") && !p->fused_act)
                 fused = fold_bn(g, raw, readers, p, a);

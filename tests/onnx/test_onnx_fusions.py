@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Load-time fusions give the same answers as the graph computed node by
 node: Conv+BatchNormalization(+Relu / Clip / LeakyRelu / HardSwish),
-Gemm+Relu, MatMul+Sigmoid, Add+Relu and residual Conv(+BN)+Add(+Relu)
-graphs (the Add's other operand same-shaped or broadcast, on either side) with random weights run
+Gemm+Relu, MatMul+Sigmoid, Add+Relu, residual Conv(+BN)+Add(+Relu)
+graphs (the Add's other operand same-shaped or broadcast, on either side)
+and a Mul (+Add) by per-channel constants before a Conv, with random weights run
 through `kaiwu onnx run`, with fusions on and off (KW_ONNX_NO_FUSE=1), and
 through onnxruntime; all three must agree. Skips (77) without the onnx /
 onnxruntime packages unless KW_REQUIRE_MODELS is set."""
@@ -82,6 +83,23 @@ def conv_add(relu, bcast, conv_first, k=1):
     return nodes, inits, [("x", [2, c_in, 9, 11]), ("x2", rshape)], [2, c_out, 9, 11]
 
 
+def scaled_conv(s_shape, b_shape=None, s_first=False, b_first=False, group=1):
+    """Mul by a constant (+ Add of one) before a Conv: the scale goes into
+    the weights when it is per input channel (a normalised image)."""
+    c_in, c_out = 4, 6
+    inits = [const("s", rng.uniform(0.3, 2, s_shape) * rng.choice([-1, 1], s_shape)),
+             const("W", rng.normal(size=(c_out, c_in // group, 3, 3))),
+             const("B", rng.normal(size=c_out))]
+    nodes = [helper.make_node("Mul", ["s", "x"] if s_first else ["x", "s"],
+                              ["m" if b_shape is None else "m0"])]
+    if b_shape is not None:
+        inits.append(const("b", rng.normal(size=b_shape)))
+        nodes.append(helper.make_node("Add", ["b", "m0"] if b_first else ["m0", "b"], ["m"]))
+    nodes.append(helper.make_node("Conv", ["m", "W", "B"], ["y"], pads=[0, 0, 1, 1],
+                                  strides=[2, 2], group=group))
+    return nodes, inits, [("x", [2, c_in, 9, 11])], [2, c_out, 4, 5]
+
+
 CASES = {"conv_bn": lambda: conv_bn(None), "conv_bn_relu": lambda: conv_bn("Relu"),
          "conv_bn_clip": lambda: conv_bn("Clip"),
          "conv_bn_leaky": lambda: conv_bn("LeakyRelu"),
@@ -89,7 +107,16 @@ CASES = {"conv_bn": lambda: conv_bn(None), "conv_bn_relu": lambda: conv_bn("Relu
          "gemm_relu": gemm_relu, "matmul_sigmoid": matmul_sigmoid, "add_relu": add_relu,
          "conv_add_relu": lambda: conv_add(True, False, True),
          "conv3x3_add": lambda: conv_add(False, False, False, k=3),
-         "conv_add_bcast_relu": lambda: conv_add(True, True, False)}
+         "conv_add_bcast_relu": lambda: conv_add(True, True, False),
+         "mul_add_conv": lambda: scaled_conv([1, 4, 1, 1], [1, 4, 1, 1]),
+         "mul_add_conv_scalar": lambda: scaled_conv([4, 1, 1], [], s_first=True,
+                                                    b_first=True),
+         "mul_conv_group": lambda: scaled_conv([1, 4, 1, 1], group=2),
+         "mul_conv_scalar": lambda: scaled_conv([], s_first=True),
+         "mul_cols_conv": lambda: scaled_conv([1, 1, 1, 11])}
+# nodes left to run where that is not one (plus the residual's Neg): the
+# Add of a scaled input stays; a scale per column is not folded
+NODES_TO_RUN = {"mul_add_conv": 2, "mul_add_conv_scalar": 2, "mul_cols_conv": 2}
 
 
 def run_kaiwu(model, inputs, tmp, fuse):
@@ -144,7 +171,9 @@ def main():
             # every case is two or three nodes that fuse into one (the
             # residual cases: plus the Neg that computes the residual)
             extra = 1 if name.startswith("conv_add") or name.startswith("conv3x3_add") else 0
-            merged = doc.get("nodes_to_run") == 1 + extra and doc.get("nodes", 0) > 1 + extra
+            want_run = NODES_TO_RUN.get(name, 1 + extra)
+            merged = doc.get("nodes_to_run") == want_run and \
+                doc.get("nodes", 0) > (1 + extra if want_run == 1 + extra else want_run - 1)
             if not merged:
                 print(f"FAIL {name}: not fused ({doc.get('nodes')} nodes, "
                       f"{doc.get('nodes_to_run')} to run)")
