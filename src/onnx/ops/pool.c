@@ -280,7 +280,7 @@ static enum kw_status run_pool(struct kw__op_ctx *c, struct pool_job *j) {
     }
     j->kern = kw__nn_kern();
     const int64_t per = j->outsz * kw__nn_prod(j->g.k, n);
-    kw__nn_parallel(c, planes, per > 65536 ? 1 : 65536 / (per + 1) + 1,
+    kw__nn_parallel(c, planes, per > 16384 ? 1 : 16384 / (per + 1) + 1,
                     pool_planes, j);
     if (j->failed) return kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory");
     return KW_STATUS_OK;
