@@ -204,10 +204,14 @@ CASES = {
     "dw_pw": (lambda: block(32, 0, 16, 3, 1, (12, 12), expand=False), 0),
     # 40 channels: not a multiple of 16
     "mb_40": (lambda: block(8, 40, 8, 3, 1, (10, 10), residual=True), 0),
-    # expansions of over 4 MiB: made 16 channels at a time inside the
-    # depthwise layer (2 blocks: also at 2 threads; 3: at 2 threads in turn)
+    # expansions of over 4 MiB: made a panel (32 channels) or a block (16)
+    # at a time inside the depthwise layer (2 blocks: a panel at 1 thread,
+    # a block each at 2; 3: a panel and a block, at 2 threads in turn)
     "mb_big": (lambda: block(8, 32, 16, 3, 1, (180, 190)), 2),
     "mb_big_odd": (lambda: block(4, 48, 8, 3, 2, (150, 151), act1="Relu"), 2),
+    # 6 blocks an image, 3 images: at 2 threads 9 blocks each, a thread's
+    # share ending (and the other's starting) with half a panel mid-image
+    "mb_big_panels": (lambda: block(8, 96, 16, 3, 2, (105, 105), batch=3), 2),
     # an image stem (3x3, stride 2) writes the depthwise input blocked
     "stem": (lambda: block(3, 32, 16, 3, 1, (23, 30), ek=3, es=2), 2),
     # two blocks: the 16 channels between them blocked too (5 values)

@@ -400,24 +400,22 @@ struct pre_job {
                          * kernel's scratch) */
 };
 
-/* 16 channels of the expansion: block blk of image img into e (c16);
- * whole: panel blk (32 channels), share part, into the image's place in
- * e (all M channels) */
+/* The expansion of image img into e (c16): how 0, block blk (16
+ * channels) alone into e; 1, panel blk (32 channels), share part, into
+ * the image's place in e (all M channels); 2, the panel of blocks blk
+ * and blk + 1 into e */
 static void pre_expand_block(const struct pre_job *j, int64_t img,
-                             int64_t blk, int64_t part, float *e,
-                             int whole) {
+                             int64_t blk, int64_t part, float *e, int how) {
     struct kw__ct d = j->ct;
     d.x = j->pre->x + img * j->pre->C * d.OHOW;
-    if (whole) { /* e: the image's M channels, block blk among them */
+    if (how == 1) {
         d.y = e + img * d.M * d.OHOW;
         kw__ct_pointwise_part(&d, j->pre->xblk, blk, part, j->nparts);
         return;
     }
-    /* one half of a panel of 32 (a whole panel's expansion, twice the
-     * size, costs as much more at 112x112 as its FMAs save) */
-    d.w += blk / 2 * j->pre->C * KW_CT_MV + blk % 2 * 16;
+    d.w += blk / 2 * j->pre->C * KW_CT_MV + (how ? 0 : blk % 2 * 16);
     d.bias = d.bias ? d.bias + blk * 16 : NULL;
-    d.M = 16;
+    d.M = how ? KW_CT_MV : 16;
     d.y = e;
     kw__ct_pointwise_part(&d, j->pre->xblk, 0, 0, 1);
 }
@@ -432,8 +430,9 @@ static void pre_expand(void *arg, int64_t i0, int64_t i1) {
     }
 }
 
-/* block by block: items (image, block), each expanded into the chunk's
- * slot (in L2) and convolved from there */
+/* block by block: items (image, block), expanded into the chunk's slot
+ * (in L2) two blocks, a panel, at a time where the chunk holds both
+ * (FMAs that each load feeds twice), else one, and convolved from there */
 static void pre_blocks(void *arg, int64_t b0, int64_t b1) {
     struct pre_job *j = arg;
     struct blk_job *dw = &j->dw;
@@ -442,14 +441,19 @@ static void pre_blocks(void *arg, int64_t b0, int64_t b1) {
     if (!buf) return;
     float *e = kw__align64(buf + j->dwscr);
     const int64_t osz = dw->d.oh * dw->d.ow, KK = dw->d.kh * dw->d.kw;
-    for (int64_t b = b0; b < b1; b++) {
-        const int64_t img = b / j->dw.nb, c0 = b % j->dw.nb * 16;
-        pre_expand_block(j, img, b % j->dw.nb, 0, e, 0);
-        float *y = dw->y + (img * dw->C + c0) * osz;
-        kw__dwb_block_avx512(&dw->d, e, dw->w + c0 * KK,
-                             dw->bias ? dw->bias + c0 : NULL, y, dw->yblk, 0,
-                             dw->d.oh, buf);
-        if (dw->act) dw->kern->act(y, 16 * osz, dw->act, dw->aa, dw->ab);
+    for (int64_t b = b0; b < b1;) {
+        const int64_t img = b / j->dw.nb, blk = b % j->dw.nb;
+        const int pair = blk % 2 == 0 && b + 1 < b1 && blk + 1 < j->dw.nb;
+        pre_expand_block(j, img, blk, 0, e, pair ? 2 : 0);
+        for (int h = 0; h <= pair; h++, b++) {
+            const int64_t c0 = (blk + h) * 16;
+            float *y = dw->y + (img * dw->C + c0) * osz;
+            kw__dwb_block_avx512(&dw->d, e + h * 16 * j->ct.OHOW,
+                                 dw->w + c0 * KK,
+                                 dw->bias ? dw->bias + c0 : NULL, y,
+                                 dw->yblk, 0, dw->d.oh, buf);
+            if (dw->act) dw->kern->act(y, 16 * osz, dw->act, dw->aa, dw->ab);
+        }
     }
     scr_give(&dw->scr, slot, buf);
 }
@@ -482,16 +486,19 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     j.dw.yblk = yblk;
     /* block by block where the expansion is far bigger than L2 (4 MiB
      * and up: 112x112 planes) and the blocks split evenly between the
-     * threads (on smaller planes the half panels cost more than L2
-     * saves); else the expansion whole, then the depthwise layer as
+     * threads (on smaller planes the expansion by blocks costs more than
+     * L2 saves); else the expansion whole, then the depthwise layer as
      * kw__conv_dw_c16 */
     const int nth = kw__nn_threads(c);
     if (M * HW >= ((int64_t)1 << 20) &&
         (nth == 1 || j.dw.nb % nth == 0 || j.dw.nb >= 8 * nth)) {
         int64_t zero;
         j.dwscr = kw__dwb_scratch_floats(&j.dw.d, &zero);
-        scr_init(&j.dw.scr, c, j.dwscr + HW * 16 + 16, zero);
-        kw__nn_parallel(c, N * j.dw.nb, 1, pre_blocks, &j);
+        scr_init(&j.dw.scr, c, j.dwscr + HW * KW_CT_MV + 16, zero);
+        /* a thread's blocks in one chunk, so that they pair up into
+         * panels (6 blocks in 2: a panel and a half each) */
+        kw__nn_parallel(c, N * j.dw.nb, kw__cdiv(N * j.dw.nb, nth), pre_blocks,
+                        &j);
         scr_free(&j.dw.scr);
         *st = j.dw.failed
                   ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
