@@ -484,21 +484,21 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     blk_job_init(&j.dw, g, N, M, NULL, w, bias, y, kern, act, aa, ab);
     j.dw.dwb = 1;
     j.dw.yblk = yblk;
-    /* block by block where the expansion is far bigger than L2 (4 MiB
-     * and up: 112x112 planes) and the blocks split evenly between the
-     * threads (on smaller planes the expansion by blocks costs more than
-     * L2 saves); else the expansion whole, then the depthwise layer as
-     * kw__conv_dw_c16 */
+    /* block by block where a thread's share of the expansion would
+     * outgrow L2 (1 MiB and up: 56x56 planes at one thread, 112x112 at
+     * two) and the blocks split evenly between the threads (on smaller
+     * shares the expansion by blocks costs more than L2 saves); else the
+     * expansion whole, then the depthwise layer as kw__conv_dw_c16 */
     const int nth = kw__nn_threads(c);
-    if (M * HW >= ((int64_t)1 << 20) &&
+    if (M * HW >= nth * ((int64_t)1 << 18) &&
         (nth == 1 || j.dw.nb % nth == 0 || j.dw.nb >= 8 * nth)) {
         int64_t zero;
         j.dwscr = kw__dwb_scratch_floats(&j.dw.d, &zero);
         scr_init(&j.dw.scr, c, j.dwscr + HW * KW_CT_MV + 16, zero);
         /* a thread's blocks in one chunk, so that they pair up into
-         * panels (6 blocks in 2: a panel and a half each) */
-        kw__nn_parallel(c, N * j.dw.nb, kw__cdiv(N * j.dw.nb, nth), pre_blocks,
-                        &j);
+         * panels (6 blocks in 2: a panel and a block each) */
+        kw__nn_parallel(c, N * j.dw.nb, KW_MAX(N * j.dw.nb / nth, (int64_t)1),
+                        pre_blocks, &j);
         scr_free(&j.dw.scr);
         *st = j.dw.failed
                   ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
