@@ -205,13 +205,18 @@ CASES = {
     # 40 channels: not a multiple of 16
     "mb_40": (lambda: block(8, 40, 8, 3, 1, (10, 10), residual=True), 0),
     # expansions of over 4 MiB: made a panel (32 channels) or a block (16)
-    # at a time inside the depthwise layer (2 blocks: a panel at 1 thread,
-    # a block each at 2; 3: a panel and a block, at 2 threads in turn)
+    # at a time inside the depthwise layer, at 1 thread all the rows, at 2
+    # half the output rows each where the blocks do not split into
+    # panels evenly (2 blocks; 3: a panel and a block)
     "mb_big": (lambda: block(8, 32, 16, 3, 1, (180, 190)), 2),
     "mb_big_odd": (lambda: block(4, 48, 8, 3, 2, (150, 151), act1="Relu"), 2),
-    # 6 blocks an image, 3 images: at 2 threads 9 blocks each, a thread's
-    # share ending (and the other's starting) with half a panel mid-image
-    "mb_big_panels": (lambda: block(8, 96, 16, 3, 2, (105, 105), batch=3), 2),
+    # 6 blocks an image, 3 images: at 1 thread 9 pairs of blocks, a pair
+    # split over images; at 2, bands of rows with a top pad of 0
+    "mb_big_panels": (lambda: block(8, 96, 16, 3, 2, (105, 105), batch=3,
+                                    pads=[0, 0, 1, 1]), 2),
+    # 4 blocks: at 2 threads a panel each, all the rows
+    "mb_big_even": (lambda: block(8, 64, 16, 5, 1, (130, 130), act1="Relu",
+                                  act2="HardSwish"), 2),
     # an image stem (3x3, stride 2) writes the depthwise input blocked
     "stem": (lambda: block(3, 32, 16, 3, 1, (23, 30), ek=3, es=2), 2),
     # two blocks: the 16 channels between them blocked too (5 values)

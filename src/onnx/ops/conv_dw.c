@@ -401,11 +401,12 @@ struct pre_job {
 };
 
 /* The expansion of image img into e (c16): how 0, block blk (16
- * channels) alone into e; 1, panel blk (32 channels), share part, into
- * the image's place in e (all M channels); 2, the panel of blocks blk
- * and blk + 1 into e */
+ * channels) alone, or 2, the panel of blocks blk and blk + 1, of input
+ * rows [r0, r1); 1, panel blk (32 channels), share part, into the
+ * image's place in e (all M channels) */
 static void pre_expand_block(const struct pre_job *j, int64_t img,
-                             int64_t blk, int64_t part, float *e, int how) {
+                             int64_t blk, int64_t part, float *e, int how,
+                             int64_t r0, int64_t r1) {
     struct kw__ct d = j->ct;
     d.x = j->pre->x + img * j->pre->C * d.OHOW;
     if (how == 1) {
@@ -413,11 +414,61 @@ static void pre_expand_block(const struct pre_job *j, int64_t img,
         kw__ct_pointwise_part(&d, j->pre->xblk, blk, part, j->nparts);
         return;
     }
+    d.x += r0 * j->dw.d.iw * (j->pre->xblk ? 16 : 1);
+    d.OHOW = (r1 - r0) * j->dw.d.iw;
     d.w += blk / 2 * j->pre->C * KW_CT_MV + (how ? 0 : blk % 2 * 16);
     d.bias = d.bias ? d.bias + blk * 16 : NULL;
     d.M = how ? KW_CT_MV : 16;
     d.y = e;
     kw__ct_pointwise_part(&d, j->pre->xblk, 0, 0, 1);
+}
+
+/* The input rows [*r0, *r1) that output rows [oh0, oh1) read */
+static void band_rows(const struct kw__dwc *g, int64_t oh0, int64_t oh1,
+                      int64_t *r0, int64_t *r1) {
+    *r0 = KW_MAX(oh0 * g->sh - g->pt, (int64_t)0);
+    *r1 = KW_MIN((oh1 - 1) * g->sh - g->pt + (g->kh - 1) * g->dh + 1, g->ih);
+    *r1 = KW_MAX(*r1, *r0);
+}
+
+/* The most input rows of nbands bands of g's output rows; 0 when a
+ * band would have under 2 rows, or its input under 1024 pixels */
+static int64_t band_max_rows(const struct kw__dwc *g, int64_t nbands) {
+    int64_t most = 0;
+    if (nbands < 2 || g->oh < 2 * nbands) return 0;
+    for (int64_t b = 0; b < nbands; b++) {
+        int64_t r0, r1;
+        band_rows(g, b * g->oh / nbands, (b + 1) * g->oh / nbands, &r0, &r1);
+        if ((r1 - r0) * g->iw <= 1024) return 0;
+        most = KW_MAX(most, r1 - r0);
+    }
+    return most;
+}
+
+/* Block blk (and blk + 1 when pair) of image img, expanded in e (rows
+ * [r0, r1) of the plane), convolved into output rows [oh0, oh1) */
+static void pre_convolve(const struct pre_job *j, int64_t img, int64_t blk,
+                         int pair, const float *e, int64_t r0, int64_t r1,
+                         int64_t oh0, int64_t oh1, float *scratch) {
+    const struct blk_job *dw = &j->dw;
+    /* the rows in e as a plane of their own, its top pad moved down */
+    struct kw__dwc g = dw->d;
+    g.ih = r1 - r0;
+    g.pt += r0;
+    const int64_t osz = g.oh * g.ow, KK = g.kh * g.kw;
+    for (int h = 0; h <= pair; h++) {
+        const int64_t c0 = (blk + h) * 16;
+        float *y = dw->y + (img * dw->C + c0) * osz;
+        kw__dwb_block_avx512(&g, e + h * 16 * g.ih * g.iw, dw->w + c0 * KK,
+                             dw->bias ? dw->bias + c0 : NULL, y, dw->yblk,
+                             oh0, oh1, scratch);
+        if (dw->act) /* the band: its pixels in c16, its rows of each plane */
+            for (int c = 0; c < (dw->yblk ? 1 : 16); c++)
+                dw->kern->act(dw->yblk ? y + oh0 * g.ow * 16
+                                       : y + c * osz + oh0 * g.ow,
+                              (oh1 - oh0) * g.ow * (dw->yblk ? 16 : 1),
+                              dw->act, dw->aa, dw->ab);
+    }
 }
 
 /* in turn: items (pixel share, panel), the shares outer (as ct_items) */
@@ -426,7 +477,7 @@ static void pre_expand(void *arg, int64_t i0, int64_t i1) {
     const int64_t np = kw__cdiv(j->dw.nb, 2);
     for (int64_t i = i0; i < i1; i++) {
         const int64_t p = i % np, r = i / np;
-        pre_expand_block(j, r / j->nparts, p, r % j->nparts, j->e, 1);
+        pre_expand_block(j, r / j->nparts, p, r % j->nparts, j->e, 1, 0, 0);
     }
 }
 
@@ -440,19 +491,38 @@ static void pre_blocks(void *arg, int64_t b0, int64_t b1) {
     float *buf = scr_take(&dw->scr, &slot, &dw->failed);
     if (!buf) return;
     float *e = kw__align64(buf + j->dwscr);
-    const int64_t osz = dw->d.oh * dw->d.ow, KK = dw->d.kh * dw->d.kw;
     for (int64_t b = b0; b < b1;) {
-        const int64_t img = b / j->dw.nb, blk = b % j->dw.nb;
-        const int pair = blk % 2 == 0 && b + 1 < b1 && blk + 1 < j->dw.nb;
-        pre_expand_block(j, img, blk, 0, e, pair ? 2 : 0);
-        for (int h = 0; h <= pair; h++, b++) {
-            const int64_t c0 = (blk + h) * 16;
-            float *y = dw->y + (img * dw->C + c0) * osz;
-            kw__dwb_block_avx512(&dw->d, e + h * 16 * j->ct.OHOW,
-                                 dw->w + c0 * KK,
-                                 dw->bias ? dw->bias + c0 : NULL, y,
-                                 dw->yblk, 0, dw->d.oh, buf);
-            if (dw->act) dw->kern->act(y, 16 * osz, dw->act, dw->aa, dw->ab);
+        const int64_t img = b / dw->nb, blk = b % dw->nb;
+        const int pair = blk % 2 == 0 && b + 1 < b1 && blk + 1 < dw->nb;
+        pre_expand_block(j, img, blk, 0, e, pair ? 2 : 0, 0, dw->d.ih);
+        pre_convolve(j, img, blk, pair, e, 0, dw->d.ih, 0, dw->d.oh, buf);
+        b += 1 + pair;
+    }
+    scr_give(&dw->scr, slot, buf);
+}
+
+/* band by band: items (image, band of output rows), the band's input
+ * rows expanded a panel at a time (an odd last block alone) into the
+ * chunk's slot and convolved from there; for threads that blocks would
+ * leave half a panel each (6 blocks in 2), at the cost of the rows two
+ * bands share, expanded for both */
+static void pre_bands(void *arg, int64_t i0, int64_t i1) {
+    struct pre_job *j = arg;
+    struct blk_job *dw = &j->dw;
+    int slot = -1;
+    float *buf = scr_take(&dw->scr, &slot, &dw->failed);
+    if (!buf) return;
+    float *e = kw__align64(buf + j->dwscr);
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t img = i / dw->bands, band = i % dw->bands;
+        const int64_t oh0 = band * dw->d.oh / dw->bands,
+                      oh1 = (band + 1) * dw->d.oh / dw->bands;
+        int64_t r0, r1;
+        band_rows(&dw->d, oh0, oh1, &r0, &r1);
+        for (int64_t blk = 0; blk < dw->nb; blk += 2) {
+            const int pair = blk + 1 < dw->nb;
+            pre_expand_block(j, img, blk, 0, e, pair ? 2 : 0, r0, r1);
+            pre_convolve(j, img, blk, pair, e, r0, r1, oh0, oh1, buf);
         }
     }
     scr_give(&dw->scr, slot, buf);
@@ -486,19 +556,31 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     j.dw.yblk = yblk;
     /* block by block where a thread's share of the expansion would
      * outgrow L2 (1 MiB and up: 56x56 planes at one thread, 112x112 at
-     * two) and the blocks split evenly between the threads (on smaller
-     * shares the expansion by blocks costs more than L2 saves); else the
-     * expansion whole, then the depthwise layer as kw__conv_dw_c16 */
+     * two), or band by band where the blocks would leave a thread half
+     * a panel (the bands big planes still: the kernel copies small ones
+     * into a bordered scratch), or block by block with a lone block where
+     * they split evenly still (on smaller shares the expansion by blocks
+     * costs more than L2 saves); else the expansion whole, then the
+     * depthwise layer as kw__conv_dw_c16 */
     const int nth = kw__nn_threads(c);
+    const int64_t nbt = N * j.dw.nb, rows = band_max_rows(&j.dw.d, nth);
     if (M * HW >= nth * ((int64_t)1 << 18) &&
-        (nth == 1 || j.dw.nb % nth == 0 || j.dw.nb >= 8 * nth)) {
+        (nth == 1 || nbt % (2 * nth) == 0 || rows ||
+         j.dw.nb % nth == 0 || j.dw.nb >= 8 * nth)) {
+        const int bands = nth > 1 && nbt % (2 * nth) && rows;
         int64_t zero;
         j.dwscr = kw__dwb_scratch_floats(&j.dw.d, &zero);
-        scr_init(&j.dw.scr, c, j.dwscr + HW * KW_CT_MV + 16, zero);
-        /* a thread's blocks in one chunk, so that they pair up into
-         * panels (6 blocks in 2: a panel and a block each) */
-        kw__nn_parallel(c, N * j.dw.nb, KW_MAX(N * j.dw.nb / nth, (int64_t)1),
-                        pre_blocks, &j);
+        j.dw.bands = bands ? nth : 1;
+        scr_init(&j.dw.scr, c,
+                 j.dwscr + (bands ? rows : g->in[0]) * g->in[1] * KW_CT_MV + 16,
+                 zero);
+        /* blocks: a thread's in one chunk, so that they pair up into
+         * panels */
+        if (bands)
+            kw__nn_parallel(c, N * nth, 1, pre_bands, &j);
+        else
+            kw__nn_parallel(c, nbt, KW_MAX(nbt / nth, (int64_t)1), pre_blocks,
+                            &j);
         scr_free(&j.dw.scr);
         *st = j.dw.failed
                   ? kw__op_fail(c, KW_STATUS_ERR_NOMEM, "out of memory")
