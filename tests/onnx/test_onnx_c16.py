@@ -214,6 +214,9 @@ CASES = {
     # split over images; at 2, bands of rows with a top pad of 0
     "mb_big_panels": (lambda: block(8, 96, 16, 3, 2, (105, 105), batch=3,
                                     pads=[0, 0, 1, 1]), 2),
+    # 1.2 MiB of expansion: block by block at 1 thread, at 2 in bands
+    # (5x5, stride 2: two rows the bands share)
+    "mb_mid_s2": (lambda: block(8, 48, 16, 5, 2, (80, 82)), 2),
     # 4 blocks: at 2 threads a panel each, all the rows
     "mb_big_even": (lambda: block(8, 64, 16, 5, 1, (130, 130), act1="Relu",
                                   act2="HardSwish"), 2),

@@ -554,29 +554,32 @@ int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     blk_job_init(&j.dw, g, N, M, NULL, w, bias, y, kern, act, aa, ab);
     j.dw.dwb = 1;
     j.dw.yblk = yblk;
-    /* block by block where a thread's share of the expansion would
-     * outgrow L2 (1 MiB and up: 56x56 planes at one thread, 112x112 at
-     * two), or band by band where the blocks would leave a thread half
-     * a panel (the bands big planes still: the kernel copies small ones
-     * into a bordered scratch), or block by block with a lone block where
-     * they split evenly still (on smaller shares the expansion by blocks
-     * costs more than L2 saves); else the expansion whole, then the
-     * depthwise layer as kw__conv_dw_c16 */
+    /* An expansion of 1 MiB and up (56x56 planes) is not made whole:
+     * block by block where each thread's share outgrows L2 and the
+     * blocks pair up into panels evenly (at one thread; 112x112 at two,
+     * 64 channels), else band by band (the bands big planes still: the
+     * kernel copies small ones into a bordered scratch), else block by
+     * block where the blocks split evenly still, a lone block in some
+     * shares (on smaller shares the expansion by blocks costs more than
+     * L2 saves); else the expansion whole, then the depthwise layer as
+     * kw__conv_dw_c16 */
     const int nth = kw__nn_threads(c);
     const int64_t nbt = N * j.dw.nb, rows = band_max_rows(&j.dw.d, nth);
-    if (M * HW >= nth * ((int64_t)1 << 18) &&
-        (nth == 1 || nbt % (2 * nth) == 0 || rows ||
-         j.dw.nb % nth == 0 || j.dw.nb >= 8 * nth)) {
-        const int bands = nth > 1 && nbt % (2 * nth) && rows;
+    const int share_big = M * HW >= nth * ((int64_t)1 << 18);
+    const int by_bands = M * HW >= ((int64_t)1 << 18) && rows &&
+                         !(share_big && nbt % (2 * nth) == 0);
+    if (by_bands || (share_big && (nth == 1 || j.dw.nb % nth == 0 ||
+                                   j.dw.nb >= 8 * nth))) {
         int64_t zero;
         j.dwscr = kw__dwb_scratch_floats(&j.dw.d, &zero);
-        j.dw.bands = bands ? nth : 1;
+        j.dw.bands = by_bands ? nth : 1;
         scr_init(&j.dw.scr, c,
-                 j.dwscr + (bands ? rows : g->in[0]) * g->in[1] * KW_CT_MV + 16,
+                 j.dwscr + (by_bands ? rows : g->in[0]) * g->in[1] * KW_CT_MV +
+                     16,
                  zero);
         /* blocks: a thread's in one chunk, so that they pair up into
          * panels */
-        if (bands)
+        if (by_bands)
             kw__nn_parallel(c, N * nth, 1, pre_bands, &j);
         else
             kw__nn_parallel(c, nbt, KW_MAX(nbt / nth, (int64_t)1), pre_blocks,
