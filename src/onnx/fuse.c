@@ -442,15 +442,17 @@ static int per_channel(const struct kw_onnx_value *s, int R, int64_t C) {
 static int fold_input_scale(struct kw__graph *g, struct kw__raw_model *raw,
                             const int *readers, struct kw__node *p,
                             struct kw__node *a, struct kw__node *cv) {
-    if (p->n_in != 2 || p->fused_act || (a && (a->n_in != 2 || a->fused_act)) ||
-        cv->n_in < 2 || cv->in[1] < 0 || readers[cv->in[1]] != 1)
+    if (p->n_in != 2 || p->in[0] < 0 || p->in[1] < 0 || p->fused_act ||
+        (a && (a->n_in != 2 || a->fused_act)) || cv->n_in < 2 ||
+        cv->in[1] < 0 || readers[cv->in[1]] != 1)
         return 0;
     const int si = g->init[p->in[1]] ? 1 : 0, x = p->in[1 - si];
     const struct kw_onnx_value *sv = const_f32(g, p->in[si]);
     const struct kw_onnx_value *w = const_f32(g, cv->in[1]);
     if (x < 0 || g->init[x] || !sv || !w || w->rank < 3) return 0;
     const int64_t group = attr_int(cv, "group", 1);
-    if (group < 1 || w->dims[0] % group) return 0;
+    if (group < 1 || w->dims[0] < 1 || w->dims[1] < 1 || w->dims[0] % group)
+        return 0;
     const int64_t M = w->dims[0], Cg = w->dims[1], C = Cg * group,
                   per = kw_onnx_numel(w) / (M * Cg);
     const int s_ch = per_channel(sv, w->rank, C);
