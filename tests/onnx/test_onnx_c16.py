@@ -210,8 +210,8 @@ CASES = {
     # panels evenly (2 blocks; 3: a panel and a block)
     "mb_big": (lambda: block(8, 32, 16, 3, 1, (180, 190)), 2),
     "mb_big_odd": (lambda: block(4, 48, 8, 3, 2, (150, 151), act1="Relu"), 2),
-    # 6 blocks an image, 3 images: at 1 thread 9 pairs of blocks, a pair
-    # split over images; at 2, bands of rows with a top pad of 0
+    # 6 blocks an image, 3 images: at 1 thread 3 panels an image; at 2
+    # (9 blocks each: half a panel), bands of rows with a top pad of 0
     "mb_big_panels": (lambda: block(8, 96, 16, 3, 2, (105, 105), batch=3,
                                     pads=[0, 0, 1, 1]), 2),
     # 1.2 MiB of expansion: block by block at 1 thread, at 2 in bands
