@@ -481,16 +481,23 @@ static void pre_expand(void *arg, int64_t i0, int64_t i1) {
     }
 }
 
+/* A chunk's slot of the scratch (NULL: out of memory, noted in the job),
+ * *e the part of it past the depthwise kernel's, for the expansion */
+static float *pre_slot(struct pre_job *j, int *slot, float **e) {
+    float *buf = scr_take(&j->dw.scr, slot, &j->dw.failed);
+    if (buf) *e = kw__align64(buf + j->dwscr);
+    return buf;
+}
+
 /* block by block: items (image, block), expanded into the chunk's slot
  * (in L2) two blocks, a panel, at a time where the chunk holds both
  * (FMAs that each load feeds twice), else one, and convolved from there */
 static void pre_blocks(void *arg, int64_t b0, int64_t b1) {
     struct pre_job *j = arg;
-    struct blk_job *dw = &j->dw;
+    const struct blk_job *dw = &j->dw;
     int slot = -1;
-    float *buf = scr_take(&dw->scr, &slot, &dw->failed);
+    float *e, *buf = pre_slot(j, &slot, &e);
     if (!buf) return;
-    float *e = kw__align64(buf + j->dwscr);
     for (int64_t b = b0; b < b1;) {
         const int64_t img = b / dw->nb, blk = b % dw->nb;
         const int pair = blk % 2 == 0 && b + 1 < b1 && blk + 1 < dw->nb;
@@ -498,7 +505,7 @@ static void pre_blocks(void *arg, int64_t b0, int64_t b1) {
         pre_convolve(j, img, blk, pair, e, 0, dw->d.ih, 0, dw->d.oh, buf);
         b += 1 + pair;
     }
-    scr_give(&dw->scr, slot, buf);
+    scr_give(&j->dw.scr, slot, buf);
 }
 
 /* band by band: items (image, band of output rows), the band's input
@@ -508,11 +515,10 @@ static void pre_blocks(void *arg, int64_t b0, int64_t b1) {
  * bands share, expanded for both */
 static void pre_bands(void *arg, int64_t i0, int64_t i1) {
     struct pre_job *j = arg;
-    struct blk_job *dw = &j->dw;
+    const struct blk_job *dw = &j->dw;
     int slot = -1;
-    float *buf = scr_take(&dw->scr, &slot, &dw->failed);
+    float *e, *buf = pre_slot(j, &slot, &e);
     if (!buf) return;
-    float *e = kw__align64(buf + j->dwscr);
     for (int64_t i = i0; i < i1; i++) {
         const int64_t img = i / dw->bands, band = i % dw->bands;
         const int64_t oh0 = band * dw->d.oh / dw->bands,
@@ -525,7 +531,7 @@ static void pre_bands(void *arg, int64_t i0, int64_t i1) {
             pre_convolve(j, img, blk, pair, e, r0, r1, oh0, oh1, buf);
         }
     }
-    scr_give(&dw->scr, slot, buf);
+    scr_give(&j->dw.scr, slot, buf);
 }
 
 int kw__conv_dw_pre(struct kw__op_ctx *c, const struct kw__nn_geom *g,
