@@ -81,14 +81,21 @@ static void init_once(void) {
     kw__fill_attn_ref(&g_tables[KW__ISA_REF]);
     kw__fill_attn_tiled_ref(&g_tables[KW__ISA_REF]);
 #if KW_HAVE_X86
-    kw__fill_quant_avx2(&g_tables[KW__ISA_AVX2]);
-    kw__fill_ops_avx2(&g_tables[KW__ISA_AVX2]);
-    kw__fill_attn_avx2(&g_tables[KW__ISA_AVX2]);
-    kw__fill_attn_tiled_avx2(&g_tables[KW__ISA_AVX2]);
-    kw__fill_quant_avx512(&g_tables[KW__ISA_AVX512]);
-    kw__fill_ops_avx512(&g_tables[KW__ISA_AVX512]);
-    kw__fill_attn_avx512(&g_tables[KW__ISA_AVX512]);
-    kw__fill_attn_tiled_avx512(&g_tables[KW__ISA_AVX512]);
+    /* the fill functions are compiled for their ISA too (the compiler may
+     * store a table with AVX-512 moves), so only a CPU that has it runs
+     * them */
+    if (g_has[KW__ISA_AVX2]) {
+        kw__fill_quant_avx2(&g_tables[KW__ISA_AVX2]);
+        kw__fill_ops_avx2(&g_tables[KW__ISA_AVX2]);
+        kw__fill_attn_avx2(&g_tables[KW__ISA_AVX2]);
+        kw__fill_attn_tiled_avx2(&g_tables[KW__ISA_AVX2]);
+    }
+    if (g_has[KW__ISA_AVX512]) {
+        kw__fill_quant_avx512(&g_tables[KW__ISA_AVX512]);
+        kw__fill_ops_avx512(&g_tables[KW__ISA_AVX512]);
+        kw__fill_attn_avx512(&g_tables[KW__ISA_AVX512]);
+        kw__fill_attn_tiled_avx512(&g_tables[KW__ISA_AVX512]);
+    }
 #endif
     for (int isa = 0; isa < KW__ISA_COUNT; isa++) {
         if (isa > 0) g_layered[isa] = g_layered[isa - 1];
