@@ -154,7 +154,10 @@ static void run_case(const struct ccase *t, int rmode, int64_t nb) {
                 node.fused_act = t->act == 1 ? KW_ACT_RELU : t->act == 2 ? KW_ACT_CLIP : 0;
                 node.act_alpha = 0.0f;
                 node.act_beta = 6.0f;
-                const int shared = prep && isa == KW__ISA_AVX512;
+                /* (the AVX-512 pack: a CPU without it would run on
+                 * an AVX2 pack, which keeps its own copy of W) */
+                const int shared = prep && isa == KW__ISA_AVX512 &&
+                                   kw__cpu_has(KW__ISA_AVX512);
                 if (shared && g_reuse) {
                     node.state = g_state[th];
                     node.state_free = kw__conv_pack_free;

@@ -7,6 +7,7 @@
  * kw__conv_pack_free, kw__conv_prepare.
  */
 #include "onnx/ops/conv_internal.h"
+#include "onnx/ops/wino.h"
 
 void kw__conv_pack_free(void *p) {
     struct kw__conv_pack *k = p;
@@ -150,7 +151,7 @@ void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g) {
      * on planes too small for it, and the copy costs 16/9 of W) */
     int unit = W->rank == 4 && W->dims[2] == 3 && W->dims[3] == 3 &&
                group == 1 && M >= 16 && Cg >= 16 && M * Cg <= 256 * 256 &&
-               pk->isa == KW__ISA_AVX512;
+               kw__wino_fns(pk->isa);
     for (size_t i = 0; unit && sa && i < sa->n; i++)
         if (sa->type != KW_ATTR_INTS || sa->ints[i] != 1) unit = 0;
     for (size_t i = 0; unit && da && i < da->n; i++)

@@ -1,5 +1,5 @@
 /*
- * conv_wino.c — float32 3x3 stride-1 Conv by Winograd with AVX-512:
+ * conv_wino.c — float32 3x3 stride-1 Conv by Winograd with AVX-512 or AVX2:
  * F(2x2, 3x3) (16 products per 2x2 output tile instead of 36) and, on
  * planes with enough 4x4 tiles, F(4x4, 3x3) (36 per 4x4 tile instead of
  * 144). The input tiles and the weights are transformed (wino.h; the
@@ -21,7 +21,7 @@
 #define KW_WINO_CW 64 /* tiles a chunk */
 
 /* Worth it and possible: 2-D 3x3, stride and dilation 1, one group,
- * AVX-512, enough channels that the GEMMs dominate the transforms, and
+ * AVX-512 or AVX2, enough channels that the GEMMs dominate the transforms, and
  * at least 32 tiles: with fewer, the 16 transformed weight matrices
  * (16/9 of the weights) are streamed for too little work. */
 static int wino_fits(const struct kw__nn_geom *g, int64_t Cg, int64_t Mg,
@@ -45,6 +45,8 @@ struct wino_job {
     int64_t per; /* floats a thread */
     int64_t *roff; /* per thread: C row offsets */
     struct kw__cg_job gj; /* the GEMMs, but for the chunk's columns */
+    kw__wino_in_fn in;
+    kw__wino_out_fn out;
     struct kw__claim claim;
     int failed;
 };
@@ -63,8 +65,7 @@ static void wino_chunk(struct wino_job *j, int ith, int64_t i) {
     const int64_t nn = (j->tile + 2) * (j->tile + 2);
     float *v = j->buf + ith * j->per, *mx = v + nn * C * w.vt;
     int64_t *roff = j->roff + ith * C;
-    if (j->tile == 4) kw__wino4_in_avx512(&w, j->xp, 0, C, v);
-    else kw__wino_in_avx512(&w, j->xp, 0, C, v);
+    j->in(&w, j->xp, 0, C, v);
     for (int64_t r = 0; r < C; r++) roff[r] = r * w.vt;
     struct kw__cg_job gj = j->gj;
     gj.q = (struct kw__cg_geom){1, w.vt, 1, w.vt, 1, 1, 1, 1, 1, 1, 0, 0};
@@ -77,12 +78,7 @@ static void wino_chunk(struct wino_job *j, int ith, int64_t i) {
     gj.by = M * w.vt;
     kw__cg_tiles(&gj, 0, nn);
     if (gj.failed) __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-    if (j->tile == 4)
-        kw__wino4_out_avx512(&w, mx, 0, M, j->bias, j->act, j->aa, j->ab,
-                             j->y);
-    else
-        kw__wino_out_avx512(&w, mx, 0, M, j->bias, j->act, j->aa, j->ab,
-                            j->y);
+    j->out(&w, mx, 0, M, j->bias, j->act, j->aa, j->ab, j->y);
 }
 
 static void wino_pool(void *arg, int ith, int nth) {
@@ -102,7 +98,7 @@ static const struct kw__conv_pack *wino_weights(struct kw__conv_pack *own,
                                                 const float *w, int64_t C,
                                                 int64_t M, int64_t OH,
                                                 int64_t OW, int *tile) {
-    if (!own || own->isa != KW__ISA_AVX512 || !own->wino_unit ||
+    if (!own || !kw__wino_fns(own->isa) || !own->wino_unit ||
         own->Mg != M || own->Kdim != 9 * C)
         return NULL;
     /* (4x4 tiles round a little worse: up to 128 channels summed, where
@@ -112,9 +108,24 @@ static const struct kw__conv_pack *wino_weights(struct kw__conv_pack *own,
     int *tried = *tile == 4 ? &own->wino4_tried : &own->wino_tried;
     if (!*slot && !*tried) {
         *tried = 1;
-        *slot = kw__wino_pack_new(w, M, C, *tile, KW__ISA_AVX512);
+        *slot = kw__wino_pack_new(w, M, C, *tile, own->isa);
     }
     return *slot;
+}
+
+const struct kw__wino_fns *kw__wino_fns(enum kw__isa isa) {
+#if KW_HAVE_X86
+    static const struct kw__wino_fns avx512 = {
+        {kw__wino_in_avx512, kw__wino4_in_avx512},
+        {kw__wino_out_avx512, kw__wino4_out_avx512}};
+    static const struct kw__wino_fns avx2 = {
+        {kw__wino_in_avx2, kw__wino4_in_avx2},
+        {kw__wino_out_avx2, kw__wino4_out_avx2}};
+    if (isa == KW__ISA_AVX512 && kw__cpu_has(KW__ISA_AVX512)) return &avx512;
+    if (isa == KW__ISA_AVX2 && kw__cpu_has(KW__ISA_AVX2)) return &avx2;
+#endif
+    (void)isa;
+    return NULL;
 }
 
 int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
@@ -123,8 +134,8 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                      float *y, const struct kw__nn_kern *kern, int act,
                      enum kw_status *st) {
 #if KW_HAVE_X86
-    if (kw__nn_isa() != KW__ISA_AVX512 || !wino_fits(g, C / group, M / group,
-                                                     group))
+    if (!kw__wino_fns(kw__nn_isa()) ||
+        !wino_fits(g, C / group, M / group, group))
         return 0;
     const int64_t OH = g->out[0], OW = g->out[1];
     int tile = 2;
@@ -132,12 +143,13 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
      * would cost about what it saves */
     const struct kw__conv_pack *up =
         wino_weights(c->node->state, w, C, M, OH, OW, &tile);
-    if (!up) return 0;
+    const struct kw__wino_fns *fns = up ? kw__wino_fns(up->isa) : NULL;
+    if (!fns) return 0;
     const int64_t nn = (tile + 2) * (tile + 2); /* products per tile */
     const int64_t th = kw__cdiv(OH, tile), tw = kw__cdiv(OW, tile), T = th * tw;
     const int64_t hp = KW_MAX(g->in[0] + g->pb[0] + g->pe[0], tile * th + 2);
-    /* F(2x2)'s loads run 32 floats past a row's last tile; F(4x4)'s
-     * 80 past the last plane (the slack below) */
+    /* F(2x2)'s loads run up to 32 floats past a row's last tile;
+     * F(4x4)'s up to 80 past the last plane (the slack below) */
     const int64_t wp = KW_MAX(g->in[1] + g->pb[1] + g->pe[1], tile * tw + 2) +
                        (tile == 2 ? 32 : 0);
     const int nth = kw__nn_threads(c);
@@ -152,6 +164,8 @@ int kw__conv_wino(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                          .aa = c->node->act_alpha,
                          .ab = c->node->act_beta,
                          .tile = tile,
+                         .in = fns->in[tile / 4],
+                         .out = fns->out[tile / 4],
                          .nch = nch,
                          .per = nn * (C + M) * cw};
     j.gj = (struct kw__cg_job){.pk = up, .kern = kern, .flat = 1, .tm = 1,

@@ -1,7 +1,7 @@
 /*
  * wino.h — the Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms
- * (conv_wino_avx512.c) behind conv.c's path for 3x3 stride-1
- * convolutions with AVX-512.
+ * (conv_wino_avx512.c, conv_wino_avx2.c) behind conv.c's path for 3x3
+ * stride-1 convolutions on AVX-512 and AVX2.
  */
 #ifndef KW_ONNX_OPS_WINO_H
 #define KW_ONNX_OPS_WINO_H
@@ -39,5 +39,31 @@ KW_HIDDEN void kw__wino4_in_avx512(const struct kw__wino *w, const float *xp,
 KW_HIDDEN void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
                                     int64_t m0, int64_t m1, const float *bias,
                                     int act, float aa, float ab, float *y);
+
+/* The same four for AVX2 (8 tiles at a time: F(2x2)'s loads run 16
+ * floats past a row's last tile, F(4x4)'s 32 past the last plane). */
+KW_HIDDEN void kw__wino_in_avx2(const struct kw__wino *w, const float *xp,
+                                int64_t c0, int64_t c1, float *v);
+KW_HIDDEN void kw__wino_out_avx2(const struct kw__wino *w, const float *mx,
+                                 int64_t m0, int64_t m1, const float *bias,
+                                 int act, float aa, float ab, float *y);
+KW_HIDDEN void kw__wino4_in_avx2(const struct kw__wino *w, const float *xp,
+                                 int64_t c0, int64_t c1, float *v);
+KW_HIDDEN void kw__wino4_out_avx2(const struct kw__wino *w, const float *mx,
+                                  int64_t m0, int64_t m1, const float *bias,
+                                  int act, float aa, float ab, float *y);
+
+/* One ISA's transforms: in / out indexed by tile / 4 (F(2x2): 0, F(4x4): 1) */
+typedef void (*kw__wino_in_fn)(const struct kw__wino *w, const float *xp,
+                               int64_t c0, int64_t c1, float *v);
+typedef void (*kw__wino_out_fn)(const struct kw__wino *w, const float *mx,
+                                int64_t m0, int64_t m1, const float *bias,
+                                int act, float aa, float ab, float *y);
+struct kw__wino_fns {
+    kw__wino_in_fn in[2];
+    kw__wino_out_fn out[2];
+};
+/* NULL for an ISA without them (or not on this CPU) */
+KW_HIDDEN const struct kw__wino_fns *kw__wino_fns(enum kw__isa isa);
 
 #endif /* KW_ONNX_OPS_WINO_H */
