@@ -234,32 +234,34 @@ static void run_case(const struct ccase *t, int rmode, int64_t nb) {
     free(mag);
 }
 
-/* kw__sgemm_ukr_exd_avx512 (B read in place) against a scalar loop on
- * every m <= MR, n <= NR, with and without the bias start, residual and
- * Clip; B ends right after the last column read (n columns of the last
- * row), so any read past it would land outside the allocation's data. */
-static void test_ukr_exd(void) {
-    enum { MR = KW_SGEMM_AVX512_MR, NR = KW_SGEMM_AVX512_NR, KC = 37, LDB = 45,
-           LDC = 40 };
+/* The in-place epilogue kernel of isa (kw__sgemm_ukr_exd_avx512 /
+ * _avx2, B read in place) against a scalar loop on every m <= mr,
+ * n <= nr, with and without the bias start, residual and Clip; B ends
+ * right after the last column read (n columns of the last row), so any
+ * read past it would land outside the allocation's data. */
+static void test_ukr_exd(enum kw__isa isa) {
+    enum { MR = KW_SGEMM_AVX512_MR, KC = 37, LDB = 45, LDC = 40 };
     float w[MR * KC], c[MR * LDC], c0[MR * LDC], res[MR * LDC], bias[MR];
     for (int i = 0; i < MR * KC; i++) w[i] = kw_test_randf(&g_rng);
-    /* (no pack, or no in-place kernel, without AVX-512) */
-    struct kw__conv_pack *pk = kw__conv_pack_new(w, 1, MR, KC, KW__ISA_AVX512);
-    if (!pk || !pk->ukr_exd || pk->mr != MR) {
+    /* (no pack, or no in-place kernel, without the ISA) */
+    struct kw__conv_pack *pk = kw__conv_pack_new(w, 1, MR, KC, isa);
+    if (!pk || !pk->ukr_exd || pk->isa != isa) {
         kw__conv_pack_free(pk);
         return;
     }
+    const int mr = pk->mr, nr = pk->nr;
+    /* (the pack's first panel: rows 0 .. mr-1 of w) */
     for (int i = 0; i < MR * LDC; i++) {
         c0[i] = kw_test_randf(&g_rng);
         res[i] = kw_test_randf(&g_rng);
     }
     for (int i = 0; i < MR; i++) bias[i] = kw_test_randf(&g_rng);
-    for (int n = 1; n <= NR; n++) {
+    for (int n = 1; n <= nr; n++) {
         /* exactly (KC-1)*LDB + n floats: the last row ends at n */
         const size_t nb = (size_t)(KC - 1) * LDB + (size_t)n;
         float *b = malloc(nb * sizeof(float));
         for (size_t i = 0; i < nb; i++) b[i] = kw_test_randf(&g_rng);
-        for (int m = 1; m <= MR; m++)
+        for (int m = 1; m <= mr; m++)
             for (int mode = 0; mode < 3; mode++) {
                 const struct kw__ukr_epi e = {mode ? bias : NULL, mode != 0,
                                               mode == 2 ? KW_ACT_CLIP : 0,
@@ -268,7 +270,7 @@ static void test_ukr_exd(void) {
                 memcpy(c, c0, sizeof c);
                 pk->ukr_exd(KC, pk->a, b, LDB, c, LDC, m, n, &e);
                 int bad = 0;
-                for (int i = 0; i < MR && !bad; i++)
+                for (int i = 0; i < mr && !bad; i++)
                     for (int jn = 0; jn < LDC && !bad; jn++) {
                         double want = c0[i * LDC + jn];
                         if (i < m && jn < n) {
@@ -283,13 +285,14 @@ static void test_ukr_exd(void) {
                         }
                         const double got = c[i * LDC + jn];
                         if (!(fabs(got - want) <= 1e-4 * (1 + fabs(want)))) {
-                            fprintf(stderr, "  ukr_exd m%d n%d mode %d: [%d][%d] "
-                                    "got %.7g want %.7g\n", m, n, mode, i, jn,
-                                    got, want);
+                            fprintf(stderr, "  ukr_exd isa %d m%d n%d mode %d: "
+                                    "[%d][%d] got %.7g want %.7g\n", isa, m,
+                                    n, mode, i, jn, got, want);
                             bad = 1;
                         }
                     }
-                CHECKF(!bad, "ukr_exd m%d n%d mode %d", m, n, mode);
+                CHECKF(!bad, "ukr_exd isa %d m%d n%d mode %d", isa, m, n,
+                       mode);
             }
         free(b);
     }
@@ -397,7 +400,8 @@ int main(void) {
         /* 1-D, stride 3 */
         {1, 5, 11, 1, {50, 0}, {4, 0}, {3, 0}, {1, 0}, {2, 0}, {1, 0}, 1},
     };
-    test_ukr_exd();
+    test_ukr_exd(KW__ISA_AVX512);
+    test_ukr_exd(KW__ISA_AVX2);
     /* a node's prepared weights run on the channel-vector path (which
      * drops the GEMM's copy), then a bigger plane on the packed GEMM
      * (which packs the weights it is given per run: the test gives new

@@ -33,6 +33,8 @@ static int ukr_for(enum kw__isa isa, struct kw__conv_pack *k) {
     }
     if (isa >= KW__ISA_AVX2 && kw__cpu_has(KW__ISA_AVX2)) {
         k->ukr = kw__sgemm_ukr_avx2;
+        k->ukr_ex = kw__sgemm_ukr_ex_avx2;
+        k->ukr_exd = kw__sgemm_ukr_exd_avx2;
         k->mr = KW_SGEMM_AVX2_MR;
         k->nr = KW_SGEMM_AVX2_NR;
         k->isa = KW__ISA_AVX2;

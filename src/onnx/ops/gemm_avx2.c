@@ -3,11 +3,17 @@
  * 12 named ymm accumulators (named, not an array, so the compiler keeps
  * them in registers), one broadcast of A per row and two loads of B per k
  * step; ragged tiles go through a stack tile.
- * Entry point: kw__sgemm_ukr_avx2 (see nn_internal.h).
+ * kw__sgemm_ukr_ex_avx2 is the same tile with the convolution's epilogue
+ * (bias start, residual, in-register activation; gemm_ex.h), which
+ * prefetches the A (weight) stream a panel ahead and runs a ragged panel
+ * of at most 8 columns on half the FMAs; kw__sgemm_ukr_exd_avx2 reads B
+ * in place (rows ldb apart).
+ * Entry points: kw__sgemm_ukr_avx2 (see nn_internal.h),
+ * kw__sgemm_ukr_ex_avx2, kw__sgemm_ukr_exd_avx2.
  */
 #include <immintrin.h>
 
-#include "onnx/ops/nn_internal.h"
+#include "onnx/ops/gemm_ex.h"
 
 #define MR KW_SGEMM_AVX2_MR
 #define NR KW_SGEMM_AVX2_NR
@@ -62,4 +68,166 @@ void kw__sgemm_ukr_avx2(int64_t kc, const float *ap, const float *bp,
     if (m > 3) add_row(c + 3 * ldc, c30, c31, n);
     if (m > 4) add_row(c + 4 * ldc, c40, c41, n);
     if (m > 5) add_row(c + 5 * ldc, c50, c51, n);
+}
+
+/* ---- the epilogue kernels (gemm_ex.h) ---- */
+
+/* the first n (of 8) lanes */
+static inline __m256i lanes8(int n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n < 8 ? n : 8), idx);
+}
+
+/* act(x) with k_act's comparisons (operand order keeps NaN as it does) */
+static inline __attribute__((always_inline)) __m256 act_v(__m256 x,
+                                                         const int act,
+                                                         __m256 va, __m256 vb) {
+    if (act == KW_ACT_RELU) return _mm256_max_ps(x, _mm256_setzero_ps());
+    if (act == KW_ACT_CLIP) return _mm256_min_ps(vb, _mm256_max_ps(va, x));
+    return x;
+}
+
+/* C row r = act(acc + (init ? bias : C) + res); act and wide (16
+ * columns in v0 / v1, else 8 in v0) are constants; ragged tiles load and
+ * store through lane masks */
+static inline __attribute__((always_inline)) void
+epi_row(const int act, const int wide, int r, __m256 v0, __m256 v1, float *c,
+        int64_t ldc, int full, __m256i k0, __m256i k1,
+        const struct kw__ukr_epi *e) {
+    const __m256 va = _mm256_set1_ps(e->a), vb = _mm256_set1_ps(e->b);
+    float *cr = c + r * ldc;
+    const float *rr = e->res ? e->res + r * e->ldr : NULL;
+    if (e->init) {
+        const __m256 b = _mm256_set1_ps(e->bias ? e->bias[r] : 0.0f);
+        v0 = _mm256_add_ps(v0, b);
+        if (wide) v1 = _mm256_add_ps(v1, b);
+    } else if (full) {
+        v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
+        if (wide) v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
+    } else {
+        v0 = _mm256_add_ps(_mm256_maskload_ps(cr, k0), v0);
+        if (wide) v1 = _mm256_add_ps(_mm256_maskload_ps(cr + 8, k1), v1);
+    }
+    if (rr && full) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(rr));
+        if (wide) v1 = _mm256_add_ps(v1, _mm256_loadu_ps(rr + 8));
+    } else if (rr) {
+        v0 = _mm256_add_ps(v0, _mm256_maskload_ps(rr, k0));
+        if (wide) v1 = _mm256_add_ps(v1, _mm256_maskload_ps(rr + 8, k1));
+    }
+    v0 = act_v(v0, act, va, vb);
+    v1 = act_v(v1, act, va, vb);
+    if (full) {
+        _mm256_storeu_ps(cr, v0);
+        if (wide) _mm256_storeu_ps(cr + 8, v1);
+    } else {
+        _mm256_maskstore_ps(cr, k0, v0);
+        if (wide) _mm256_maskstore_ps(cr + 8, k1, v1);
+    }
+}
+
+/* rows x (wide ? 16 : 8) columns. B row k at bp + k * ldb: the packed
+ * panels (direct 0: ldb NR, aligned) or a matrix read in place (direct
+ * 1: n is the full width; 2: columns past n masked off, so nothing past
+ * them is read). The accumulators are named, not an array: GCC kept an
+ * array's copy in memory, stored at every step. */
+static inline __attribute__((always_inline)) void
+ukr_ex_rows(const int rows, const int wide, const int direct, int64_t kc,
+            const float *ap, const float *bp, int64_t ldb, float *c,
+            int64_t ldc, int m, int n, const struct kw__ukr_epi *e) {
+    __m256 c0a = _mm256_setzero_ps(), c0b = _mm256_setzero_ps();
+    __m256 c1a = _mm256_setzero_ps(), c1b = _mm256_setzero_ps();
+    __m256 c2a = _mm256_setzero_ps(), c2b = _mm256_setzero_ps();
+    __m256 c3a = _mm256_setzero_ps(), c3b = _mm256_setzero_ps();
+    __m256 c4a = _mm256_setzero_ps(), c4b = _mm256_setzero_ps();
+    __m256 c5a = _mm256_setzero_ps(), c5b = _mm256_setzero_ps();
+    const __m256i lm0 = lanes8(n), lm1 = lanes8(n - 8);
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 b0, b1 = _mm256_setzero_ps();
+        if (direct == 2) {
+            b0 = _mm256_maskload_ps(bp, lm0);
+            if (wide) b1 = _mm256_maskload_ps(bp + 8, lm1);
+        } else if (direct) {
+            b0 = _mm256_loadu_ps(bp);
+            if (wide) b1 = _mm256_loadu_ps(bp + 8);
+        } else {
+            b0 = _mm256_load_ps(bp);
+            if (wide) b1 = _mm256_load_ps(bp + 8);
+        }
+        /* the A panels (weights) often come from memory: ask 1.5 KiB
+         * ahead, the next panel of a packed block */
+        _mm_prefetch((const char *)(ap + 384), _MM_HINT_T0);
+#define KW_ROW(r, ca, cb)                                                     \
+    if (rows > r) {                                                           \
+        const __m256 a = _mm256_broadcast_ss(ap + r);                         \
+        ca = _mm256_fmadd_ps(a, b0, ca);                                      \
+        if (wide) cb = _mm256_fmadd_ps(a, b1, cb);                            \
+    }
+        KW_ROW(0, c0a, c0b)
+        KW_ROW(1, c1a, c1b)
+        KW_ROW(2, c2a, c2b)
+        KW_ROW(3, c3a, c3b)
+        KW_ROW(4, c4a, c4b)
+        KW_ROW(5, c5a, c5b)
+#undef KW_ROW
+        ap += MR;
+        bp += ldb;
+    }
+    const int full = m == rows && n == (wide ? NR : 8);
+    const __m256i k0 = lanes8(n), k1 = lanes8(n - 8);
+#define KW_EPI(act)                                                           \
+    do {                                                                      \
+        epi_row(act, wide, 0, c0a, c0b, c, ldc, full, k0, k1, e);             \
+        if (m > 1) epi_row(act, wide, 1, c1a, c1b, c, ldc, full, k0, k1, e);  \
+        if (rows > 2 && m > 2)                                                \
+            epi_row(act, wide, 2, c2a, c2b, c, ldc, full, k0, k1, e);         \
+        if (rows > 3 && m > 3)                                                \
+            epi_row(act, wide, 3, c3a, c3b, c, ldc, full, k0, k1, e);         \
+        if (rows > 4 && m > 4)                                                \
+            epi_row(act, wide, 4, c4a, c4b, c, ldc, full, k0, k1, e);         \
+        if (rows > 5 && m > 5)                                                \
+            epi_row(act, wide, 5, c5a, c5b, c, ldc, full, k0, k1, e);         \
+    } while (0)
+    if (e->act == KW_ACT_RELU) KW_EPI(KW_ACT_RELU);
+    else if (e->act == KW_ACT_CLIP) KW_EPI(KW_ACT_CLIP);
+    else KW_EPI(KW_ACT_NONE);
+#undef KW_EPI
+}
+
+/* the row count as a constant for each copy of the loop */
+static inline __attribute__((always_inline)) void
+ukr_ex_m(const int wide, const int direct, int64_t kc, const float *ap,
+         const float *bp, int64_t ldb, float *c, int64_t ldc, int m, int n,
+         const struct kw__ukr_epi *e) {
+    if (m > 4)
+        ukr_ex_rows(MR, wide, direct, kc, ap, bp, ldb, c, ldc, m, n, e);
+    else if (m > 2)
+        ukr_ex_rows(4, wide, direct, kc, ap, bp, ldb, c, ldc, m, n, e);
+    else
+        ukr_ex_rows(2, wide, direct, kc, ap, bp, ldb, c, ldc, m, n, e);
+}
+
+/* a ragged panel of at most 8 columns runs half the FMAs */
+#define UKR_EX_DISPATCH(direct, ldb)                                          \
+    do {                                                                      \
+        if (n > 8)                                                            \
+            ukr_ex_m(1, direct, kc, ap, bp, ldb, c, ldc, m, n, e);            \
+        else                                                                  \
+            ukr_ex_m(0, direct, kc, ap, bp, ldb, c, ldc, m, n, e);            \
+    } while (0)
+
+void kw__sgemm_ukr_ex_avx2(int64_t kc, const float *ap, const float *bp,
+                           float *c, int64_t ldc, int m, int n,
+                           const struct kw__ukr_epi *e) {
+    UKR_EX_DISPATCH(0, NR);
+}
+
+void kw__sgemm_ukr_exd_avx2(int64_t kc, const float *ap, const float *b,
+                            int64_t ldb, float *c, int64_t ldc, int m, int n,
+                            const struct kw__ukr_epi *e) {
+    const float *bp = b;
+    if (n == NR || n == 8)
+        UKR_EX_DISPATCH(1, ldb);
+    else
+        UKR_EX_DISPATCH(2, ldb);
 }

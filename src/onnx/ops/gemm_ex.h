@@ -6,8 +6,8 @@
  * before the one store.
  * The direct variant reads B in place (rows ldb floats apart, as x of a
  * 1x1 stride-1 convolution is) instead of from packed panels.
- * Entry points: kw__sgemm_ukr_ex_avx512, kw__sgemm_ukr_exd_avx512,
- * kw__ukr_ex_act_ok.
+ * Entry points: kw__sgemm_ukr_ex_avx512 / _avx2, kw__sgemm_ukr_exd_avx512 /
+ * _avx2, kw__ukr_ex_act_ok.
  */
 #ifndef KW_ONNX_OPS_GEMM_EX_H
 #define KW_ONNX_OPS_GEMM_EX_H
@@ -35,6 +35,10 @@ KW_HIDDEN void kw__sgemm_ukr_ex_avx512(int64_t kc, const float *ap,
                                        const float *bp, float *c, int64_t ldc,
                                        int m, int n,
                                        const struct kw__ukr_epi *e);
+KW_HIDDEN void kw__sgemm_ukr_ex_avx2(int64_t kc, const float *ap,
+                                     const float *bp, float *c, int64_t ldc,
+                                     int m, int n,
+                                     const struct kw__ukr_epi *e);
 
 /* As kw__sgemm_ukr_ex_fn with B(k, j) = b[k * ldb + j] read in place
  * (j < n only: nothing past the last column is read). */
@@ -46,6 +50,10 @@ KW_HIDDEN void kw__sgemm_ukr_exd_avx512(int64_t kc, const float *ap,
                                         const float *b, int64_t ldb, float *c,
                                         int64_t ldc, int m, int n,
                                         const struct kw__ukr_epi *e);
+KW_HIDDEN void kw__sgemm_ukr_exd_avx2(int64_t kc, const float *ap,
+                                      const float *b, int64_t ldb, float *c,
+                                      int64_t ldc, int m, int n,
+                                      const struct kw__ukr_epi *e);
 
 /* 1 when the kernels apply act themselves (the others run afterwards on
  * the stored tile). */
