@@ -341,7 +341,8 @@ int main(void) {
          * store only its own tiles' outputs */
         {2, 64, 48, 1, {26, 38}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {2, 160, 32, 1, {14, 15}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0},
-        /* too few tiles (7x7): the packed path */
+        /* 16 tiles (7x7): too few for Winograd with AVX-512 (the
+         * packed path), enough with AVX2 */
         {2, 20, 24, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
         {2, 16, 16, 1, {36, 35}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0},
         /* depthwise on small planes: channel blocks of 16 (the last

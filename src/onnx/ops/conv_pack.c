@@ -149,10 +149,12 @@ void kw__conv_prepare(struct kw__node *n, const struct kw__graph *g) {
      * the first run (pads and sizes are checked then) */
     const struct kw__attr *sa = kw__attr(n, "strides"),
                           *da = kw__attr(n, "dilations");
-    /* (up to 256 x 256 channels: wider layers come late in a network,
-     * on planes too small for it, and the copy costs 16/9 of W) */
+    /* (up to 256 x 256 channels with AVX-512: wider layers come late in
+     * a network, on planes too small for it, and the copy costs 16/9 of
+     * W; up to 512 x 512 with AVX2, where a 7x7 plane gains, conv_wino.c) */
+    const int64_t wide = pk->isa == KW__ISA_AVX2 ? 512 * 512 : 256 * 256;
     int unit = W->rank == 4 && W->dims[2] == 3 && W->dims[3] == 3 &&
-               group == 1 && M >= 16 && Cg >= 16 && M * Cg <= 256 * 256 &&
+               group == 1 && M >= 16 && Cg >= 16 && M * Cg <= wide &&
                kw__wino_fns(pk->isa);
     for (size_t i = 0; unit && sa && i < sa->n; i++)
         if (sa->type != KW_ATTR_INTS || sa->ints[i] != 1) unit = 0;
