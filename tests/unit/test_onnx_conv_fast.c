@@ -304,6 +304,10 @@ int main(void) {
     static const struct ccase cases[] = {
         /* ResNet stem 7x7/2 pad 3 (odd input), fused Relu */
         {2, 3, 20, 1, {37, 41}, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        /* the direct path on rows of 61 (past AVX2's 24-column tiles
+         * twice, then a ragged one) and 13 channels (a lone row in the
+         * last half panel) */
+        {2, 3, 13, 1, {30, 61}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
         /* 1x1/2 downsampling, even and odd sizes */
         {2, 40, 26, 1, {14, 14}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 0},
         {2, 17, 13, 1, {15, 9}, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 2},

@@ -12,15 +12,12 @@
 struct convd_job {
     struct kw__convd d;
     float *y;
+    void (*row)(const struct kw__convd *d, int64_t oh, float *y);
 };
 
 static void convd_rows(void *arg, int64_t r0, int64_t r1) {
-#if KW_HAVE_X86
     const struct convd_job *j = arg;
-    for (int64_t oh = r0; oh < r1; oh++) kw__convd_row_avx512(&j->d, oh, j->y);
-#else
-    (void)arg, (void)r0, (void)r1;
-#endif
+    for (int64_t oh = r0; oh < r1; oh++) j->row(&j->d, oh, j->y);
 }
 
 int kw__conv_direct(struct kw__op_ctx *c, const struct kw__nn_geom *g,
@@ -28,8 +25,12 @@ int kw__conv_direct(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                     const float *x, const float *w, const float *bias,
                     const float *res, float *y, const struct kw__nn_kern *kern,
                     int act, enum kw_status *st) {
-    if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
-        group != 1 || C > 4 || res || M > 4096)
+    void (*row)(const struct kw__convd *, int64_t, float *) = NULL;
+#if KW_HAVE_X86
+    if (kw__nn_isa() == KW__ISA_AVX512) row = kw__convd_row_avx512;
+    else if (kw__nn_isa() == KW__ISA_AVX2) row = kw__convd_row_avx2;
+#endif
+    if (!row || g->nsp != 2 || group != 1 || C > 4 || res || M > 4096)
         return 0;
     const int64_t IH = g->in[0], IW = g->in[1], OH = g->out[0], OW = g->out[1];
     const int64_t KH = g->k[0], KW = g->k[1], SH = g->s[0], SW = g->s[1];
@@ -72,8 +73,9 @@ int kw__conv_direct(struct kw__op_ctx *c, const struct kw__nn_geom *g,
     struct convd_job j = {{xp, roff, kdim, wp2, OW, OH * OW, M, ap, bias,
                            kw__ukr_ex_act_ok(act) ? act : 0,
                            c->node->act_alpha, c->node->act_beta},
-                          NULL};
-    const int deint = SW == 2;
+                          NULL, row};
+    /* (the row split is an AVX-512 kernel) */
+    const int deint = SW == 2 && kw__nn_isa() == KW__ISA_AVX512;
     for (int64_t b = 0; b < N; b++) {
         struct kw__phase_job pj = {x + b * C * IH * IW, xp, IH, IW, hp2, wp2,
                                    g->pb[0], g->pb[1], SH, SW, slot,
