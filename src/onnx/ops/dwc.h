@@ -2,8 +2,8 @@
  * dwc.h — AVX-512 helpers of the convolution, used when the CPU has
  * AVX-512: the flat-grid depthwise plane kernel (conv_dwf_avx512.c), the
  * channel-blocked depthwise convolution for small planes and for c16
- * input (conv_dwc_avx512.c), and the even/odd split of a row for stride-2
- * phase planes.
+ * input (conv_dwc_avx512.c; for small planes also conv_dwc_avx2.c), and
+ * the even/odd split of a row for stride-2 phase planes.
  */
 #ifndef KW_ONNX_OPS_DWC_H
 #define KW_ONNX_OPS_DWC_H
@@ -34,6 +34,11 @@ KW_HIDDEN void kw__dwc_block_avx512(const struct kw__dwc *g, int nch,
                                     const float *x, const float *w,
                                     const float *bias, float *y,
                                     float *scratch);
+/* The same with AVX2 (conv_dwc_avx2.c), on the same scratch. */
+KW_HIDDEN void kw__dwc_block_avx2(const struct kw__dwc *g, int nch,
+                                  const float *x, const float *w,
+                                  const float *bias, float *y,
+                                  float *scratch);
 
 /* The channel-blocked layout ("c16") that pointwise convolutions hand
  * to a depthwise one (and it to the next pointwise one) when the graph

@@ -1,0 +1,164 @@
+/*
+ * conv_dwc_avx2.c — kw__dwc_block_avx2: the depthwise convolution of
+ * small planes a block of channels at a time, as conv_dwc_avx512.c does
+ * it, for AVX2: the block's 16 channels go as two halves of 8, each
+ * through a zero-bordered pixel-major scratch (one ymm of 8 channels a
+ * pixel, so an output pixel is kh*kw whole-vector FMAs with no row
+ * edges), and the result is transposed back into the planes.
+ * Entry point: kw__dwc_block_avx2 (dwc.h).
+ */
+#include <immintrin.h>
+
+#include "onnx/ops/dwc.h"
+
+static void dims(const struct kw__dwc *g, int64_t *hp, int64_t *wp) {
+    *hp = KW_MAX(g->ih + g->pt, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
+    *wp = KW_MAX(g->iw + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
+}
+
+static inline __m256 act_v(__m256 x, int act, __m256 va, __m256 vb) {
+    if (act == KW_ACT_RELU) return _mm256_max_ps(x, _mm256_setzero_ps());
+    if (act == KW_ACT_CLIP) return _mm256_min_ps(vb, _mm256_max_ps(va, x));
+    return x;
+}
+
+/* the first n (of 8) lanes */
+static inline __m256i lanes8(int64_t n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)KW_MIN(n, 8)), idx);
+}
+
+/* r[i][j] <-> r[j][i] */
+static inline void tr8(__m256 *r) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* 8-pixel chunks of nch (<= 8) planes (isz pixels, iw a row) into the
+ * pixel-major padded scratch (pixel (h, w) at ((h+pt)*wp + w+pl)*8) */
+static void planes_in(const struct kw__dwc *g, int nch, const float *x,
+                      int64_t wp, float *in) {
+    const int64_t isz = g->ih * g->iw;
+    int64_t h = 0, w = 0;
+    for (int64_t p0 = 0; p0 < isz; p0 += 8) {
+        const int64_t n = KW_MIN((int64_t)8, isz - p0);
+        const __m256i m = lanes8(n);
+        __m256 r[8];
+        for (int c = 0; c < 8; c++)
+            r[c] = c >= nch  ? _mm256_setzero_ps()
+                   : n == 8 ? _mm256_loadu_ps(x + c * isz + p0)
+                            : _mm256_maskload_ps(x + c * isz + p0, m);
+        tr8(r);
+        for (int64_t i = 0; i < n; i++) {
+            _mm256_store_ps(in + ((h + g->pt) * wp + w + g->pl) * 8, r[i]);
+            if (++w == g->iw) w = 0, h++;
+        }
+    }
+}
+
+/* the pixel-major output (np pixels of 8 channels) back to nch planes
+ * of osz pixels */
+static void planes_out(int64_t np, int nch, const float *out, float *y,
+                       int64_t osz) {
+    for (int64_t p0 = 0; p0 < np; p0 += 8) {
+        const int64_t n = KW_MIN((int64_t)8, np - p0);
+        const __m256i m = lanes8(n);
+        __m256 r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = i < n ? _mm256_load_ps(out + (p0 + i) * 8)
+                         : _mm256_setzero_ps();
+        tr8(r);
+        for (int c = 0; c < nch; c++) {
+            if (n == 8) _mm256_storeu_ps(y + c * osz + p0, r[c]);
+            else _mm256_maskstore_ps(y + c * osz + p0, m, r[c]);
+        }
+    }
+}
+
+/* NP output pixels of one row as NP accumulators: kernel row kh reads
+ * padded row r0 + kh*dh, tap kw column c0 + kw*dw (+ i*sw for pixel i),
+ * rows pitch floats apart; written to out (NP pixels of 8 channels) */
+static inline __attribute__((always_inline)) void
+pixels(const int NP, const struct kw__dwc *g, const float *in, int64_t pitch,
+       const __m256 *wv, __m256 bias, int64_t r0, int64_t c0, float *out,
+       int act, __m256 va, __m256 vb) {
+    __m256 acc[8];
+    for (int i = 0; i < NP; i++) acc[i] = bias;
+    for (int64_t kh = 0; kh < g->kh; kh++) {
+        const float *row = in + (r0 + kh * g->dh) * pitch;
+        for (int64_t kw = 0; kw < g->kw; kw++) {
+            const __m256 w = wv[kh * g->kw + kw];
+            const float *px = row + (c0 + kw * g->dw) * 8;
+            for (int i = 0; i < NP; i++)
+                acc[i] = _mm256_fmadd_ps(
+                    w, _mm256_load_ps(px + (int64_t)i * g->sw * 8), acc[i]);
+        }
+    }
+    for (int i = 0; i < NP; i++)
+        _mm256_store_ps(out + i * 8, act_v(acc[i], act, va, vb));
+}
+
+/* output row oh, 8 pixels at a time (the remainder in one go too: one
+ * pixel at a time would wait on a single accumulator's FMA latency) */
+static void row_run(const struct kw__dwc *g, const float *in, int64_t pitch,
+                    const __m256 *wv, __m256 bias, int64_t oh, float *out,
+                    int act, __m256 va, __m256 vb) {
+    for (int64_t ow = 0; ow < g->ow; ow += 8) {
+        const int64_t c0 = ow * g->sw, r0 = oh * g->sh;
+        float *o = out + ow * 8;
+        switch (KW_MIN((int64_t)8, g->ow - ow)) {
+#define PX(k)                                                                 \
+    case k:                                                                   \
+        pixels(k, g, in, pitch, wv, bias, r0, c0, o, act, va, vb);            \
+        break;
+            PX(1) PX(2) PX(3) PX(4) PX(5) PX(6) PX(7) PX(8)
+#undef PX
+        }
+    }
+}
+
+void kw__dwc_block_avx2(const struct kw__dwc *g, int nch, const float *x,
+                        const float *w, const float *bias, float *y,
+                        float *scratch) {
+    int64_t hp, wp;
+    dims(g, &hp, &wp);
+    /* the pieces kw__dwc_scratch_floats sized for 16 lanes, 32-byte
+     * aligned: input pixels (its border zero: only interior pixels are
+     * ever written), output pixels */
+    float *in = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    float *out = in + hp * wp * 16;
+    const int64_t KK = g->kh * g->kw, isz = g->ih * g->iw,
+                  osz = g->oh * g->ow;
+    const int act = kw__dwc_act_ok(g->act) ? g->act : 0;
+    const __m256 va = _mm256_set1_ps(g->a), vb = _mm256_set1_ps(g->b);
+    for (int c0 = 0; c0 < nch; c0 += 8) {
+        const int nc = nch - c0 < 8 ? nch - c0 : 8;
+        planes_in(g, nc, x + c0 * isz, wp, in);
+        _Alignas(32) float wt[64 * 8], b8[8] = {0};
+        __m256 wv[64];
+        for (int64_t t = 0; t < KK; t++) {
+            for (int c = 0; c < 8; c++)
+                wt[t * 8 + c] = c < nc ? w[(c0 + c) * KK + t] : 0.0f;
+            wv[t] = _mm256_load_ps(wt + t * 8);
+        }
+        for (int c = 0; c < nc && bias; c++) b8[c] = bias[c0 + c];
+        const __m256 vb0 = _mm256_load_ps(b8);
+        for (int64_t oh = 0; oh < g->oh; oh++)
+            row_run(g, in, wp * 8, wv, vb0, oh, out + oh * g->ow * 8, act, va,
+                    vb);
+        planes_out(osz, nc, out, y + c0 * osz, osz);
+    }
+}
