@@ -151,14 +151,16 @@ static int pool_simd(struct pool_job *j, int64_t p0, int64_t p1) {
 #if KW_HAVE_X86
     /* 3x3 stride 2 max (ResNet's stem): separable, 2-3 times faster */
     if (q.is_max && q.kh == 3 && q.kw == 3 && q.sh == 2 && q.sw == 2 &&
-        kw__nn_isa() == KW__ISA_AVX512) {
+        kw__nn_isa() >= KW__ISA_AVX2) {
         const int64_t n = kw__maxpool3s2_scratch(&q);
         float *t = n > 0 && n < ((int64_t)1 << 30)
                        ? malloc((size_t)n * sizeof(float))
                        : NULL;
         if (t) {
             for (int64_t p = p0; p < p1; p++)
-                kw__maxpool3s2_avx512(&q, x + p * j->insz, y + p * j->outsz, t);
+                (kw__nn_isa() == KW__ISA_AVX512 ? kw__maxpool3s2_avx512
+                                                : kw__maxpool3s2_avx2)(
+                    &q, x + p * j->insz, y + p * j->outsz, t);
             free(t);
             return 1;
         }
