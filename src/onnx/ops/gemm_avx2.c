@@ -5,9 +5,10 @@
  * step; ragged tiles go through a stack tile.
  * kw__sgemm_ukr_ex_avx2 is the same tile with the convolution's epilogue
  * (bias start, residual, in-register activation; gemm_ex.h), which
- * prefetches the A (weight) stream a panel ahead and runs a ragged panel
- * of at most 8 columns on half the FMAs; kw__sgemm_ukr_exd_avx2 reads B
- * in place (rows ldb apart).
+ * prefetches the A (weight) stream a panel ahead, runs a ragged panel
+ * of at most 8 columns on half the FMAs and one of at most 4 column-wise
+ * (an FMA a column); kw__sgemm_ukr_exd_avx2 reads B in place (rows ldb
+ * apart).
  * Entry points: kw__sgemm_ukr_avx2 (see nn_internal.h),
  * kw__sgemm_ukr_ex_avx2, kw__sgemm_ukr_exd_avx2.
  */
@@ -194,6 +195,42 @@ ukr_ex_rows(const int rows, const int wide, const int direct, int64_t kc,
 #undef KW_EPI
 }
 
+/* A panel of at most 4 columns (the 1 left of a 7x7 plane's 49, the 4
+ * of a 14x14's 196): each column's sums for the tile's 6 rows in one
+ * vector, A's 6 values of a k step against that column's broadcast B
+ * value, so a k step costs one FMA a column instead of the row-wise
+ * kernel's 6. The handful of results go out one by one. */
+static void ukr_ex_cols(int64_t kc, const float *ap, const float *bp,
+                        int64_t ldb, float *c, int64_t ldc, int m, int n,
+                        const struct kw__ukr_epi *e) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    /* A's MR floats of a step (the two lanes past them are not read:
+     * the last step's would lie past the pack) */
+    const __m256i six = lanes8(MR);
+    for (int64_t k = 0; k < kc; k++) {
+        const __m256 a = _mm256_maskload_ps(ap, six);
+        acc0 = _mm256_fmadd_ps(a, _mm256_broadcast_ss(bp), acc0);
+        if (n > 1) acc1 = _mm256_fmadd_ps(a, _mm256_broadcast_ss(bp + 1), acc1);
+        if (n > 2) acc2 = _mm256_fmadd_ps(a, _mm256_broadcast_ss(bp + 2), acc2);
+        if (n > 3) acc3 = _mm256_fmadd_ps(a, _mm256_broadcast_ss(bp + 3), acc3);
+        ap += MR;
+        bp += ldb;
+    }
+    float t[4][8];
+    _mm256_storeu_ps(t[0], acc0);
+    _mm256_storeu_ps(t[1], acc1);
+    _mm256_storeu_ps(t[2], acc2);
+    _mm256_storeu_ps(t[3], acc3);
+    for (int r = 0; r < m; r++)
+        for (int j = 0; j < n; j++) {
+            float *cr = c + r * ldc + j;
+            float v = t[j][r] + (e->init ? (e->bias ? e->bias[r] : 0.0f) : *cr);
+            if (e->res) v += e->res[r * e->ldr + j];
+            *cr = kw__act_apply(e->act, v, e->a, e->b);
+        }
+}
+
 /* the row count as a constant for each copy of the loop */
 static inline __attribute__((always_inline)) void
 ukr_ex_m(const int wide, const int direct, int64_t kc, const float *ap,
@@ -219,6 +256,10 @@ ukr_ex_m(const int wide, const int direct, int64_t kc, const float *ap,
 void kw__sgemm_ukr_ex_avx2(int64_t kc, const float *ap, const float *bp,
                            float *c, int64_t ldc, int m, int n,
                            const struct kw__ukr_epi *e) {
+    if (n <= 4) {
+        ukr_ex_cols(kc, ap, bp, NR, c, ldc, m, n, e);
+        return;
+    }
     UKR_EX_DISPATCH(0, NR);
 }
 
@@ -226,6 +267,10 @@ void kw__sgemm_ukr_exd_avx2(int64_t kc, const float *ap, const float *b,
                             int64_t ldb, float *c, int64_t ldc, int m, int n,
                             const struct kw__ukr_epi *e) {
     const float *bp = b;
+    if (n <= 4) {
+        ukr_ex_cols(kc, ap, bp, ldb, c, ldc, m, n, e);
+        return;
+    }
     if (n == NR || n == 8)
         UKR_EX_DISPATCH(1, ldb);
     else
