@@ -4,9 +4,10 @@
 # its sanitizer and libFuzzer runtimes, python3, libcurl and jansson for the
 # model store, libmicrohttpd for the server) and, with "test", what the
 # tests use: the PyPI reference packages (gguf, numpy, oras, onnx,
-# onnxruntime, openai, selenium), the ONNX test data (libonnx-testdata),
-# the registry tools (docker-registry, skopeo, htpasswd) and headless
-# Chromium for the chat page.
+# onnxruntime, openai, selenium, Pillow, ddddocr), the ONNX test data
+# (libonnx-testdata), the registry tools (docker-registry, skopeo,
+# htpasswd), headless Chromium for the chat page and the CJK font the OCR
+# test lines are drawn with (fonts-wqy-zenhei).
 set -euo pipefail
 need=()
 command -v cc >/dev/null || need+=(gcc)
@@ -30,6 +31,7 @@ if [ "${1:-}" = test ]; then
     dpkg -s libonnx-testdata >/dev/null 2>&1 || need+=(libonnx-testdata)
     command -v chromium >/dev/null || need+=(chromium)
     command -v chromedriver >/dev/null || need+=(chromium-driver)
+    dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || need+=(fonts-wqy-zenhei)
 fi
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
@@ -41,8 +43,9 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 if [ "${1:-}" = test ]; then
-    python3 -c "import gguf, numpy, oras.client, onnx, onnxruntime, openai, selenium" 2>/dev/null ||
+    python3 -c "import gguf, numpy, oras.client, onnx, onnxruntime, openai, selenium, PIL, ddddocr" \
+        2>/dev/null ||
         python3 -m pip install --quiet gguf numpy oras==0.2.43 onnx==1.23.2 onnxruntime==1.32.0 \
-            openai==3.57.0 selenium==4.51.0
+            openai==3.57.0 selenium==4.51.0 pillow==13.0.0 ddddocr==1.6.1
 fi
 exit 0
