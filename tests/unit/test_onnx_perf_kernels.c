@@ -177,9 +177,11 @@ static void conv_case_run(const struct conv_case *t) {
                     /* straight to the Conv hook: kw__node_prepare would
                      * skip a node without the registry's op */
                     kw__conv_prepare(&f.node, &g);
-                    /* (no micro-kernel on the reference ISA; depthwise
-                     * works from W as it is) */
-                    CHECKF(f.node.state != NULL || isa == KW__ISA_REF ||
+                    /* (no micro-kernel on the reference ISA, which an ISA
+                     * the CPU lacks falls back to under KW_FORCE_REF;
+                     * depthwise works from W as it is) */
+                    CHECKF(f.node.state != NULL ||
+                               kw__nn_isa() == KW__ISA_REF ||
                                (t->group == t->C && n == 2),
                            "conv C%lld M%lld g%lld isa %d: nothing prepared",
                            (long long)t->C, (long long)t->M,
