@@ -347,6 +347,9 @@ int main(void) {
          * store only its own tiles' outputs */
         {2, 64, 48, 1, {26, 38}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {2, 160, 32, 1, {14, 15}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0},
+        /* one chunk of tiles (AVX2 at 2 threads: the output channels
+         * split, 50 of them in row tiles of 6) */
+        {2, 256, 50, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* 16 tiles (7x7): too few for Winograd with AVX-512 (the
          * packed path), enough with AVX2 */
         {2, 20, 24, 1, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
