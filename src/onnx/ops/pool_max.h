@@ -8,13 +8,14 @@
 
 #include "onnx/ops/nn_internal.h"
 
-/* -inf columns left of a scratch row (pads up to PADL) and right of it */
-#define PADL 16
-#define PADR 64
+/* -inf columns left of a scratch row (pads up to KW_PM_PADL) and right
+ * of it */
+#define KW_PM_PADL 16
+#define KW_PM_PADR 64
 
 /* Floats of scratch the kernels need. */
 static inline int64_t kw__maxpool3s2_scratch(const struct kw__pool2d *p) {
-    return 2 * (PADL + p->iw + PADR);
+    return 2 * (KW_PM_PADL + p->iw + KW_PM_PADR);
 }
 /* One plane: p->kh == p->kw == 3, p->sh == p->sw == 2, p->is_max; t:
  * kw__maxpool3s2_scratch(p) floats. It prefetches rows past the plane's

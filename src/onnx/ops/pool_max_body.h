@@ -70,8 +70,10 @@ void KW_PM_NAME(const struct kw__pool2d *p, const float *x, float *y,
     int64_t hi = (IW + p->pl + 1) / 2;
     if (hi > OW) hi = OW;
     if (lo > hi) lo = hi;
-    float *t[2] = {scratch + PADL, scratch + PADL + (PADL + IW + PADR)};
-    for (int64_t c = -PADL; c < IW + PADR; c++) t[0][c] = t[1][c] = -INFINITY;
+    float *t[2] = {scratch + KW_PM_PADL,
+                   scratch + KW_PM_PADL + (KW_PM_PADL + IW + KW_PM_PADR)};
+    for (int64_t c = -KW_PM_PADL; c < IW + KW_PM_PADR; c++)
+        t[0][c] = t[1][c] = -INFINITY;
     /* the row whose column maxima wait in t[cur ^ 1] */
     int64_t pend = -1;
     const float *pend_x0 = NULL;
