@@ -10,21 +10,9 @@
 #include <immintrin.h>
 
 #include "onnx/ops/conv_direct.h"
+#include "onnx/ops/vec_avx2.h"
 
 #define HR 4 /* output channels a tile: half a panel */
-
-static inline __m256 act_v(__m256 x, int act, __m256 va, __m256 vb) {
-    if (act == KW_ACT_RELU) return _mm256_max_ps(x, _mm256_setzero_ps());
-    if (act == KW_ACT_CLIP) return _mm256_min_ps(vb, _mm256_max_ps(va, x));
-    return x;
-}
-
-/* the first n (of 8) lanes */
-static inline __m256i lanes8(int n) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n < 8 ? n : n < 0 ? 0 : 8),
-                              idx);
-}
 
 /* vector v of a row: whole, or masked when the row ends inside it */
 static inline __m256 load_v(const float *p, int v, int n, __m256i mk) {
@@ -41,7 +29,7 @@ static inline void store_v(float *p, int v, int n, __m256i mk, __m256 x) {
 static inline __attribute__((always_inline)) void
 tile(const int NV, const struct kw__convd *d, int64_t oh, int64_t ow0, int n,
      int64_t p, int h, float *y) {
-    const __m256i m0 = lanes8(n), m1 = lanes8(n - 8), m2 = lanes8(n - 16);
+    const __m256i m0 = kw__lanes8(n), m1 = kw__lanes8(n - 8), m2 = kw__lanes8(n - 16);
     const int64_t r0 = p * KW_CONVD_MR + h * HR;
     __m256 acc[HR][3];
     for (int r = 0; r < HR; r++) {
@@ -79,9 +67,9 @@ tile(const int NV, const struct kw__convd *d, int64_t oh, int64_t ow0, int n,
     for (int r = 0; r < HR; r++) {
         if (r0 + r >= d->M) break;
         float *yr = y + (r0 + r) * d->OHOW + oh * d->OW + ow0;
-        store_v(yr, 0, n, m0, act_v(out[r][0], d->act, va, vb));
-        if (NV > 1) store_v(yr, 1, n, m1, act_v(out[r][1], d->act, va, vb));
-        if (NV > 2) store_v(yr, 2, n, m2, act_v(out[r][2], d->act, va, vb));
+        store_v(yr, 0, n, m0, kw__act8(out[r][0], d->act, va, vb));
+        if (NV > 1) store_v(yr, 1, n, m1, kw__act8(out[r][1], d->act, va, vb));
+        if (NV > 2) store_v(yr, 2, n, m2, kw__act8(out[r][2], d->act, va, vb));
     }
 }
 

@@ -10,22 +10,11 @@
 #include <immintrin.h>
 
 #include "onnx/ops/dwc.h"
+#include "onnx/ops/vec_avx2.h"
 
 static void dims(const struct kw__dwc *g, int64_t *hp, int64_t *wp) {
     *hp = KW_MAX(g->ih + g->pt, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
     *wp = KW_MAX(g->iw + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
-}
-
-static inline __m256 act_v(__m256 x, int act, __m256 va, __m256 vb) {
-    if (act == KW_ACT_RELU) return _mm256_max_ps(x, _mm256_setzero_ps());
-    if (act == KW_ACT_CLIP) return _mm256_min_ps(vb, _mm256_max_ps(va, x));
-    return x;
-}
-
-/* the first n (of 8) lanes */
-static inline __m256i lanes8(int64_t n) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)KW_MIN(n, 8)), idx);
 }
 
 /* r[i][j] <-> r[j][i] */
@@ -55,7 +44,7 @@ static void planes_in(const struct kw__dwc *g, int nch, const float *x,
     int64_t h = 0, w = 0;
     for (int64_t p0 = 0; p0 < isz; p0 += 8) {
         const int64_t n = KW_MIN((int64_t)8, isz - p0);
-        const __m256i m = lanes8(n);
+        const __m256i m = kw__lanes8(n);
         __m256 r[8];
         for (int c = 0; c < 8; c++)
             r[c] = c >= nch  ? _mm256_setzero_ps()
@@ -75,7 +64,7 @@ static void planes_out(int64_t np, int nch, const float *out, float *y,
                        int64_t osz) {
     for (int64_t p0 = 0; p0 < np; p0 += 8) {
         const int64_t n = KW_MIN((int64_t)8, np - p0);
-        const __m256i m = lanes8(n);
+        const __m256i m = kw__lanes8(n);
         __m256 r[8];
         for (int i = 0; i < 8; i++)
             r[i] = i < n ? _mm256_load_ps(out + (p0 + i) * 8)
@@ -108,7 +97,7 @@ pixels(const int NP, const struct kw__dwc *g, const float *in, int64_t pitch,
         }
     }
     for (int i = 0; i < NP; i++)
-        _mm256_store_ps(out + i * 8, act_v(acc[i], act, va, vb));
+        _mm256_store_ps(out + i * 8, kw__act8(acc[i], act, va, vb));
 }
 
 /* output row oh, 8 pixels at a time (the remainder in one go too: one

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include "onnx/ops/wino.h"
+#include "onnx/ops/vec_avx2.h"
 
 static inline int64_t tx_lo(const struct kw__wino *w, int64_t ty) {
     return KW_MAX(w->t0 - ty * w->tw, (int64_t)0);
@@ -18,18 +19,9 @@ static inline int64_t tx_hi(const struct kw__wino *w, int64_t ty) {
     return KW_MIN(w->t1 - ty * w->tw, w->tw);
 }
 
-/* the first n (of 8) lanes */
-static inline __m256i lanes(int64_t n) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)KW_MIN(n, 8)), idx);
-}
-
 static inline __m256 bias_act(__m256 x, __m256 b, int act, __m256 va,
                               __m256 vb) {
-    x = _mm256_add_ps(x, b);
-    if (act == KW_ACT_RELU) return _mm256_max_ps(x, _mm256_setzero_ps());
-    if (act == KW_ACT_CLIP) return _mm256_min_ps(vb, _mm256_max_ps(va, x));
-    return x;
+    return kw__act8(_mm256_add_ps(x, b), act, va, vb);
 }
 
 /* 4x4 transposes of a, b, c, d inside each 128-bit half */
@@ -62,7 +54,7 @@ void kw__wino_in_avx2(const struct kw__wino *w, const float *xp, int64_t c0,
         const float *xc = xp + c * w->plane;
         for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
             for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 8) {
-                const __m256i mk = lanes(tx_hi(w, ty) - tx);
+                const __m256i mk = kw__lanes8(tx_hi(w, ty) - tx);
                 __m256 d[4][4];
                 for (int r = 0; r < 4; r++) {
                     const float *row = xc + (2 * ty + r) * w->wp + 2 * tx;
@@ -95,7 +87,7 @@ void kw__wino_in_avx2(const struct kw__wino *w, const float *xp, int64_t c0,
 static inline void store_row(float *yr, const __m256 *out, int nv,
                              int64_t n) {
     for (int v = 0; v < nv && 8 * v < n; v++)
-        _mm256_maskstore_ps(yr + 8 * v, lanes(n - 8 * v), out[v]);
+        _mm256_maskstore_ps(yr + 8 * v, kw__lanes8(n - 8 * v), out[v]);
 }
 
 void kw__wino_out_avx2(const struct kw__wino *w, const float *mx, int64_t m0,
@@ -108,7 +100,7 @@ void kw__wino_out_avx2(const struct kw__wino *w, const float *mx, int64_t m0,
         float *ym = y + m * w->oh * w->ow;
         for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
             for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 8) {
-                const __m256i mk = lanes(tx_hi(w, ty) - tx);
+                const __m256i mk = kw__lanes8(tx_hi(w, ty) - tx);
                 const float *s = mx + m * w->vt + ty * w->tw + tx - w->t0;
                 __m256 q[4][4];
                 for (int i = 0; i < 16; i++)
@@ -192,7 +184,7 @@ void kw__wino4_in_avx2(const struct kw__wino *w, const float *xp, int64_t c0,
         const float *xc = xp + c * w->plane;
         for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
             for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 8) {
-                const __m256i mk = lanes(tx_hi(w, ty) - tx);
+                const __m256i mk = kw__lanes8(tx_hi(w, ty) - tx);
                 __m256 t[6][6]; /* d B, row by row */
                 for (int r = 0; r < 6; r++) {
                     __m256 d[6];
@@ -221,7 +213,7 @@ void kw__wino4_out_avx2(const struct kw__wino *w, const float *mx, int64_t m0,
         float *ym = y + m * w->oh * w->ow;
         for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
             for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 8) {
-                const __m256i mk = lanes(tx_hi(w, ty) - tx);
+                const __m256i mk = kw__lanes8(tx_hi(w, ty) - tx);
                 const float *s = mx + m * w->vt + ty * w->tw + tx - w->t0;
                 __m256 r[4][6]; /* A^T q, column by column */
                 for (int k = 0; k < 6; k++) {

@@ -7,11 +7,7 @@
 #include "onnx/ops/ew.h"
 
 #include "cpu/x86/exp_avx2.h"
-
-static inline __m256i tail_mask(int64_t r) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), idx);
-}
+#include "onnx/ops/vec_avx2.h"
 
 static inline __m256 ld(const float *p, int64_t s, int64_t i, int64_t r,
                         __m256i m) {
@@ -31,7 +27,7 @@ static inline __m256 bin8(int op, __m256 a, __m256 b) {
 #define BIN_LOOP(OP)                                                          \
     for (int64_t i = 0; i < n; i += 8) {                                      \
         int64_t r = n - i;                                                    \
-        __m256i m = tail_mask(r);                                             \
+        __m256i m = kw__lanes8(r);                                            \
         __m256 v = bin8(OP, ld(a, sa, i, r, m), ld(b, sb, i, r, m));          \
         if (r >= 8)                                                           \
             _mm256_storeu_ps(y + i, v);                                       \
@@ -90,7 +86,7 @@ static inline __m256 un8(int op, __m256 x) {
 #define UN_LOOP(OP)                                                           \
     for (int64_t i = 0; i < n; i += 8) {                                      \
         int64_t r = n - i;                                                    \
-        __m256i m = tail_mask(r);                                             \
+        __m256i m = kw__lanes8(r);                                            \
         __m256 v = un8(OP, r >= 8 ? _mm256_loadu_ps(x + i)                    \
                                   : _mm256_maskload_ps(x + i, m));            \
         if (r >= 8)                                                           \

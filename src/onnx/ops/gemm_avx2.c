@@ -15,6 +15,7 @@
 #include <immintrin.h>
 
 #include "onnx/ops/gemm_ex.h"
+#include "onnx/ops/vec_avx2.h"
 
 #define MR KW_SGEMM_AVX2_MR
 #define NR KW_SGEMM_AVX2_NR
@@ -73,21 +74,6 @@ void kw__sgemm_ukr_avx2(int64_t kc, const float *ap, const float *bp,
 
 /* ---- the epilogue kernels (gemm_ex.h) ---- */
 
-/* the first n (of 8) lanes */
-static inline __m256i lanes8(int n) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n < 8 ? n : 8), idx);
-}
-
-/* act(x) with k_act's comparisons (operand order keeps NaN as it does) */
-static inline __attribute__((always_inline)) __m256 act_v(__m256 x,
-                                                         const int act,
-                                                         __m256 va, __m256 vb) {
-    if (act == KW_ACT_RELU) return _mm256_max_ps(x, _mm256_setzero_ps());
-    if (act == KW_ACT_CLIP) return _mm256_min_ps(vb, _mm256_max_ps(va, x));
-    return x;
-}
-
 /* C row r = act(acc + (init ? bias : C) + res); act and wide (16
  * columns in v0 / v1, else 8 in v0) are constants; ragged tiles load and
  * store through lane masks */
@@ -116,8 +102,8 @@ epi_row(const int act, const int wide, int r, __m256 v0, __m256 v1, float *c,
         v0 = _mm256_add_ps(v0, _mm256_maskload_ps(rr, k0));
         if (wide) v1 = _mm256_add_ps(v1, _mm256_maskload_ps(rr + 8, k1));
     }
-    v0 = act_v(v0, act, va, vb);
-    v1 = act_v(v1, act, va, vb);
+    v0 = kw__act8(v0, act, va, vb);
+    v1 = kw__act8(v1, act, va, vb);
     if (full) {
         _mm256_storeu_ps(cr, v0);
         if (wide) _mm256_storeu_ps(cr + 8, v1);
@@ -142,7 +128,7 @@ ukr_ex_rows(const int rows, const int wide, const int direct, int64_t kc,
     __m256 c3a = _mm256_setzero_ps(), c3b = _mm256_setzero_ps();
     __m256 c4a = _mm256_setzero_ps(), c4b = _mm256_setzero_ps();
     __m256 c5a = _mm256_setzero_ps(), c5b = _mm256_setzero_ps();
-    const __m256i lm0 = lanes8(n), lm1 = lanes8(n - 8);
+    const __m256i lm0 = kw__lanes8(n), lm1 = kw__lanes8(n - 8);
     for (int64_t k = 0; k < kc; k++) {
         __m256 b0, b1 = _mm256_setzero_ps();
         if (direct == 2) {
@@ -175,7 +161,7 @@ ukr_ex_rows(const int rows, const int wide, const int direct, int64_t kc,
         bp += ldb;
     }
     const int full = m == rows && n == (wide ? NR : 8);
-    const __m256i k0 = lanes8(n), k1 = lanes8(n - 8);
+    const __m256i k0 = kw__lanes8(n), k1 = kw__lanes8(n - 8);
 #define KW_EPI(act)                                                           \
     do {                                                                      \
         epi_row(act, wide, 0, c0a, c0b, c, ldc, full, k0, k1, e);             \
@@ -207,7 +193,7 @@ static void ukr_ex_cols(int64_t kc, const float *ap, const float *bp,
     __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     /* A's MR floats of a step (the two lanes past them are not read:
      * the last step's would lie past the pack) */
-    const __m256i six = lanes8(MR);
+    const __m256i six = kw__lanes8(MR);
     for (int64_t k = 0; k < kc; k++) {
         const __m256 a = _mm256_maskload_ps(ap, six);
         acc0 = _mm256_fmadd_ps(a, _mm256_broadcast_ss(bp), acc0);

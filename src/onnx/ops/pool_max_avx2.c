@@ -9,15 +9,9 @@
 #include <immintrin.h>
 
 #include "onnx/ops/pool_max.h"
+#include "onnx/ops/vec_avx2.h"
 
 #define VW 8
-
-/* the first n (of 8) lanes */
-static inline __m256i tail_mask(int64_t n) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(
-        _mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), idx);
-}
 
 /* t[q, q+8) (the first n lanes) = the column maxima of nr rows from
  * x0 + q, NaN ignored (MAXPS keeps its second operand when either is
@@ -27,7 +21,7 @@ static inline __attribute__((always_inline)) int
 col_step(const float *x0, int64_t iw, int nr, int64_t q, int64_t n,
          float *t) {
     const int full = n >= 8;
-    const __m256i m = tail_mask(n);
+    const __m256i m = kw__lanes8(n);
 #define LD(p) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), m))
     __m256 v = LD(x0 + q);
     const int nan = _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
@@ -59,7 +53,7 @@ static void row_out(const float *t, int64_t c, int64_t lo, int64_t hi,
         /* ties keep the left column (MAXPS keeps its second operand) */
         const __m256 v = _mm256_max_ps(e2, _mm256_max_ps(o, e));
         if (ow + 8 <= hi) _mm256_storeu_ps(yr + ow, v);
-        else _mm256_maskstore_ps(yr + ow, tail_mask(hi - ow), v);
+        else _mm256_maskstore_ps(yr + ow, kw__lanes8(hi - ow), v);
     }
 }
 
