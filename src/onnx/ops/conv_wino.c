@@ -50,8 +50,8 @@ struct wino_job {
     int64_t per; /* floats a thread */
     int64_t *roff; /* per thread: C row offsets */
     struct kw__cg_job gj; /* the GEMMs, but for the chunk's columns */
-    kw__wino_in_fn in;
-    kw__wino_out_fn out;
+    kw__wino_in_fn *in;
+    kw__wino_out_fn *out;
     struct kw__claim claim;
     int failed;
 };

@@ -19,49 +19,32 @@ struct kw__wino {
     int64_t t0, t1, vt;
 };
 
-/* Channels [c0, c1) of xp: v[16][c][vt] = B^T d B per tile of the
- * range (tile t0 + j in column j). */
-KW_HIDDEN void kw__wino_in_avx512(const struct kw__wino *w, const float *xp,
-                                  int64_t c0, int64_t c1, float *v);
-/* Output channels [m0, m1) of the range's tiles from mx[16][m][vt]:
- * y = A^T m A + bias, then Relu / Clip (act; others are left to the
- * caller); no other output is written. */
-KW_HIDDEN void kw__wino_out_avx512(const struct kw__wino *w, const float *mx,
-                                   int64_t m0, int64_t m1, const float *bias,
-                                   int act, float aa, float ab, float *y);
+/* An input transform: channels [c0, c1) of xp to v[16][c][vt] = B^T d B
+ * per tile of the range (tile t0 + j in column j). */
+typedef void kw__wino_in_fn(const struct kw__wino *w, const float *xp,
+                            int64_t c0, int64_t c1, float *v);
+/* An output transform: output channels [m0, m1) of the range's tiles
+ * from mx[16][m][vt]: y = A^T m A + bias, then Relu / Clip (act; others
+ * are left to the caller); no other output is written. */
+typedef void kw__wino_out_fn(const struct kw__wino *w, const float *mx,
+                             int64_t m0, int64_t m1, const float *bias,
+                             int act, float aa, float ab, float *y);
 
-/* F(4x4, 3x3): the same with tiles of 4x4 outputs (th x tw of them),
- * 36 matrices v[36][c][vt] / mx[36][m][vt]; xp rows of wp >= 4*tw + 2
- * floats, at least 4*th + 2 rows, and 80 floats readable past the last
- * plane. */
-KW_HIDDEN void kw__wino4_in_avx512(const struct kw__wino *w, const float *xp,
-                                   int64_t c0, int64_t c1, float *v);
-KW_HIDDEN void kw__wino4_out_avx512(const struct kw__wino *w, const float *mx,
-                                    int64_t m0, int64_t m1, const float *bias,
-                                    int act, float aa, float ab, float *y);
-
-/* The same four for AVX2 (8 tiles at a time: F(2x2)'s loads run 16
- * floats past a row's last tile, F(4x4)'s 32 past the last plane). */
-KW_HIDDEN void kw__wino_in_avx2(const struct kw__wino *w, const float *xp,
-                                int64_t c0, int64_t c1, float *v);
-KW_HIDDEN void kw__wino_out_avx2(const struct kw__wino *w, const float *mx,
-                                 int64_t m0, int64_t m1, const float *bias,
-                                 int act, float aa, float ab, float *y);
-KW_HIDDEN void kw__wino4_in_avx2(const struct kw__wino *w, const float *xp,
-                                 int64_t c0, int64_t c1, float *v);
-KW_HIDDEN void kw__wino4_out_avx2(const struct kw__wino *w, const float *mx,
-                                  int64_t m0, int64_t m1, const float *bias,
-                                  int act, float aa, float ab, float *y);
+/* F(2x2, 3x3) as above; F(4x4, 3x3) (wino4) the same with tiles of 4x4
+ * outputs (th x tw of them), 36 matrices v[36][c][vt] / mx[36][m][vt],
+ * xp rows of wp >= 4*tw + 2 floats, at least 4*th + 2 rows, and 80
+ * floats readable past the last plane. AVX-512 takes 16 tiles at a
+ * time; AVX2 8 (F(2x2)'s loads run 16 floats past a row's last tile,
+ * F(4x4)'s 32 past the last plane). */
+KW_HIDDEN kw__wino_in_fn kw__wino_in_avx512, kw__wino4_in_avx512,
+    kw__wino_in_avx2, kw__wino4_in_avx2;
+KW_HIDDEN kw__wino_out_fn kw__wino_out_avx512, kw__wino4_out_avx512,
+    kw__wino_out_avx2, kw__wino4_out_avx2;
 
 /* One ISA's transforms: in / out indexed by tile / 4 (F(2x2): 0, F(4x4): 1) */
-typedef void (*kw__wino_in_fn)(const struct kw__wino *w, const float *xp,
-                               int64_t c0, int64_t c1, float *v);
-typedef void (*kw__wino_out_fn)(const struct kw__wino *w, const float *mx,
-                                int64_t m0, int64_t m1, const float *bias,
-                                int act, float aa, float ab, float *y);
 struct kw__wino_fns {
-    kw__wino_in_fn in[2];
-    kw__wino_out_fn out[2];
+    kw__wino_in_fn *in[2];
+    kw__wino_out_fn *out[2];
 };
 /* NULL for an ISA without them (or not on this CPU) */
 KW_HIDDEN const struct kw__wino_fns *kw__wino_fns(enum kw__isa isa);
