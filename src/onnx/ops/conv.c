@@ -4,7 +4,7 @@
  * float32 (KW_FORCE_REF aside): depthwise 2-D (conv_dw.c), few input
  * channels (image stems) directly with AVX-512 (conv_direct.c), 3x3
  * stride 1 by Winograd with AVX-512 (conv_wino.c), strided kernels and
- * small pointwise planes on channel vectors with AVX-512 (conv_ct.c),
+ * small pointwise planes on channel vectors with AVX-512 or AVX2 (conv_ct.c),
  * 1-D / 2-D on the packed GEMM
  * micro-kernels (conv_gemm.c, weights from conv_pack.c), else the
  * reference (conv_ref.c). Where the graph hands a pointwise layer's

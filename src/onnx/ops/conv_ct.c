@@ -23,20 +23,57 @@ struct ct_job {
     int64_t npan;  /* panels of 32 output channels */
     int64_t uch;   /* run chunks per panel (threads share few panels) */
     int xblk;      /* x in the c16 layout: a pixel 16 floats on */
+    void (*tile)(const struct kw__ct *, int64_t, const struct kw__ct_blk *,
+                 int64_t, int, int64_t, int); /* the ISA's micro-kernel */
+    int64_t kc;    /* its K block */
+    int gq;        /* runs start at multiples of gq pixels in a row */
+    int npr;       /* and take at most npr of them (a multiple of gq) */
 };
+
+/* the micro-kernel of the ISA in use (AVX-512 or AVX2) into j: 0 when
+ * there is none */
+static int ct_isa(struct ct_job *j) {
+#if KW_HAVE_X86
+    const enum kw__isa isa = kw__nn_isa();
+    if (isa == KW__ISA_AVX512) {
+        j->tile = kw__ct_tile_avx512, j->kc = KW_CT_KC;
+        j->gq = 1, j->npr = KW_CT_NP;
+    } else if (isa == KW__ISA_AVX2) { /* its kernel's chunks of 3 pixels */
+        j->tile = kw__ct_tile_avx2, j->kc = KW_CT_KC2;
+        j->gq = 3, j->npr = 12;
+    } else {
+        return 0;
+    }
+    return 1;
+#else
+    (void)j;
+    return 0;
+#endif
+}
+
+/* the first pixel of run i of ngr over a row of n: runs of near-equal
+ * length in granules of gq */
+static int64_t run_start(const struct ct_job *j, int64_t i, int64_t n) {
+    return KW_MIN(n, i * kw__cdiv(n, j->gq) / j->ngr * j->gq);
+}
+
+/* the runs of a row of n pixels */
+static int64_t run_count(const struct ct_job *j, int64_t n) {
+    return kw__cdiv(kw__cdiv(n, j->gq), j->npr / j->gq);
+}
 
 /* run u: its first output pixel, count and input offset */
 static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
                   int64_t *xo) {
     int64_t n;
-    if (j->flat) { /* runs of near-equal length, at most 14 */
-        *q0 = u * j->d.OHOW / j->ngr;
-        n = (u + 1) * j->d.OHOW / j->ngr - *q0;
+    if (j->flat) {
+        *q0 = run_start(j, u, j->d.OHOW);
+        n = run_start(j, u + 1, j->d.OHOW) - *q0;
         *xo = j->xblk ? *q0 * 16 : *q0;
     } else {
         const int64_t oh = u / j->ngr, gi = u % j->ngr;
-        const int64_t ow0 = gi * j->OW / j->ngr;
-        n = (gi + 1) * j->OW / j->ngr - ow0;
+        const int64_t ow0 = run_start(j, gi, j->OW);
+        n = run_start(j, gi + 1, j->OW) - ow0;
         *q0 = oh * j->OW + ow0;
         *xo = (oh * j->SH * j->wp + ow0 * j->SW) * (j->xblk ? 16 : 1);
     }
@@ -51,28 +88,24 @@ static int ct_run(const struct ct_job *j, int64_t u, int64_t *q0,
  * group's runs go by (their partial sums wait in part) */
 static void ct_runs(const struct ct_job *j, int64_t p, int64_t u0,
                     int64_t u1) {
-#if KW_HAVE_X86
     _Alignas(64) float part[CT_GROUP * KW_CT_NP * KW_CT_MV];
+    const int64_t kc = j->kc;
     for (int64_t g0 = u0; g0 < u1; g0 += CT_GROUP) {
         const int64_t g1 = KW_MIN(u1, g0 + CT_GROUP);
-        for (int64_t k0 = 0; k0 < j->d.kdim; k0 += KW_CT_KC) {
-            struct kw__ct_blk b = {k0,
-                                   KW_MIN((int64_t)KW_CT_KC, j->d.kdim - k0),
-                                   k0 == 0, k0 + KW_CT_KC >= j->d.kdim, 0,
+        for (int64_t k0 = 0; k0 < j->d.kdim; k0 += kc) {
+            struct kw__ct_blk b = {k0, KW_MIN(kc, j->d.kdim - k0),
+                                   k0 == 0, k0 + kc >= j->d.kdim, 0,
                                    NULL};
             for (int64_t u = g0; u < g1; u++) {
                 int64_t q0, xo;
                 const int n = ct_run(j, u, &q0, &xo);
                 b.part = part + (u - g0) * KW_CT_NP * KW_CT_MV;
                 b.pf = u == g0;
-                kw__ct_tile_avx512(&j->d, p, &b, xo,
-                                   (int)j->SW * (j->xblk ? 16 : 1), q0, n);
+                j->tile(&j->d, p, &b, xo, (int)j->SW * (j->xblk ? 16 : 1),
+                        q0, n);
             }
         }
     }
-#else
-    (void)j, (void)p, (void)u0, (void)u1;
-#endif
 }
 
 /* items: a chunk of runs for one panel, the chunks outer (the threads'
@@ -90,7 +123,7 @@ static void ct_items(void *arg, int64_t i0, int64_t i1) {
  * long row */
 static void ct_flat(struct ct_job *j) {
     j->flat = 1;
-    j->ngr = kw__cdiv(j->d.OHOW, KW_CT_NP);
+    j->ngr = run_count(j, j->d.OHOW);
     j->units = j->ngr;
 }
 
@@ -98,6 +131,7 @@ void kw__ct_pointwise_part(const struct kw__ct *d, int xblk, int64_t p,
                            int64_t part, int64_t nparts) {
     struct ct_job j = {.d = *d, .OW = d->OHOW, .SH = 1, .SW = 1,
                        .wp = d->OHOW, .npan = 1, .uch = 1, .xblk = xblk};
+    if (!ct_isa(&j)) return;
     ct_flat(&j);
     ct_runs(&j, p, part * j.units / nparts, (part + 1) * j.units / nparts);
 }
@@ -141,8 +175,8 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
                 int64_t C, int64_t M, int64_t group, const float *x,
                 const float *w, const float *bias, const float *res, float *y,
                 int act, int blk, enum kw_status *st) {
-    if (!KW_HAVE_X86 || kw__nn_isa() != KW__ISA_AVX512 || g->nsp != 2 ||
-        group != 1 || !kw__ukr_ex_act_ok(act))
+    struct ct_job j = {0};
+    if (!ct_isa(&j) || g->nsp != 2 || group != 1 || !kw__ukr_ex_act_ok(act))
         return 0;
     const int64_t IH = g->in[0], IW = g->in[1], OH = g->out[0], OW = g->out[1];
     const int64_t KH = g->k[0], KW = g->k[1], SH = g->s[0], SW = g->s[1];
@@ -169,6 +203,15 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
     if (!blk && (!(SW == 1 ? npx <= 256 : KK > 1 && npx <= 1024) ||
                  (mpad - M) * 10 >= mpad))
         return 0;
+    /* with AVX2, 3 pixels a chunk (conv_ct_avx2.c): the pointwise layers
+     * on 7x7 planes (a 1152 -> 192 one 0.82 -> 0.68 ms; on 14x14 ones
+     * it won little, and lost on a 384 -> 64 layer: 0.29 -> 0.33 ms, 0.18
+     * -> 0.26 at 2 threads), and strided kernels but onto 7x7 (a 3x3/2
+     * one from 512 channels there 8.2 -> 8.5 ms; 28x28 -> 14x14 7.8 ->
+     * 7.3) */
+    if (!blk && kw__nn_isa() == KW__ISA_AVX2 &&
+        (SW == 1 ? npx > 64 : npx <= 64))
+        return 0;
     const float *wt = ct_weights(c->node->state, w, M, kdim);
     if (!wt) return 0;
     const int64_t hp = pad ? KW_MAX(IH + g->pb[0] + g->pe[0],
@@ -193,15 +236,15 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
         roff[k] = xblk ? k / 16 * plane * 16 + k % 16
                        : k / KK * plane + kk / KW * DH * wp + kk % KW * DW;
     }
-    struct ct_job j = {{NULL, roff, kdim, wt, bias, NULL, NULL, M, OH * OW,
-                        yblk, rblk, KW_CT_MV, act, c->node->act_alpha,
-                        c->node->act_beta},
-                       OW, SH, SW, wp, 0, 0, 0, kw__cdiv(M, KW_CT_MV), 1,
-                       xblk};
+    j.d = (struct kw__ct){NULL, roff, kdim, wt, bias, NULL, NULL, M, OH * OW,
+                          yblk, rblk, KW_CT_MV, act, c->node->act_alpha,
+                          c->node->act_beta};
+    j.OW = OW, j.SH = SH, j.SW = SW, j.wp = wp;
+    j.npan = kw__cdiv(M, KW_CT_MV), j.uch = 1, j.xblk = xblk;
     if (KK == 1 && SH == 1 && SW == 1 && !pad) {
         ct_flat(&j);
     } else {
-        j.ngr = kw__cdiv(OW, KW_CT_NP);
+        j.ngr = run_count(&j, OW);
         j.units = OH * j.ngr;
     }
     const int nth = kw__nn_threads(c);
@@ -215,7 +258,7 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
      * reads it, where reading all the weights once a chunk costs less
      * than reading the input once a panel (a strided layer on a big
      * plane; not a 3x3 layer's many weights) */
-    const double in_bytes = (double)j.units * KW_CT_NP * (double)kdim * 4,
+    const double in_bytes = (double)j.units * j.npr * (double)kdim * 4,
                  w_bytes = (double)M * (double)kdim * 4;
     const int64_t uch_l2 = (int64_t)(in_bytes / (256 << 10)) + 1;
     if (j.npan > 1 && (double)uch_l2 * w_bytes * 2 < (double)j.npan * in_bytes)

@@ -2,13 +2,13 @@
  * conv_ct.h — the channel-vector convolution: an implicit GEMM whose
  * vectors run along the output channels and whose pixels are broadcast
  * straight from the input planes, so B is never packed (conv_ct.c drives
- * it, conv_ct_avx512.c is the micro-kernel). It is the NCHW cousin of
+ * it, conv_ct_avx512.c and conv_ct_avx2.c are the micro-kernels). It is the NCHW cousin of
  * the channel-blocked direct convolutions: a tile of 32 output channels
  * x up to 14 pixels of one output row, transposed into the planes when
  * stored (or stored as they are in the c16 layout of dwc.h). Also the
  * pointwise layer a merged depthwise node runs first (kw__dw_pre).
  * Entry points: kw__conv_ct, kw__ct_pointwise_part, kw__ct_pack,
- * kw__ct_tile_avx512, kw__conv_dw_pre (conv_dw.c).
+ * kw__ct_tile_avx512, kw__ct_tile_avx2, kw__conv_dw_pre (conv_dw.c).
  */
 #ifndef KW_ONNX_OPS_CONV_CT_H
 #define KW_ONNX_OPS_CONV_CT_H
@@ -54,6 +54,13 @@ struct kw__ct_blk {
 KW_HIDDEN void kw__ct_tile_avx512(const struct kw__ct *d, int64_t p,
                                   const struct kw__ct_blk *b, int64_t xo,
                                   int sx, int64_t q0, int np);
+/* The same with AVX2 (conv_ct_avx2.c), on K blocks of at most
+ * KW_CT_KC2 (its 16 registers take 3 pixels of a panel at a time, so
+ * the block is read from L1 several times a run). */
+KW_HIDDEN void kw__ct_tile_avx2(const struct kw__ct *d, int64_t p,
+                                const struct kw__ct_blk *b, int64_t xo,
+                                int sx, int64_t q0, int np);
+#define KW_CT_KC2 128
 
 /* p rounded up to a 64-byte boundary */
 static inline float *kw__align64(void *p) {

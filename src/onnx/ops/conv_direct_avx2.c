@@ -19,9 +19,8 @@ static inline __m256 load_v(const float *p, int v, int n, __m256i mk) {
     return n >= 8 * v + 8 ? _mm256_loadu_ps(p + 8 * v)
                           : _mm256_maskload_ps(p + 8 * v, mk);
 }
-static inline void store_v(float *p, int v, int n, __m256i mk, __m256 x) {
-    if (n >= 8 * v + 8) _mm256_storeu_ps(p + 8 * v, x);
-    else _mm256_maskstore_ps(p + 8 * v, mk, x);
+static inline void store_v(float *p, int v, int n, __m256 x) {
+    kw__store8n(p + 8 * v, x, n - 8 * v);
 }
 
 /* NV vectors of columns from ow0 (n of them valid), rows r0 .. r0+3 of
@@ -67,9 +66,9 @@ tile(const int NV, const struct kw__convd *d, int64_t oh, int64_t ow0, int n,
     for (int r = 0; r < HR; r++) {
         if (r0 + r >= d->M) break;
         float *yr = y + (r0 + r) * d->OHOW + oh * d->OW + ow0;
-        store_v(yr, 0, n, m0, kw__act8(out[r][0], d->act, va, vb));
-        if (NV > 1) store_v(yr, 1, n, m1, kw__act8(out[r][1], d->act, va, vb));
-        if (NV > 2) store_v(yr, 2, n, m2, kw__act8(out[r][2], d->act, va, vb));
+        store_v(yr, 0, n, kw__act8(out[r][0], d->act, va, vb));
+        if (NV > 1) store_v(yr, 1, n, kw__act8(out[r][1], d->act, va, vb));
+        if (NV > 2) store_v(yr, 2, n, kw__act8(out[r][2], d->act, va, vb));
     }
 }
 

@@ -17,25 +17,6 @@ static void dims(const struct kw__dwc *g, int64_t *hp, int64_t *wp) {
     *wp = KW_MAX(g->iw + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
 }
 
-/* r[i][j] <-> r[j][i] */
-static inline void tr8(__m256 *r) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
-
 /* 8-pixel chunks of nch (<= 8) planes (isz pixels, iw a row) into the
  * pixel-major padded scratch (pixel (h, w) at ((h+pt)*wp + w+pl)*8) */
 static void planes_in(const struct kw__dwc *g, int nch, const float *x,
@@ -50,7 +31,7 @@ static void planes_in(const struct kw__dwc *g, int nch, const float *x,
             r[c] = c >= nch  ? _mm256_setzero_ps()
                    : n == 8 ? _mm256_loadu_ps(x + c * isz + p0)
                             : _mm256_maskload_ps(x + c * isz + p0, m);
-        tr8(r);
+        kw__tr8(r);
         for (int64_t i = 0; i < n; i++) {
             _mm256_store_ps(in + ((h + g->pt) * wp + w + g->pl) * 8, r[i]);
             if (++w == g->iw) w = 0, h++;
@@ -64,15 +45,13 @@ static void planes_out(int64_t np, int nch, const float *out, float *y,
                        int64_t osz) {
     for (int64_t p0 = 0; p0 < np; p0 += 8) {
         const int64_t n = KW_MIN((int64_t)8, np - p0);
-        const __m256i m = kw__lanes8(n);
         __m256 r[8];
         for (int i = 0; i < 8; i++)
             r[i] = i < n ? _mm256_load_ps(out + (p0 + i) * 8)
                          : _mm256_setzero_ps();
-        tr8(r);
+        kw__tr8(r);
         for (int c = 0; c < nch; c++) {
-            if (n == 8) _mm256_storeu_ps(y + c * osz + p0, r[c]);
-            else _mm256_maskstore_ps(y + c * osz + p0, m, r[c]);
+            kw__store8n(y + c * osz + p0, r[c], n);
         }
     }
 }

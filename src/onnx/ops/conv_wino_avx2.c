@@ -54,7 +54,7 @@ void kw__wino_in_avx2(const struct kw__wino *w, const float *xp, int64_t c0,
         const float *xc = xp + c * w->plane;
         for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
             for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 8) {
-                const __m256i mk = kw__lanes8(tx_hi(w, ty) - tx);
+                const int64_t nt = tx_hi(w, ty) - tx;
                 __m256 d[4][4];
                 for (int r = 0; r < 4; r++) {
                     const float *row = xc + (2 * ty + r) * w->wp + 2 * tx;
@@ -70,14 +70,14 @@ void kw__wino_in_avx2(const struct kw__wino *w, const float *xp, int64_t c0,
                 }
                 float *o = v + c * w->vt + ty * w->tw + tx - w->t0;
                 for (int j = 0; j < 4; j++) { /* B^T (d B), column j */
-                    _mm256_maskstore_ps(o + (0 * 4 + j) * CT, mk,
-                                        _mm256_sub_ps(t[0][j], t[2][j]));
-                    _mm256_maskstore_ps(o + (1 * 4 + j) * CT, mk,
-                                        _mm256_add_ps(t[1][j], t[2][j]));
-                    _mm256_maskstore_ps(o + (2 * 4 + j) * CT, mk,
-                                        _mm256_sub_ps(t[2][j], t[1][j]));
-                    _mm256_maskstore_ps(o + (3 * 4 + j) * CT, mk,
-                                        _mm256_sub_ps(t[1][j], t[3][j]));
+                    kw__store8n(o + (0 * 4 + j) * CT,
+                                _mm256_sub_ps(t[0][j], t[2][j]), nt);
+                    kw__store8n(o + (1 * 4 + j) * CT,
+                                _mm256_add_ps(t[1][j], t[2][j]), nt);
+                    kw__store8n(o + (2 * 4 + j) * CT,
+                                _mm256_sub_ps(t[2][j], t[1][j]), nt);
+                    kw__store8n(o + (3 * 4 + j) * CT,
+                                _mm256_sub_ps(t[1][j], t[3][j]), nt);
                 }
             }
     }
@@ -87,7 +87,7 @@ void kw__wino_in_avx2(const struct kw__wino *w, const float *xp, int64_t c0,
 static inline void store_row(float *yr, const __m256 *out, int nv,
                              int64_t n) {
     for (int v = 0; v < nv && 8 * v < n; v++)
-        _mm256_maskstore_ps(yr + 8 * v, kw__lanes8(n - 8 * v), out[v]);
+        kw__store8n(yr + 8 * v, out[v], n - 8 * v);
 }
 
 void kw__wino_out_avx2(const struct kw__wino *w, const float *mx, int64_t m0,
@@ -184,7 +184,7 @@ void kw__wino4_in_avx2(const struct kw__wino *w, const float *xp, int64_t c0,
         const float *xc = xp + c * w->plane;
         for (int64_t ty = w->t0 / w->tw; ty * w->tw < w->t1; ty++)
             for (int64_t tx = tx_lo(w, ty); tx < tx_hi(w, ty); tx += 8) {
-                const __m256i mk = kw__lanes8(tx_hi(w, ty) - tx);
+                const int64_t nt = tx_hi(w, ty) - tx;
                 __m256 t[6][6]; /* d B, row by row */
                 for (int r = 0; r < 6; r++) {
                     __m256 d[6];
@@ -197,7 +197,7 @@ void kw__wino4_in_avx2(const struct kw__wino *w, const float *xp, int64_t c0,
                     for (int r = 0; r < 6; r++) z[r] = t[r][k];
                     bt6(z, q);
                     for (int i = 0; i < 6; i++)
-                        _mm256_maskstore_ps(o + (i * 6 + k) * CT, mk, q[i]);
+                        kw__store8n(o + (i * 6 + k) * CT, q[i], nt);
                 }
             }
     }

@@ -29,10 +29,7 @@ static inline __m256 bin8(int op, __m256 a, __m256 b) {
         int64_t r = n - i;                                                    \
         __m256i m = kw__lanes8(r);                                            \
         __m256 v = bin8(OP, ld(a, sa, i, r, m), ld(b, sb, i, r, m));          \
-        if (r >= 8)                                                           \
-            _mm256_storeu_ps(y + i, v);                                       \
-        else                                                                  \
-            _mm256_maskstore_ps(y + i, m, v);                                 \
+        kw__store8n(y + i, v, r);                                             \
     }
 
 void kw__ew_bin_f32_avx2(int op, float *y, const float *a, int64_t sa,
@@ -89,10 +86,7 @@ static inline __m256 un8(int op, __m256 x) {
         __m256i m = kw__lanes8(r);                                            \
         __m256 v = un8(OP, r >= 8 ? _mm256_loadu_ps(x + i)                    \
                                   : _mm256_maskload_ps(x + i, m));            \
-        if (r >= 8)                                                           \
-            _mm256_storeu_ps(y + i, v);                                       \
-        else                                                                  \
-            _mm256_maskstore_ps(y + i, m, v);                                 \
+        kw__store8n(y + i, v, r);                                             \
     }
 
 void kw__ew_un_f32_avx2(int op, float *y, const float *x, int64_t n) {

@@ -79,7 +79,7 @@ void kw__sgemm_ukr_avx2(int64_t kc, const float *ap, const float *bp,
  * store through lane masks */
 static inline __attribute__((always_inline)) void
 epi_row(const int act, const int wide, int r, __m256 v0, __m256 v1, float *c,
-        int64_t ldc, int full, __m256i k0, __m256i k1,
+        int64_t ldc, int full, int n, __m256i k0, __m256i k1,
         const struct kw__ukr_epi *e) {
     const __m256 va = _mm256_set1_ps(e->a), vb = _mm256_set1_ps(e->b);
     float *cr = c + r * ldc;
@@ -108,8 +108,8 @@ epi_row(const int act, const int wide, int r, __m256 v0, __m256 v1, float *c,
         _mm256_storeu_ps(cr, v0);
         if (wide) _mm256_storeu_ps(cr + 8, v1);
     } else {
-        _mm256_maskstore_ps(cr, k0, v0);
-        if (wide) _mm256_maskstore_ps(cr + 8, k1, v1);
+        kw__store8n(cr, v0, n);
+        if (wide) kw__store8n(cr + 8, v1, n - 8);
     }
 }
 
@@ -164,16 +164,16 @@ ukr_ex_rows(const int rows, const int wide, const int direct, int64_t kc,
     const __m256i k0 = kw__lanes8(n), k1 = kw__lanes8(n - 8);
 #define KW_EPI(act)                                                           \
     do {                                                                      \
-        epi_row(act, wide, 0, c0a, c0b, c, ldc, full, k0, k1, e);             \
-        if (m > 1) epi_row(act, wide, 1, c1a, c1b, c, ldc, full, k0, k1, e);  \
+        epi_row(act, wide, 0, c0a, c0b, c, ldc, full, n, k0, k1, e);          \
+        if (m > 1) epi_row(act, wide, 1, c1a, c1b, c, ldc, full, n, k0, k1, e);\
         if (rows > 2 && m > 2)                                                \
-            epi_row(act, wide, 2, c2a, c2b, c, ldc, full, k0, k1, e);         \
+            epi_row(act, wide, 2, c2a, c2b, c, ldc, full, n, k0, k1, e);      \
         if (rows > 3 && m > 3)                                                \
-            epi_row(act, wide, 3, c3a, c3b, c, ldc, full, k0, k1, e);         \
+            epi_row(act, wide, 3, c3a, c3b, c, ldc, full, n, k0, k1, e);      \
         if (rows > 4 && m > 4)                                                \
-            epi_row(act, wide, 4, c4a, c4b, c, ldc, full, k0, k1, e);         \
+            epi_row(act, wide, 4, c4a, c4b, c, ldc, full, n, k0, k1, e);      \
         if (rows > 5 && m > 5)                                                \
-            epi_row(act, wide, 5, c5a, c5b, c, ldc, full, k0, k1, e);         \
+            epi_row(act, wide, 5, c5a, c5b, c, ldc, full, n, k0, k1, e);      \
     } while (0)
     if (e->act == KW_ACT_RELU) KW_EPI(KW_ACT_RELU);
     else if (e->act == KW_ACT_CLIP) KW_EPI(KW_ACT_CLIP);

@@ -29,8 +29,7 @@ col_step(const float *x0, int64_t iw, int nr, int64_t q, int64_t n,
     if (nr > 1) v = _mm256_max_ps(LD(x0 + iw + q), v);
     if (nr > 2) v = _mm256_max_ps(LD(x0 + 2 * iw + q), v);
 #undef LD
-    if (full) _mm256_storeu_ps(t + q, v);
-    else _mm256_maskstore_ps(t + q, m, v);
+    kw__store8n(t + q, v, n);
     return nan;
 }
 
@@ -52,8 +51,7 @@ static void row_out(const float *t, int64_t c, int64_t lo, int64_t hi,
                      e2 = evens(t + c + 2);
         /* ties keep the left column (MAXPS keeps its second operand) */
         const __m256 v = _mm256_max_ps(e2, _mm256_max_ps(o, e));
-        if (ow + 8 <= hi) _mm256_storeu_ps(yr + ow, v);
-        else _mm256_maskstore_ps(yr + ow, kw__lanes8(hi - ow), v);
+        kw__store8n(yr + ow, v, hi - ow);
     }
 }
 
