@@ -14,6 +14,44 @@
 #include "onnx/ops/conv_ct.h"
 #include "onnx/ops/dwc.h"
 
+/* ---- the channel-blocked kernels' geometry (dwc.h) ---- */
+
+void kw__dwc_dims(const struct kw__dwc *g, int64_t *hp, int64_t *wp) {
+    *hp = KW_MAX(g->ih + g->pt, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
+    *wp = KW_MAX(g->iw + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
+}
+
+int64_t kw__dwc_scratch_floats(const struct kw__dwc *g, int64_t *zero) {
+    int64_t hp, wp;
+    kw__dwc_dims(g, &hp, &wp);
+    *zero = hp * wp * 16 + 16; /* the input's border; the rest is written */
+    return (hp * wp + g->oh * g->ow + g->kh * g->kw) * 16 + 16;
+}
+
+/* 1 when the columns outside [a, b) are over an eighth of the row of a
+ * small plane (up to 32x32 in): the block then goes through a
+ * zero-bordered copy (edge pixels, one at a time, would cost more than
+ * the copy; on bigger planes the copy costs more) */
+int kw__dwb_interior(const struct kw__dwc *g, int64_t *a, int64_t *b) {
+    const int64_t span = (g->kw - 1) * g->dw;
+    *a = KW_MIN((g->pl + g->sw - 1) / g->sw, g->ow);
+    *b = g->iw - 1 - span + g->pl >= 0
+             ? (g->iw - 1 - span + g->pl) / g->sw + 1
+             : 0;
+    *b = KW_MAX(KW_MIN(*b, g->ow), *a);
+    return (g->ow - (*b - *a)) * 8 > g->ow && g->ih * g->iw <= 1024;
+}
+
+int64_t kw__dwb_scratch_floats(const struct kw__dwc *g, int64_t *zero) {
+    int64_t a, b, hp, wp;
+    kw__dwc_dims(g, &hp, &wp);
+    const int64_t copy = kw__dwb_interior(g, &a, &b) ? hp * wp * 16 : 0;
+    /* the weights, then the copy's zero border; the output is written */
+    const int64_t head = g->kh * g->kw * 16 + 16 + 16;
+    *zero = copy ? head + copy : 0;
+    return head + copy + g->oh * g->ow * 16;
+}
+
 /* Zeroed scratch buffers for the chunks of one parallel run, one per
  * chunk running at a time and kept for the run's later chunks: the
  * kernels rely on borders that stay zero, and zeroing a fresh buffer for

@@ -12,11 +12,6 @@
 #include "onnx/ops/dwc.h"
 #include "onnx/ops/vec_avx2.h"
 
-static void dims(const struct kw__dwc *g, int64_t *hp, int64_t *wp) {
-    *hp = KW_MAX(g->ih + g->pt, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
-    *wp = KW_MAX(g->iw + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
-}
-
 /* 8-pixel chunks of nch (<= 8) planes (isz pixels, iw a row) into the
  * pixel-major padded scratch (pixel (h, w) at ((h+pt)*wp + w+pl)*8) */
 static void planes_in(const struct kw__dwc *g, int nch, const float *x,
@@ -102,7 +97,7 @@ void kw__dwc_block_avx2(const struct kw__dwc *g, int nch, const float *x,
                         const float *w, const float *bias, float *y,
                         float *scratch) {
     int64_t hp, wp;
-    dims(g, &hp, &wp);
+    kw__dwc_dims(g, &hp, &wp);
     /* the pieces kw__dwc_scratch_floats sized for 16 lanes, 32-byte
      * aligned: input pixels (its border zero: only interior pixels are
      * ever written), output pixels */

@@ -7,7 +7,7 @@
  * plane-by-plane kernel spends most of such a plane on per-row and
  * per-plane overheads and on vector lanes past the row's end.
  * Also the even/odd split of a row (stride-2 phase planes).
- * Entry points: kw__dwc_scratch_floats, kw__dwc_block_avx512,
+ * Entry points: kw__dwc_block_avx512, kw__dwb_block_avx512,
  * kw__deint2_avx512 (dwc.h).
  */
 #include <immintrin.h>
@@ -15,18 +15,6 @@
 
 #include "onnx/ops/dwc.h"
 #include "onnx/ops/tr16_avx512.h"
-
-static void dims(const struct kw__dwc *g, int64_t *hp, int64_t *wp) {
-    *hp = KW_MAX(g->ih + g->pt, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
-    *wp = KW_MAX(g->iw + g->pl, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
-}
-
-int64_t kw__dwc_scratch_floats(const struct kw__dwc *g, int64_t *zero) {
-    int64_t hp, wp;
-    dims(g, &hp, &wp);
-    *zero = hp * wp * 16 + 16; /* the input's border; the rest is written */
-    return (hp * wp + g->oh * g->ow + g->kh * g->kw) * 16 + 16;
-}
 
 static inline __m512 act_v(__m512 x, int act, __m512 va, __m512 vb) {
     if (act == KW_ACT_RELU) return _mm512_max_ps(x, _mm512_setzero_ps());
@@ -138,7 +126,7 @@ void kw__dwc_block_avx512(const struct kw__dwc *g, int nch, const float *x,
                           const float *w, const float *bias, float *y,
                           float *scratch) {
     int64_t hp, wp;
-    dims(g, &hp, &wp);
+    kw__dwc_dims(g, &hp, &wp);
     /* 64-byte aligned pieces: input pixels, output pixels, weights */
     float *in = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *out = in + hp * wp * 16;
@@ -177,38 +165,13 @@ static void edge_pixel(const struct kw__dwc *g, const float *x,
                      act_v(_mm512_add_ps(acc[0], acc[1]), act, va, vb));
 }
 
-/* The columns whose taps all fall inside the row, [*a, *b); 1 when
- * the rest are over an eighth of the row of a small plane (up to 32x32
- * in): the block then goes through a zero-bordered copy (edge pixels,
- * one at a time, would cost more than the copy; on bigger planes the
- * copy costs more) */
-static int interior(const struct kw__dwc *g, int64_t *a, int64_t *b) {
-    const int64_t span = (g->kw - 1) * g->dw;
-    *a = KW_MIN((g->pl + g->sw - 1) / g->sw, g->ow);
-    *b = g->iw - 1 - span + g->pl >= 0
-             ? (g->iw - 1 - span + g->pl) / g->sw + 1
-             : 0;
-    *b = KW_MAX(KW_MIN(*b, g->ow), *a);
-    return (g->ow - (*b - *a)) * 8 > g->ow && g->ih * g->iw <= 1024;
-}
-
-int64_t kw__dwb_scratch_floats(const struct kw__dwc *g, int64_t *zero) {
-    int64_t a, b, hp, wp;
-    dims(g, &hp, &wp);
-    const int64_t copy = interior(g, &a, &b) ? hp * wp * 16 : 0;
-    /* the weights, then the copy's zero border; the output is written */
-    const int64_t head = g->kh * g->kw * 16 + 16 + 16;
-    *zero = copy ? head + copy : 0;
-    return head + copy + g->oh * g->ow * 16;
-}
-
 void kw__dwb_block_avx512(const struct kw__dwc *g, const float *x,
                           const float *w, const float *bias, float *y,
                           int yblk, int64_t oh0, int64_t oh1,
                           float *scratch) {
     int64_t a, b, hp, wp;
-    dims(g, &hp, &wp);
-    const int copy = interior(g, &a, &b);
+    kw__dwc_dims(g, &hp, &wp);
+    const int copy = kw__dwb_interior(g, &a, &b);
     float *wt = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *in = wt + g->kh * g->kw * 16 + 16;
     float *out = yblk ? y : in + (copy ? hp * wp * 16 : 0);

@@ -22,6 +22,9 @@ static inline int kw__dwc_act_ok(int act) {
     return act == KW_ACT_NONE || act == KW_ACT_RELU || act == KW_ACT_CLIP;
 }
 
+/* The zero-bordered plane the taps read: hp x wp (conv_dw.c) */
+KW_HIDDEN void kw__dwc_dims(const struct kw__dwc *g, int64_t *hp,
+                            int64_t *wp);
 /* Floats of scratch one call needs (64-byte alignment slack included);
  * *zero: how many of them, from the start, must be zero before the
  * first call. */
@@ -49,6 +52,11 @@ KW_HIDDEN void kw__dwc_block_avx2(const struct kw__dwc *g, int nch,
  * it writes before it reads). */
 KW_HIDDEN int64_t kw__dwb_scratch_floats(const struct kw__dwc *g,
                                          int64_t *zero);
+/* The output columns whose taps all fall inside the row, [*a, *b); 1
+ * when kw__dwb_block_* copy the block into a zero-bordered scratch
+ * instead (conv_dw.c) */
+KW_HIDDEN int kw__dwb_interior(const struct kw__dwc *g, int64_t *a,
+                               int64_t *b);
 /* 16 channels of c16 input x (ih x iw pixels of 16) with w (16 x kh*kw),
  * bias (16, or NULL) -> output rows [oh0, oh1) of y: 16 planes oh x ow,
  * or (yblk) c16 oh x ow pixels; kh*kw <= 64, pads >= 0, taps outside
