@@ -321,6 +321,8 @@ static inline dv dv_set1(float a) { return _mm512_set1_ps(a); }
 static inline dv dv_load(const float *p) { return _mm512_loadu_ps(p); }
 static inline void dv_store(float *p, dv a) { _mm512_storeu_ps(p, a); }
 static inline dv dv_fma(dv a, dv b, dv c) { return _mm512_fmadd_ps(a, b, c); }
+static inline dv dv_max(dv a, dv b) { return _mm512_max_ps(a, b); }
+static inline dv dv_min(dv a, dv b) { return _mm512_min_ps(a, b); }
 #else
 typedef __m256 dv;
 #define DV 8
@@ -328,6 +330,8 @@ static inline dv dv_set1(float a) { return _mm256_set1_ps(a); }
 static inline dv dv_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline void dv_store(float *p, dv a) { _mm256_storeu_ps(p, a); }
 static inline dv dv_fma(dv a, dv b, dv c) { return _mm256_fmadd_ps(a, b, c); }
+static inline dv dv_max(dv a, dv b) { return _mm256_max_ps(a, b); }
+static inline dv dv_min(dv a, dv b) { return _mm256_min_ps(a, b); }
 #endif
 
 /* even[j] = s[2j], odd[j] = s[2j+1] for j < DV */
@@ -364,13 +368,24 @@ static void dw_split_row(float *dr, const float *sr, int64_t iw, int64_t pl,
     }
 }
 
+/* ACT (a constant): Relu or Clip (bounds a, b) on x, as k_act does it
+ * (the operand order keeps NaN), else x */
+static inline __attribute__((always_inline)) dv dv_act(const int ACT, dv x,
+                                                       float a, float b) {
+    if (ACT == KW_ACT_RELU) return dv_max(x, dv_set1(0.0f));
+    if (ACT == KW_ACT_CLIP) return dv_min(dv_set1(b), dv_max(dv_set1(a), x));
+    return x;
+}
+
 /* R output rows [oh, oh+R) x DV columns from ow; rows: padded plane rows
  * (row stride wp); half: start of the odd columns when S == 2; out rows
- * y + o*ys. */
+ * y + o*ys, through dv_act(ACT) with p's bounds. */
 static inline __attribute__((always_inline)) void
-dwf_tile(const int K, const int S, const int R, const int NB, const dv *wv,
-         dv bias, const float *pad, int64_t wp, int64_t half, int64_t oh,
-         int64_t ow, float *y, int64_t ys) {
+dwf_tile(const int K, const int S, const int R, const int NB, const int ACT,
+         const struct kw__dw2d *p, const dv *wv, dv bias, int64_t half,
+         int64_t oh, int64_t ow, float *y, int64_t ys) {
+    const float *pad = p->pad;
+    const int64_t wp = p->wp;
     dv acc[4][2];
     for (int o = 0; o < R; o++)
         for (int b = 0; b < NB; b++) acc[o][b] = bias;
@@ -397,7 +412,9 @@ dwf_tile(const int K, const int S, const int R, const int NB, const dv *wv,
         }
     }
     for (int o = 0; o < R; o++)
-        for (int b = 0; b < NB; b++) dv_store(y + o * ys + b * DV, acc[o][b]);
+        for (int b = 0; b < NB; b++)
+            dv_store(y + o * ys + b * DV,
+                     dv_act(ACT, acc[o][b], p->act_a, p->act_b));
 }
 
 /* all columns of R output rows; the last block overlaps the one before
@@ -405,36 +422,42 @@ dwf_tile(const int K, const int S, const int R, const int NB, const dv *wv,
  * harmless); OW < DV goes through a scratch row (the pad buffer's slack
  * covers the reads past the row) */
 static inline __attribute__((always_inline)) void
-dwf_rows(const int K, const int S, const int R, const dv *wv, dv bias,
-         const float *pad, int64_t wp, int64_t half, int64_t oh, int64_t OW,
-         float *y) {
+dwf_rows(const int K, const int S, const int R, const int ACT,
+         const struct kw__dw2d *p, const dv *wv, dv bias, int64_t half,
+         int64_t oh, int64_t OW, float *y) {
+    /* two vectors a tile where the registers hold them: with 16 (AVX2),
+     * a 3x3 kernel's 9 weights and 4 rows of 2 sums would spill */
+    const int NB = DV == 8 && K == 3 ? 1 : 2;
     if (OW < DV) {
         float t[4 * DV];
-        dwf_tile(K, S, R, 1, wv, bias, pad, wp, half, oh, 0, t, DV);
+        dwf_tile(K, S, R, 1, ACT, p, wv, bias, half, oh, 0, t, DV);
         for (int o = 0; o < R; o++)
             memcpy(y + o * OW, t + o * DV, (size_t)OW * sizeof(float));
         return;
     }
     int64_t ow = 0;
-    for (; ow + 2 * DV <= OW; ow += 2 * DV)
-        dwf_tile(K, S, R, 2, wv, bias, pad, wp, half, oh, ow, y + ow, OW);
+    for (; NB == 2 && ow + 2 * DV <= OW; ow += 2 * DV)
+        dwf_tile(K, S, R, 2, ACT, p, wv, bias, half, oh, ow, y + ow, OW);
     for (; ow < OW; ow += DV) {
         if (ow + DV > OW) ow = OW - DV;
-        dwf_tile(K, S, R, 1, wv, bias, pad, wp, half, oh, ow, y + ow, OW);
+        dwf_tile(K, S, R, 1, ACT, p, wv, bias, half, oh, ow, y + ow, OW);
     }
 }
 
+/* ACT: Relu or Clip applied in the tiles' registers; 0: p->act (if
+ * any) goes over each tile while it is in L1 */
 static inline __attribute__((always_inline)) void
-dwf_plane(const int K, const int S, const struct kw__dw2d *p, float *y) {
+dwf_plane(const int K, const int S, const int ACT, const struct kw__dw2d *p,
+          float *y) {
     dv wv[25];
     for (int i = 0; i < K * K; i++) wv[i] = dv_set1(p->w[i]);
     const dv bias = dv_set1(p->bias);
-    const int64_t OH = p->oh, OW = p->ow, wp = p->wp, half = (wp + 1) / 2;
-    /* the activation goes over each tile while it is in L1 */
+    const int64_t OH = p->oh, OW = p->ow, half = (p->wp + 1) / 2;
+    const int pass = ACT ? KW_ACT_NONE : p->act;
     if (OH < 4) {
         for (int64_t oh = 0; oh < OH; oh++) {
-            dwf_rows(K, S, 1, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
-            k_act(y + oh * OW, OW, p->act, p->act_a, p->act_b);
+            dwf_rows(K, S, 1, ACT, p, wv, bias, half, oh, OW, y + oh * OW);
+            k_act(y + oh * OW, OW, pass, p->act_a, p->act_b);
         }
         return;
     }
@@ -442,8 +465,8 @@ dwf_plane(const int K, const int S, const struct kw__dw2d *p, float *y) {
      * the activation still applies once) */
     for (int64_t oh = 0; oh < OH; oh += 4) {
         if (oh + 4 > OH) oh = OH - 4;
-        dwf_rows(K, S, 4, wv, bias, p->pad, wp, half, oh, OW, y + oh * OW);
-        k_act(y + oh * OW, 4 * OW, p->act, p->act_a, p->act_b);
+        dwf_rows(K, S, 4, ACT, p, wv, bias, half, oh, OW, y + oh * OW);
+        k_act(y + oh * OW, 4 * OW, pass, p->act_a, p->act_b);
     }
 }
 
@@ -462,10 +485,20 @@ static int dw_fast(const struct kw__dw2d *p, const float *restrict x,
         if (S == 1) memcpy(dr + p->pl, sr, (size_t)p->iw * sizeof(float));
         else dw_split_row(dr, sr, p->iw, p->pl, half);
     }
-    if (K == 3 && S == 1) dwf_plane(3, 1, p, y);
-    else if (K == 3) dwf_plane(3, 2, p, y);
-    else if (S == 1) dwf_plane(5, 1, p, y);
-    else dwf_plane(5, 2, p, y);
+#define DWF_ACT(k, s)                                                       \
+    if (p->act == KW_ACT_RELU) dwf_plane(k, s, KW_ACT_RELU, p, y);          \
+    else if (p->act == KW_ACT_CLIP) dwf_plane(k, s, KW_ACT_CLIP, p, y);     \
+    else dwf_plane(k, s, 0, p, y);
+    if (K == 3 && S == 1) {
+        DWF_ACT(3, 1)
+    } else if (K == 3) {
+        DWF_ACT(3, 2)
+    } else if (S == 1) {
+        DWF_ACT(5, 1)
+    } else {
+        DWF_ACT(5, 2)
+    }
+#undef DWF_ACT
     return 1;
 }
 
