@@ -407,7 +407,7 @@ int main(void) {
         {2, 16, 35, 1, {12, 25}, {3, 3}, {1, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
         {2, 15, 56, 1, {17, 30}, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 0},
         {2, 130, 50, 1, {16, 16}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        /* and the pointwise planes AVX2 takes it for (up to 64 pixels):
+        /* and small pointwise planes on the AVX2 kernel (7x7-size):
          * a last panel of 16 channels (its 2-vector chunks of 6 pixels),
          * one of 30 (a ragged 4th vector), 16 channels alone */
         {2, 130, 48, 1, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
