@@ -8,6 +8,7 @@
  * directly; threads take output rows. Entry point: kw__conv_direct.
  */
 #include "onnx/ops/conv_direct.h"
+#include "onnx/ops/dwc.h"
 
 struct convd_job {
     struct kw__convd d;
@@ -74,8 +75,7 @@ int kw__conv_direct(struct kw__op_ctx *c, const struct kw__nn_geom *g,
                            kw__ukr_ex_act_ok(act) ? act : 0,
                            c->node->act_alpha, c->node->act_beta},
                           NULL, row};
-    /* (the row split is an AVX-512 kernel) */
-    const int deint = SW == 2 && kw__nn_isa() == KW__ISA_AVX512;
+    const int deint = SW == 2 ? kw__deint2_isa() : 0;
     for (int64_t b = 0; b < N; b++) {
         struct kw__phase_job pj = {x + b * C * IH * IW, xp, IH, IW, hp2, wp2,
                                    g->pb[0], g->pb[1], SH, SW, slot,

@@ -5,7 +5,8 @@
  * through a zero-bordered pixel-major scratch (one ymm of 8 channels a
  * pixel, so an output pixel is kh*kw whole-vector FMAs with no row
  * edges), and the result is transposed back into the planes.
- * Entry point: kw__dwc_block_avx2 (dwc.h).
+ * Also the even/odd split of a row (stride-2 phase planes).
+ * Entry points: kw__dwc_block_avx2, kw__deint2_avx2 (dwc.h).
  */
 #include <immintrin.h>
 
@@ -123,5 +124,22 @@ void kw__dwc_block_avx2(const struct kw__dwc *g, int nch, const float *x,
             row_run(g, in, wp * 8, wv, vb0, oh, out + oh * g->ow * 8, act, va,
                     vb);
         planes_out(osz, nc, out, y + c0 * osz, osz);
+    }
+}
+
+void kw__deint2_avx2(const float *x, int64_t n, float *ev, float *od) {
+    int64_t k = 0;
+    for (; 2 * k + 16 <= n; k += 8) {
+        const __m256 a = _mm256_loadu_ps(x + 2 * k),
+                     b = _mm256_loadu_ps(x + 2 * k + 8);
+        /* a0 a2 b0 b2 | a4 a6 b4 b6, then the 64-bit lanes in order */
+        const __m256d e = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)),
+                      o = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd));
+        _mm256_storeu_ps(ev + k, _mm256_castpd_ps(_mm256_permute4x64_pd(e, 0xd8)));
+        _mm256_storeu_ps(od + k, _mm256_castpd_ps(_mm256_permute4x64_pd(o, 0xd8)));
+    }
+    for (; 2 * k < n; k++) {
+        ev[k] = x[2 * k];
+        if (2 * k + 1 < n) od[k] = x[2 * k + 1];
     }
 }

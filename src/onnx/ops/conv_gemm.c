@@ -301,8 +301,8 @@ static int phase_planes2(const struct kw__phase_job *p, int64_t ci, int64_t h0,
             const int64_t s1 = pl & 1 ? e0 : o0, n1 = pl & 1 ? ne : no;
             if (d[0]) zero_around(r0, s0, n0, wp2);
             if (d[1]) zero_around(r1, s1, n1, wp2);
-            kw__deint2_avx512(p->x + (ci * p->ih + h) * p->iw, p->iw, ev,
-                              od);
+            (p->deint == KW__ISA_AVX2 ? kw__deint2_avx2 : kw__deint2_avx512)(
+                p->x + (ci * p->ih + h) * p->iw, p->iw, ev, od);
         }
     }
     free(junk);
@@ -479,7 +479,7 @@ int kw__conv_f32_packed(struct kw__op_ctx *c, const struct kw__nn_geom *g,
              (pk->isa == KW__ISA_AVX2 && mpan <= 4)))
             j.ldb = insz;
     }
-    const int deint = q->SW == 2 && pk->isa == KW__ISA_AVX512;
+    const int deint = q->SW == 2 ? kw__deint2_isa() : 0;
     const int nth = kw__nn_threads(c);
     const double flops = 2.0 * (double)Mg * (double)j.ncols * (double)Kdim;
     const int64_t want = nth > 1 && flops > 4e5 ? nth : 1;

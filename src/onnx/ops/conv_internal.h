@@ -115,7 +115,8 @@ struct kw__phase_job {
     int64_t ih, iw, hp2, wp2, pt, pl, sh, sw;
     const int *slot;
     int nslot;
-    int deint; /* stride 2 across: rows split by kw__deint2_avx512 */
+    int deint; /* stride 2 across: rows split by kw__deint2_* of this ISA
+                * (AVX-512 or AVX2), else 0 */
     int64_t band; /* > 0: items are bands of this many rows (kw__phase_run) */
 };
 /* The C planes of p on c's threads (c NULL: this one): a plane an item,

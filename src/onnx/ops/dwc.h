@@ -103,5 +103,14 @@ KW_HIDDEN void kw__dwf_plane_avx512(const struct kw__dwf *f,
 /* ev[k] = x[2k] for k < (n+1)/2, od[k] = x[2k+1] for k < n/2. */
 KW_HIDDEN void kw__deint2_avx512(const float *x, int64_t n, float *ev,
                                  float *od);
+/* The same with AVX2 (conv_dwc_avx2.c). */
+KW_HIDDEN void kw__deint2_avx2(const float *x, int64_t n, float *ev,
+                               float *od);
+/* The row split of stride-2 phase planes for the ISA in use
+ * (kw__phase_job.deint): AVX-512 or AVX2, else 0. */
+static inline int kw__deint2_isa(void) {
+    const enum kw__isa isa = kw__nn_isa();
+    return isa == KW__ISA_AVX512 || isa == KW__ISA_AVX2 ? (int)isa : 0;
+}
 
 #endif /* KW_ONNX_OPS_DWC_H */
