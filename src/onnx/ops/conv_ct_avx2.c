@@ -172,8 +172,8 @@ static void store_planes(const struct kw__ct *d, const float *part,
             const int n = KW_MIN(8, np - j0);
             __m256 r[8];
             for (int j = 0; j < 8; j++) {
-                r[j] = j < n ? _mm256_load_ps(part + (j0 + j) * KW_CT_MV + 8 * i)
-                             : _mm256_setzero_ps();
+                const float *s = part + (j0 + j) * KW_CT_MV + 8 * i;
+                r[j] = j < n ? _mm256_load_ps(s) : _mm256_setzero_ps();
                 if (j < n && d->rblk)
                     r[j] = _mm256_add_ps(
                         r[j], _mm256_loadu_ps(res_blk(d, m, q0 + j0 + j)));
@@ -183,8 +183,9 @@ static void store_planes(const struct kw__ct *d, const float *part,
                 const int64_t o = (m + c) * d->OHOW + q0 + j0;
                 __m256 v = r[c];
                 if (d->res && !d->rblk)
-                    v = _mm256_add_ps(v, n == 8 ? _mm256_loadu_ps(d->res + o)
-                                                : _mm256_maskload_ps(d->res + o, kw__lanes8(n)));
+                    v = _mm256_add_ps(
+                        v, n == 8 ? _mm256_loadu_ps(d->res + o)
+                                  : _mm256_maskload_ps(d->res + o, kw__lanes8(n)));
                 kw__store8n(d->y + o, kw__act8(v, d->act, va, vb), n);
             }
         }
@@ -200,7 +201,8 @@ static void store_blk(const struct kw__ct *d, const float *part, int64_t m0,
         float *y = d->y + ((m & ~(int64_t)15) * d->OHOW + q0 * 16 + (m & 15));
         for (int j = 0; j < np; j++) {
             __m256 v = _mm256_load_ps(part + j * KW_CT_MV + 8 * i);
-            if (d->res) v = _mm256_add_ps(v, _mm256_loadu_ps(res_blk(d, m, q0 + j)));
+            if (d->res)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(res_blk(d, m, q0 + j)));
             _mm256_storeu_ps(y + j * 16, kw__act8(v, d->act, va, vb));
         }
     }

@@ -135,8 +135,10 @@ void kw__deint2_avx2(const float *x, int64_t n, float *ev, float *od) {
         /* a0 a2 b0 b2 | a4 a6 b4 b6, then the 64-bit lanes in order */
         const __m256d e = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)),
                       o = _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd));
-        _mm256_storeu_ps(ev + k, _mm256_castpd_ps(_mm256_permute4x64_pd(e, 0xd8)));
-        _mm256_storeu_ps(od + k, _mm256_castpd_ps(_mm256_permute4x64_pd(o, 0xd8)));
+        _mm256_storeu_ps(ev + k,
+                         _mm256_castpd_ps(_mm256_permute4x64_pd(e, 0xd8)));
+        _mm256_storeu_ps(od + k,
+                         _mm256_castpd_ps(_mm256_permute4x64_pd(o, 0xd8)));
     }
     for (; 2 * k < n; k++) {
         ev[k] = x[2 * k];
