@@ -16,8 +16,9 @@
  * most 16 columns (half-width tiles); the in-place micro-kernel alone on
  * every m, n (masked columns) and epilogue; pointwise layers on planes of
  * few columns (7x7) with long K blocks; the channel-vector path
- * (conv_ct.c) on strided kernels and small pointwise planes; batches
- * of several images.
+ * (conv_ct.c) on strided kernels and small pointwise planes; the
+ * pixel-vector path (conv_pv.c) on planes of every remainder of 8
+ * pixels; batches of several images.
  */
 #include <math.h>
 #include <string.h>
@@ -413,13 +414,29 @@ int main(void) {
         {2, 130, 48, 1, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {2, 140, 30, 1, {8, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {2, 200, 16, 1, {5, 11}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0},
+        /* the pixel-vector path (AVX2, planes up to 14x14 or widening):
+         * tiles of 6 vectors and narrower ones, 1-7 pixels past the
+         * last vector (the columns, in groups of 4, 3, 2 and 1 pairs
+         * and their ragged ends), odd M (a lone last channel), K not a
+         * multiple of 4, K blocks (600: two of 300), rows read in
+         * place (8x8, and a widening 20x20) */
+        {2, 131, 47, 1, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 96, 58, 1, {14, 14}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 9, 21, 1, {13, 2}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0},
+        {2, 37, 13, 1, {5, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 40, 11, 1, {3, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 21, 9, 1, {6, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0},
+        {2, 64, 15, 1, {5, 3}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 600, 34, 1, {9, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 50, 70, 1, {8, 8}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 24, 41, 1, {20, 20}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         /* 1-D, stride 3 */
         {1, 5, 11, 1, {50, 0}, {4, 0}, {3, 0}, {1, 0}, {2, 0}, {1, 0}, 1},
     };
     test_ukr_exd(KW__ISA_AVX512);
     test_ukr_exd(KW__ISA_AVX2);
-    /* a node's prepared weights run on the channel-vector path (which
-     * drops the GEMM's copy), then a bigger plane on the packed GEMM
+    /* a node's prepared weights run on the channel-vector path (the
+     * pixel-vector one with AVX2; either drops the GEMM's copy), then a bigger plane on the packed GEMM
      * (which packs the weights it is given per run: the test gives new
      * ones, so a stale copy would show) */
     {
@@ -437,11 +454,12 @@ int main(void) {
     for (int rmode = 0; rmode < 3; rmode++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             run_case(&cases[i], rmode, 1);
-    /* batches of 3 images: channel-vector (strided, pointwise), packed
-     * GEMM, Winograd, depthwise */
+    /* batches of 3 images: channel-vector (strided, pointwise), pixel
+     * vectors, packed GEMM, Winograd, depthwise */
     static const struct ccase batched[] = {
         {2, 20, 40, 1, {15, 17}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {2, 130, 64, 1, {7, 9}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {2, 45, 33, 1, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {2, 16, 24, 1, {11, 13}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0},
         {2, 20, 24, 1, {29, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
         {2, 33, 33, 33, {14, 14}, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {1, 1}, 1},

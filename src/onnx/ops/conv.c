@@ -3,9 +3,10 @@
  * ConvInteger, QLinearConv: shape checks and the choice of path.
  * float32 (KW_FORCE_REF aside): depthwise 2-D (conv_dw.c), few input
  * channels (image stems) directly with AVX-512 (conv_direct.c), 3x3
- * stride 1 by Winograd with AVX-512 (conv_wino.c), strided kernels and
- * small pointwise planes on channel vectors with AVX-512 or AVX2 (conv_ct.c),
- * 1-D / 2-D on the packed GEMM
+ * stride 1 by Winograd with AVX-512 (conv_wino.c), pointwise layers on
+ * small planes (or widening) on pixel vectors with AVX2 (conv_pv.c),
+ * strided kernels and small pointwise planes on channel vectors with
+ * AVX-512 or AVX2 (conv_ct.c), 1-D / 2-D on the packed GEMM
  * micro-kernels (conv_gemm.c, weights from conv_pack.c), else the
  * reference (conv_ref.c). Where the graph hands a pointwise layer's
  * output to a depthwise one (fuse.c plan_c16), it goes in the c16 layout
@@ -17,6 +18,7 @@
  */
 #include "onnx/ops/conv_ct.h"
 #include "onnx/ops/conv_direct.h"
+#include "onnx/ops/conv_pv.h"
 
 /* The float32 paths, fastest first. act: the fused activation when the
  * node applies it itself; res: a residual of y's shape (a fused Add)
@@ -47,7 +49,9 @@ static enum kw_status conv_planes(struct kw__op_ctx *c,
         } else if (kw__conv_wino(c, g, N, C, M, group, x, w, bias, y, kern,
                                  act1, &st)) {
             done = 1;
-        } else if (kw__conv_ct(c, g, N, C, M, group, x, w, bias, res, y, act,
+        } else if (kw__conv_pv(c, g, N, C, M, group, x, w, bias, res, y, act,
+                               &st) ||
+                   kw__conv_ct(c, g, N, C, M, group, x, w, bias, res, y, act,
                                0, &st)) {
             return st;
         } else if (kw__conv_f32_packed(c, g, N, C, M, group, x, w, bias, res,

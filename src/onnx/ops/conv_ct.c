@@ -203,13 +203,10 @@ int kw__conv_ct(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
     if (!blk && (!(SW == 1 ? npx <= 256 : KK > 1 && npx <= 1024) ||
                  (mpad - M) * 10 >= mpad))
         return 0;
-    /* with AVX2 (3 pixels a chunk, conv_ct_avx2.c): pointwise layers
-     * on 7x7 planes (1152 -> 192 0.82 -> 0.68 ms, 192 -> 1152 0.78 ->
-     * 0.75), and on 14x14 ones that do not widen (3-4 % on 576 -> 96 up
-     * to 672 -> 160, though 384 -> 64 loses 8 %; ResNet-50's 256 -> 1024
-     * ones lose 5 %: the GEMM stores its wide output rows whole); and
-     * strided kernels but onto 7x7 (a 3x3/2 one from 512 channels there
-     * 8.2 -> 8.5 ms; 28x28 -> 14x14 7.8 -> 7.3) */
+    /* with AVX2 (3 pixels a chunk, conv_ct_avx2.c): strided kernels
+     * but onto 7x7 (a 3x3/2 one from 512 channels there 8.2 -> 8.5 ms;
+     * 28x28 -> 14x14 7.8 -> 7.3). The pointwise layers it would take
+     * go to the pixel-vector path (conv_pv.c) first */
     if (!blk && kw__nn_isa() == KW__ISA_AVX2 &&
         (SW == 1 ? npx > 64 && M > C : npx <= 64))
         return 0;

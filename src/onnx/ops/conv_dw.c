@@ -160,9 +160,13 @@ static void dwk_planes(void *arg, int64_t p0, int64_t p1) {
                          j->ab,    NULL,     0,         0};
     d.hp = KW_MAX(d.ih + d.pt, (d.oh - 1) * d.sh + (d.kh - 1) * d.dh + 1);
     d.wp = KW_MAX(d.iw + d.pl, (d.ow - 1) * d.sw + (d.kw - 1) * d.dw + 1);
+    /* rows 64-byte aligned, and so (stride 2) the odd columns' half: a
+     * tile's loads then cross cache lines less often (96 channels 3x3/2
+     * on 112x112: 0.66 -> 0.62 ms) */
+    d.wp = kw__cdiv(d.wp, 16) * 16;
     const int64_t padn = kw__nn_prod((int64_t[]){d.hp, d.wp}, 2);
     if (padn < 0 || padn > ((int64_t)1 << 40) ||
-        !(d.pad = malloc(((size_t)padn + 32) * sizeof(float)))) {
+        !(d.pad = kw__alloc_aligned(((size_t)padn + 32) * sizeof(float)))) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -174,7 +178,7 @@ static void dwk_planes(void *arg, int64_t p0, int64_t p1) {
         d.bias = j->bias ? j->bias[oc] : 0.0f;
         j->kern->dw2d(&d, j->x + (n * j->C + ic) * insz, j->y + p * outsz);
     }
-    free(d.pad);
+    kw__free_aligned(d.pad);
 }
 
 /* ---- 16 channels a block (conv_dwc_avx512.c) ---- */

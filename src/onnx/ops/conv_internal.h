@@ -37,6 +37,10 @@ struct kw__conv_pack {
      * it; NULL: not (yet) made */
     float *ct;
     int ct_tried;
+    /* one group, pointwise: the weights as pairs of output channels for
+     * the pixel-vector path (conv_pv.c), made likewise */
+    float *pv;
+    int pv_tried;
 };
 
 /* w: (M, Kdim) row-major, M = group * Mg. NULL when the ISA has no

@@ -16,6 +16,7 @@ void kw__conv_pack_free(void *p) {
     kw__conv_pack_free(k->wino4);
     kw__free_aligned(k->a);
     kw__free_aligned(k->ct);
+    kw__free_aligned(k->pv);
     free(k);
 }
 
