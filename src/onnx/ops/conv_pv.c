@@ -153,7 +153,12 @@ int kw__conv_pv(struct kw__op_ctx *c, const struct kw__nn_geom *g, int64_t N,
                    (size_t)(K4 - C) * 2 * sizeof(float));
     const int nth = kw__nn_threads(c);
     const int par = nth > 1 && 2.0 * (double)M * (double)HW * (double)C > 4e5;
-    j.nchunk = par ? KW_MIN(j.npair, (int64_t)nth) : 1;
+    /* the threads share the pairs (each streams its share of the
+     * weights and all the input), or, narrowing with more pixels than
+     * channels out and a tile or more each, the tiles (480 -> 80 at
+     * 14x14 on two threads: 0.29 -> 0.26 ms) */
+    const int tiles = j.ntile >= nth && HW > M && M <= C;
+    j.nchunk = par && !tiles ? KW_MIN(j.npair, (int64_t)nth) : 1;
     for (int64_t b = 0; b < N; b++) {
         j.x = x + b * C * HW;
         j.d.y = y + b * M * HW;
