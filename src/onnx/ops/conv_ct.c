@@ -156,17 +156,11 @@ static const float *ct_weights(struct kw__conv_pack *pk, const float *w,
     if (!pk->ct && !pk->ct_tried) {
         pk->ct_tried = 1;
         const int64_t np = kw__cdiv(M, KW_CT_MV);
-        const int64_t n = kw__nn_prod((int64_t[]){np, kdim, KW_CT_MV}, 3);
-        float *ct = n > 0 && (uint64_t)n < SIZE_MAX / sizeof(float)
-                        ? kw__alloc_aligned((size_t)n * sizeof(float))
-                        : NULL;
+        float *ct = kw__conv_pack_alt(
+            pk, kw__nn_prod((int64_t[]){np, kdim, KW_CT_MV}, 3));
         if (!ct) return NULL;
         kw__ct_pack(w, M, kdim, KW_CT_MV, ct);
         pk->ct = ct;
-        /* the GEMM's copy goes (another geometry on this node would
-         * pack per run): ResNet-50 would keep 60 MB twice */
-        kw__free_aligned(pk->a);
-        pk->a = NULL;
     }
     return pk->ct;
 }

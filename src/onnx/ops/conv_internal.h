@@ -50,6 +50,10 @@ KW_HIDDEN struct kw__conv_pack *kw__conv_pack_new(const float *w,
                                                   int64_t Kdim,
                                                   enum kw__isa isa);
 KW_HIDDEN void kw__conv_pack_free(void *p);
+/* n floats (64-byte aligned) for a copy of pk's weights in a path's own
+ * layout (pk->ct, pk->pv), which replaces the GEMM's: pk->a is freed.
+ * NULL (pk unchanged) on overflow or out of memory. */
+KW_HIDDEN float *kw__conv_pack_alt(struct kw__conv_pack *pk, int64_t n);
 /* w (M x C x 3 x 3) as Winograd weights U = G g G^T for output tiles of
  * tile x tile (2 or 4): (tile+2)^2 groups of M x C, packed. */
 KW_HIDDEN struct kw__conv_pack *kw__wino_pack_new(const float *w, int64_t M,

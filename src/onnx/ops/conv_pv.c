@@ -83,10 +83,8 @@ static const float *pv_weights(struct kw__conv_pack *pk, const float *w,
     if (!pk->pv && !pk->pv_tried) {
         pk->pv_tried = 1;
         const int64_t np = kw__cdiv(M, 2);
-        const int64_t n = kw__nn_prod((int64_t[]){np, K4, 2}, 3);
-        float *w2 = n > 0 && (uint64_t)n < SIZE_MAX / sizeof(float)
-                        ? kw__alloc_aligned((size_t)n * sizeof(float))
-                        : NULL;
+        float *w2 =
+            kw__conv_pack_alt(pk, kw__nn_prod((int64_t[]){np, K4, 2}, 3));
         if (!w2) return NULL;
         for (int64_t p = 0; p < np; p++)
             for (int64_t k = 0; k < K4; k++)
@@ -96,9 +94,6 @@ static const float *pv_weights(struct kw__conv_pack *pk, const float *w,
                         m < M && k < K ? w[m * K + k] : 0.0f;
                 }
         pk->pv = w2;
-        /* the GEMM's copy goes, as for the channel-vector path */
-        kw__free_aligned(pk->a);
-        pk->a = NULL;
     }
     return pk->pv;
 }
