@@ -408,13 +408,13 @@ int main(void) {
         {2, 16, 35, 1, {12, 25}, {3, 3}, {1, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
         {2, 15, 56, 1, {17, 30}, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 0},
         {2, 130, 50, 1, {16, 16}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        /* and small pointwise planes on the AVX2 kernel (7x7-size):
-         * a last panel of 16 channels (its 2-vector chunks of 6 pixels),
-         * one of 30 (a ragged 4th vector), 16 channels alone */
+        /* and small pointwise planes (7x7-size; with AVX2 they take
+         * the pixel-vector path): a last panel of 16 channels, one of
+         * 30 (a ragged 4th vector), 16 channels alone */
         {2, 130, 48, 1, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {2, 140, 30, 1, {8, 7}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {2, 200, 16, 1, {5, 11}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0},
-        /* the pixel-vector path (AVX2, planes up to 14x14 or widening):
+        /* the pixel-vector path (AVX2, planes up to 16x16 or widening):
          * tiles of 6 vectors and narrower ones, 1-7 pixels past the
          * last vector (the columns, in groups of 4, 3, 2 and 1 pairs
          * and their ragged ends), odd M (a lone last channel), K not a
@@ -436,7 +436,8 @@ int main(void) {
     test_ukr_exd(KW__ISA_AVX512);
     test_ukr_exd(KW__ISA_AVX2);
     /* a node's prepared weights run on the channel-vector path (the
-     * pixel-vector one with AVX2; either drops the GEMM's copy), then a bigger plane on the packed GEMM
+     * pixel-vector one with AVX2; either drops the GEMM's copy), then a
+     * bigger plane on the packed GEMM
      * (which packs the weights it is given per run: the test gives new
      * ones, so a stale copy would show) */
     {
